@@ -1,0 +1,288 @@
+//! [`Client`]: calls, sends, events, subscriptions and state of one connection.
+
+use crate::builder::ClientBuilder;
+use crate::call::CallOptions;
+use crate::connection::{self, Outbound, Shared};
+use crate::envelope::{type_name_of, Envelope, Id};
+use crate::error::{CallError, ConnectError, SendError};
+use crate::events::{Events, Subscription};
+use crate::state::ConnectionState;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
+
+/// A connection to an exws server, with typed calls, events and automatic reconnection.
+///
+/// Cheap to clone: clones share one connection. The connection is closed when
+/// [`close`](Self::close) is called or the last clone is dropped.
+///
+/// # Calls
+/// [`call`](Self::call) sends `{"Type": <name of Req>, "Data": req, "Id": <fresh id>}` and
+/// waits for the first reply carrying the same `Id`:
+/// - an `Error` reply becomes [`CallError::Server`];
+/// - a request may get **no** reply (a handler that returns `()`): the call then ends with
+///   [`CallError::Timeout`] — use [`send`](Self::send) for such messages;
+/// - a request may get **several** replies (several handlers observe the same `Type`): the
+///   call resolves with the first; the others, like every envelope, reach
+///   [`events`](Self::events) and the subscriptions.
+///
+/// # Disconnections
+/// While the client is not [`Online`](ConnectionState::Online), calls and sends fail at once
+/// with `Disconnected` (they do not wait for a reconnection: watch [`state`](Self::state) to
+/// know when to retry). Calls waiting for a reply when the connection drops fail promptly with
+/// [`CallError::Disconnected`]; a reply can't arrive on another connection. Events,
+/// subscriptions and state receivers survive reconnections.
+///
+/// ```no_run
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize)]
+/// struct CalculateRequest { numbers: Vec<i64> }
+/// #[derive(Deserialize)]
+/// struct CalculateResponse { result: i64 }
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = exws_client::Client::connect("ws://127.0.0.1:8765").await?;
+/// let response: CalculateResponse =
+///     client.call(&CalculateRequest { numbers: vec![2, 2] }).await?;
+/// assert_eq!(response.result, 4);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    outbound: mpsc::Sender<Outbound>,
+    shared: Arc<Shared>,
+    call_timeout: Duration,
+    next_id: AtomicI64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("state", &*self.inner.shared.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to `url` with the default settings (see [`ClientBuilder`]).
+    pub async fn connect(url: impl Into<String>) -> Result<Client, ConnectError> {
+        ClientBuilder::new(url).connect().await
+    }
+
+    /// A [`ClientBuilder`] for `url`.
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    pub(crate) async fn open(builder: ClientBuilder) -> Result<(Client, Events), ConnectError> {
+        let shared = Arc::new(Shared::new(builder.event_capacity));
+        let events = Events::new(shared.events.subscribe());
+        let socket = connection::open(&builder.connect).await?;
+        shared.go_online(1);
+        let (outbound, receiver) = mpsc::channel(builder.outbound_capacity);
+        let span = tracing::debug_span!("exws_client", url = %builder.connect.url);
+        tokio::spawn(
+            connection::run(shared.clone(), receiver, socket, builder.connect).instrument(span),
+        );
+        let client = Client {
+            inner: Arc::new(Inner {
+                outbound,
+                shared,
+                call_timeout: builder.call_timeout,
+                next_id: AtomicI64::new(1),
+            }),
+        };
+        Ok((client, events))
+    }
+
+    /// Calls the handler of `Req`'s type name and decodes the reply into `Resp`.
+    ///
+    /// The reply's `Type` must be `Resp`'s type name (else [`CallError::UnexpectedType`]);
+    /// see the [type-level docs](Self#calls) for zero or several replies.
+    pub async fn call<Req, Resp>(&self, request: &Req) -> Result<Resp, CallError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        self.call_as(type_name_of::<Req>(), request).await
+    }
+
+    /// Like [`call`](Self::call) with an explicit request `Type` (e.g. `"calc.fail"`).
+    pub async fn call_as<Req, Resp>(
+        &self,
+        message_type: &str,
+        request: &Req,
+    ) -> Result<Resp, CallError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let data = serde_json::to_value(request).map_err(CallError::Encode)?;
+        let reply = self.call_raw(message_type, data).await?;
+        let expected = type_name_of::<Resp>();
+        if reply.message_type != expected {
+            return Err(CallError::UnexpectedType {
+                expected: expected.to_owned(),
+                actual: reply.message_type,
+                data: reply.data,
+            });
+        }
+        Resp::deserialize(&reply.data).map_err(|source| CallError::Decode {
+            message_type: reply.message_type,
+            source,
+        })
+    }
+
+    /// Calls with an explicit `Type` and raw `Data`; returns the whole first reply (of any
+    /// `Type` but `Error`, which becomes [`CallError::Server`]).
+    pub async fn call_raw(&self, message_type: &str, data: Value) -> Result<Envelope, CallError> {
+        self.call_raw_with(message_type, data, CallOptions::new())
+            .await
+    }
+
+    /// Like [`call_raw`](Self::call_raw) with an explicit `Id` and/or timeout.
+    pub async fn call_raw_with(
+        &self,
+        message_type: &str,
+        data: Value,
+        options: CallOptions,
+    ) -> Result<Envelope, CallError> {
+        let timeout = options.timeout.unwrap_or(self.inner.call_timeout);
+        let id = options.id.unwrap_or_else(|| self.fresh_id());
+        let registration = self.inner.shared.pending.register(id.clone())?;
+        let text = Envelope {
+            message_type: message_type.to_owned(),
+            data,
+            id: Some(id),
+        }
+        .to_json();
+        let generation = registration.generation;
+        let exchange = async {
+            self.enqueue(generation, text).await?;
+            match registration.reply.await {
+                Ok(reply) => reply,
+                // The connection task is gone without answering: the client was closed.
+                Err(_) => Err(CallError::Disconnected),
+            }
+        };
+        let reply = match tokio::time::timeout(timeout, exchange).await {
+            Ok(reply) => reply?,
+            Err(_) => return Err(CallError::Timeout(timeout)),
+        };
+        if reply.is_error() {
+            return Err(CallError::from_error_envelope(&reply.data));
+        }
+        Ok(reply)
+    }
+
+    /// Sends `message` with `Type` = its type name and no `Id`, expecting no reply (any reply
+    /// still reaches [`events`](Self::events)). Returns once the frame is queued; use
+    /// [`close`](Self::close) to wait until everything queued is written.
+    pub async fn send<T: Serialize + ?Sized>(&self, message: &T) -> Result<(), SendError> {
+        self.send_as(type_name_of::<T>(), message).await
+    }
+
+    /// Like [`send`](Self::send) with an explicit `Type`.
+    pub async fn send_as<T: Serialize + ?Sized>(
+        &self,
+        message_type: &str,
+        data: &T,
+    ) -> Result<(), SendError> {
+        let data = serde_json::to_value(data).map_err(SendError::Encode)?;
+        self.send_envelope(Envelope::new(message_type, data)).await
+    }
+
+    /// Sends an envelope as given (with its `Id`, if any).
+    pub async fn send_envelope(&self, envelope: Envelope) -> Result<(), SendError> {
+        let generation = self
+            .inner
+            .shared
+            .pending
+            .generation()
+            .ok_or(SendError::Disconnected)?;
+        self.enqueue(generation, envelope.to_json()).await
+    }
+
+    async fn enqueue(&self, generation: u64, text: String) -> Result<(), SendError> {
+        self.inner
+            .outbound
+            .send(Outbound::Frame { generation, text })
+            .await
+            .map_err(|_| SendError::Disconnected)
+    }
+
+    /// Every incoming envelope from now on (see [`Events`]).
+    pub fn events(&self) -> Events {
+        Events::new(self.inner.shared.events.subscribe())
+    }
+
+    /// The incoming envelopes whose `Type` is `T`'s type name, decoded into `T`.
+    pub fn subscribe<T: DeserializeOwned>(&self) -> Subscription<T> {
+        self.subscribe_as(type_name_of::<T>())
+    }
+
+    /// The incoming envelopes of `Type` `message_type`, decoded into `T` (`serde_json::Value`
+    /// for any JSON).
+    pub fn subscribe_as<T: DeserializeOwned>(&self, message_type: &str) -> Subscription<T> {
+        Subscription::typed(
+            self.inner.shared.events.subscribe(),
+            message_type.to_owned(),
+        )
+    }
+
+    /// The incoming envelopes of `Type` `message_type`, whole (with their `Id`).
+    pub fn subscribe_raw(&self, message_type: &str) -> Subscription<Envelope> {
+        Subscription::raw(
+            self.inner.shared.events.subscribe(),
+            message_type.to_owned(),
+        )
+    }
+
+    /// A receiver of the connection state; `changed()`/`wait_for()` observe transitions.
+    pub fn state(&self) -> watch::Receiver<ConnectionState> {
+        self.inner.shared.state.subscribe()
+    }
+
+    /// The connection state right now.
+    pub fn current_state(&self) -> ConnectionState {
+        self.inner.shared.state.borrow().clone()
+    }
+
+    /// Writes every frame queued before, closes the connection with a normal close (waiting
+    /// briefly for the server's answer) and stops reconnecting. Then the state is
+    /// [`Offline`](ConnectionState::Offline), waiting calls have failed with
+    /// [`CallError::Disconnected`], and every clone of this client is closed too.
+    pub async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self
+            .inner
+            .outbound
+            .send(Outbound::Close(done))
+            .await
+            .is_ok()
+        {
+            // An error only means the task already stopped: closed either way.
+            let _ = closed.await;
+        }
+    }
+
+    /// How many calls are waiting for a reply.
+    pub fn pending_calls(&self) -> usize {
+        self.inner.shared.pending.len()
+    }
+
+    fn fresh_id(&self) -> Id {
+        Id::Int(self.inner.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+}

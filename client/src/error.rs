@@ -1,0 +1,332 @@
+//! Error types, one per operation: connecting, calling, sending, receiving events.
+
+use crate::envelope::Id;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::time::Duration;
+
+/// The stable `Data.code` of an `Error` envelope (see the wire protocol's error table).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_json`: the frame is not valid JSON.
+    InvalidJson,
+    /// `invalid_envelope`: not an object with a string `Type` (or a bad `Id`).
+    InvalidEnvelope,
+    /// `unknown_type`: no handler observes this `Type`.
+    UnknownType,
+    /// `invalid_data`: `Data` does not deserialize into the handler's request type.
+    InvalidData,
+    /// `handler_error`: the handler returned an error.
+    HandlerError,
+    /// `handler_panic`: the handler panicked.
+    HandlerPanic,
+    /// `unsupported_frame`: a binary frame.
+    UnsupportedFrame,
+    /// `message_too_large`: the frame is over the server's limit.
+    MessageTooLarge,
+    /// `rate_limited`: the connection sent more than its configured rate.
+    RateLimited,
+    /// `unauthorized`: the handler requires an authenticated user.
+    Unauthorized,
+    /// A code this client does not know, kept as sent.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidEnvelope => "invalid_envelope",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidData => "invalid_data",
+            ErrorCode::HandlerError => "handler_error",
+            ErrorCode::HandlerPanic => "handler_panic",
+            ErrorCode::UnsupportedFrame => "unsupported_frame",
+            ErrorCode::MessageTooLarge => "message_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Other(code) => code,
+        }
+    }
+
+    /// Reads a wire code; unknown codes become [`ErrorCode::Other`].
+    pub fn parse(code: &str) -> ErrorCode {
+        match code {
+            "invalid_json" => ErrorCode::InvalidJson,
+            "invalid_envelope" => ErrorCode::InvalidEnvelope,
+            "unknown_type" => ErrorCode::UnknownType,
+            "invalid_data" => ErrorCode::InvalidData,
+            "handler_error" => ErrorCode::HandlerError,
+            "handler_panic" => ErrorCode::HandlerPanic,
+            "unsupported_frame" => ErrorCode::UnsupportedFrame,
+            "message_too_large" => ErrorCode::MessageTooLarge,
+            "rate_limited" => ErrorCode::RateLimited,
+            "unauthorized" => ErrorCode::Unauthorized,
+            other => ErrorCode::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Ok(ErrorCode::parse(&code))
+    }
+}
+
+/// The `Data` of an `Error` envelope, read leniently (a missing field becomes empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServerErrorData {
+    pub code: ErrorCode,
+    pub message: String,
+    pub message_type: Option<String>,
+}
+
+impl ServerErrorData {
+    pub(crate) fn from_data(data: &Value) -> Self {
+        let text = |key: &str| data.get(key).and_then(Value::as_str).map(str::to_owned);
+        ServerErrorData {
+            code: ErrorCode::parse(text("code").as_deref().unwrap_or("")),
+            message: text("message").unwrap_or_default(),
+            message_type: text("type"),
+        }
+    }
+}
+
+/// Why [`Client::connect`](crate::Client::connect) (or a reconnection attempt) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL is not a valid `ws://` or `wss://` URL.
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A configured header has an invalid name or value.
+    #[error("invalid header {name:?}: {reason}")]
+    InvalidHeader {
+        /// The header name given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server answered the upgrade request with an HTTP error (401, 403, ...).
+    #[error("handshake rejected with HTTP {status}{}", body_suffix(.body))]
+    Rejected {
+        /// The HTTP status code.
+        status: u16,
+        /// The response body (the server's short reason), lossily decoded.
+        body: String,
+    },
+    /// The connection did not open within the connect timeout.
+    #[error("connecting timed out after {0:?}")]
+    Timeout(Duration),
+    /// TCP, TLS or WebSocket-handshake failure.
+    #[error("connection failed: {0}")]
+    Transport(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+fn body_suffix(body: &str) -> String {
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!(": {body}")
+    }
+}
+
+/// Why a [`Client::call`](crate::Client::call) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The server answered with an `Error` envelope carrying the call's `Id`.
+    #[error("server error {code}: {message}")]
+    Server {
+        /// `Data.code`.
+        code: ErrorCode,
+        /// `Data.message`, for people.
+        message: String,
+        /// `Data.type`: the offending `Type`, when the server names it.
+        message_type: Option<String>,
+    },
+    /// No reply arrived within the call timeout.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The client was (or became) disconnected before a reply arrived.
+    #[error("disconnected")]
+    Disconnected,
+    /// The reply's `Type` is not the one expected for the response type.
+    #[error("unexpected reply type {actual:?} (expected {expected:?})")]
+    UnexpectedType {
+        /// The `Type` expected (the response type's name).
+        expected: String,
+        /// The `Type` received.
+        actual: String,
+        /// The reply's `Data`.
+        data: Value,
+    },
+    /// The reply's `Data` does not decode into the response type.
+    #[error("cannot decode the {message_type:?} reply: {source}")]
+    Decode {
+        /// The reply's `Type`.
+        message_type: String,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request does not serialize to JSON.
+    #[error("cannot encode the request: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// A call with this explicit `Id` is already waiting for its reply.
+    #[error("a call with Id {0} is already pending")]
+    DuplicateId(Id),
+}
+
+impl CallError {
+    /// The protocol error code, when the server answered with an `Error` envelope.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            CallError::Server { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_error_envelope(data: &Value) -> Self {
+        let data = ServerErrorData::from_data(data);
+        CallError::Server {
+            code: data.code,
+            message: data.message,
+            message_type: data.message_type,
+        }
+    }
+}
+
+/// Why a fire-and-forget [`Client::send`](crate::Client::send) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The client is not connected (or has been closed).
+    #[error("disconnected")]
+    Disconnected,
+    /// The message does not serialize to JSON.
+    #[error("cannot encode the message: {0}")]
+    Encode(#[source] serde_json::Error),
+}
+
+impl From<SendError> for CallError {
+    fn from(error: SendError) -> Self {
+        match error {
+            SendError::Disconnected => CallError::Disconnected,
+            SendError::Encode(source) => CallError::Encode(source),
+        }
+    }
+}
+
+/// An item an [`Events`](crate::Events) or [`Subscription`](crate::Subscription) could not deliver.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// The receiver fell behind and this many envelopes were dropped for it.
+    #[error("fell behind: {0} envelopes were skipped")]
+    Lagged(u64),
+    /// An envelope of the subscribed `Type` whose `Data` does not decode.
+    #[error("cannot decode a {:?} envelope: {source}", .envelope.message_type)]
+    Decode {
+        /// The envelope whose `Data` did not decode.
+        envelope: Box<crate::Envelope>,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn codes_round_trip() {
+        for code in [
+            "invalid_json",
+            "invalid_envelope",
+            "unknown_type",
+            "invalid_data",
+            "handler_error",
+            "handler_panic",
+            "unsupported_frame",
+            "message_too_large",
+            "rate_limited",
+            "unauthorized",
+            "brand_new",
+        ] {
+            assert_eq!(ErrorCode::parse(code).as_str(), code);
+        }
+        assert_eq!(
+            ErrorCode::parse("brand_new"),
+            ErrorCode::Other("brand_new".into())
+        );
+        let code: ErrorCode = serde_json::from_value(json!("unknown_type")).unwrap();
+        assert_eq!(code, ErrorCode::UnknownType);
+        assert_eq!(serde_json::to_value(&code).unwrap(), json!("unknown_type"));
+    }
+
+    #[test]
+    fn error_envelope_data_becomes_a_server_error() {
+        let error = CallError::from_error_envelope(
+            &json!({"code": "unknown_type", "message": "no handler", "type": "Foo"}),
+        );
+        match &error {
+            CallError::Server {
+                code,
+                message,
+                message_type,
+            } => {
+                assert_eq!(code, &ErrorCode::UnknownType);
+                assert_eq!(message, "no handler");
+                assert_eq!(message_type.as_deref(), Some("Foo"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(error.to_string(), "server error unknown_type: no handler");
+        assert_eq!(error.code(), Some(&ErrorCode::UnknownType));
+    }
+
+    #[test]
+    fn malformed_error_data_is_tolerated() {
+        let error = CallError::from_error_envelope(&json!("oops"));
+        assert!(matches!(
+            error,
+            CallError::Server { code: ErrorCode::Other(ref c), .. } if c.is_empty()
+        ));
+    }
+
+    #[test]
+    fn rejected_handshake_shows_the_body() {
+        let error = ConnectError::Rejected {
+            status: 401,
+            body: "bad token".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "handshake rejected with HTTP 401: bad token"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Typed Rust client for [exws](https://github.com/exws/exws) servers.
+//!
+//! Speaks the exws wire protocol: one JSON envelope `{"Type", "Data", "Id"}` per WebSocket
+//! text frame. On top of a single connection it offers
+//!
+//! - typed **calls** matched to their reply by `Id` ([`Client::call`]), with timeouts and
+//!   `Error` envelopes turned into [`CallError::Server`];
+//! - fire-and-forget **sends** ([`Client::send`]);
+//! - a stream of every incoming envelope ([`Client::events`]) and typed **subscriptions** per
+//!   `Type` ([`Client::subscribe`]) for server-initiated messages;
+//! - a watchable **connection state** ([`Client::state`]: `CONNECTING`, `ONLINE`, `OFFLINE`,
+//!   `ERROR`);
+//! - automatic **reconnection** with exponential backoff and full jitter ([`ReconnectPolicy`]).
+//!
+//! Type names follow the server's rule ([`type_name_of`]): a request of Rust type
+//! `my_app::CalculateRequest` is sent as `"Type": "CalculateRequest"`.
+//!
+//! ```no_run
+//! use exws_client::{CallError, Client, ErrorCode};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize)]
+//! struct CalculateRequest { numbers: Vec<i64> }
+//! #[derive(Deserialize)]
+//! struct CalculateResponse { result: i64 }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let client = Client::builder("ws://127.0.0.1:8765")
+//!         .header("Authorization", "tma query_id=...")
+//!         .connect()
+//!         .await?;
+//!     let reply: CalculateResponse =
+//!         client.call(&CalculateRequest { numbers: vec![2, 2] }).await?;
+//!     assert_eq!(reply.result, 4);
+//!
+//!     match client.call_as::<_, CalculateResponse>("calc.fail", &()).await {
+//!         Err(CallError::Server { code: ErrorCode::HandlerError, message, .. }) => {
+//!             eprintln!("the handler failed: {message}")
+//!         }
+//!         other => println!("{:?}", other.map(|reply| reply.result)),
+//!     }
+//!     client.close().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! TLS (`wss://`) is not enabled in this version: connect with `ws://` (behind a TLS-terminating
+//! proxy if needed).
+
+mod builder;
+mod call;
+mod client;
+mod connection;
+mod envelope;
+mod error;
+mod events;
+mod reconnect;
+mod state;
+
+pub use builder::ClientBuilder;
+pub use call::CallOptions;
+pub use client::Client;
+pub use envelope::{type_name_of, Envelope, Id, ERROR_TYPE};
+pub use error::{CallError, ConnectError, ErrorCode, RecvError, SendError};
+pub use events::{Events, Subscription};
+pub use reconnect::ReconnectPolicy;
+pub use state::ConnectionState;

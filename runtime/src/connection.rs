@@ -1,0 +1,223 @@
+//! The handle to one client connection.
+
+mod id;
+
+pub use id::ConnectionId;
+
+use crate::protocol::{encode, message_type_name, CloseCode};
+use serde::Serialize;
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock, RwLock};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_util::sync::CancellationToken;
+
+/// A handle to one client connection: its id, a way to send it messages and to close it.
+///
+/// Cheap to clone; usable from any task, also after the connection closed (sends then fail
+/// with [`SendError::Closed`]). Take it as a handler argument:
+///
+/// ```
+/// use exws::{message, Connection};
+/// # #[derive(serde::Deserialize)] struct Subscribe {}
+/// #[derive(serde::Serialize)]
+/// struct Tick { n: u32 }
+///
+/// #[message]
+/// async fn subscribe(_request: Subscribe, connection: Connection) {
+///     tokio::spawn(async move {
+///         for n in 0..3 {
+///             if connection.send(&Tick { n }).await.is_err() {
+///                 break; // the client went away
+///             }
+///         }
+///     });
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: ConnectionId,
+    remote_addr: SocketAddr,
+    outbound: mpsc::Sender<Outbound>,
+    /// Cancelled once the connection stops: closed by either side, or failed.
+    closed: CancellationToken,
+    /// Set by [`Connection::close_with`]: the close frame the server sends.
+    close_request: OnceLock<(CloseCode, String)>,
+    user: Option<Arc<dyn Any + Send + Sync>>,
+    metadata: RwLock<HashMap<String, String>>,
+}
+
+/// One item of a connection's outbound queue.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// An encoded envelope.
+    Text(Utf8Bytes),
+    /// Send a close frame after what is queued, then stop writing.
+    Close(CloseCode, String),
+    /// Flush what is queued (and the close reply tungstenite may owe), then stop writing.
+    Finish,
+}
+
+/// Why a message could not be sent to a connection.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The connection is closed or closing; the message was not queued.
+    #[error("the connection is closed")]
+    Closed,
+    /// The message could not be serialized to JSON.
+    #[error("the message could not be serialized to JSON: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+/// What the session needs to set a connection up.
+pub(crate) struct ConnectionParts {
+    pub id: ConnectionId,
+    pub remote_addr: SocketAddr,
+    pub outbound: mpsc::Sender<Outbound>,
+    pub user: Option<Arc<dyn Any + Send + Sync>>,
+    pub metadata: HashMap<String, String>,
+}
+
+impl Connection {
+    pub(crate) fn new(parts: ConnectionParts) -> Self {
+        Connection {
+            inner: Arc::new(Inner {
+                id: parts.id,
+                remote_addr: parts.remote_addr,
+                outbound: parts.outbound,
+                closed: CancellationToken::new(),
+                close_request: OnceLock::new(),
+                user: parts.user,
+                metadata: RwLock::new(parts.metadata),
+            }),
+        }
+    }
+
+    /// The connection's id, unique among the connections of this server (and, with a shared
+    /// backend, of every process).
+    pub fn id(&self) -> &ConnectionId {
+        &self.inner.id
+    }
+
+    /// The address of the peer.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.inner.remote_addr
+    }
+
+    /// Sends `message` with the `Type` named after its Rust type (the last path segment, no
+    /// generics). Waits while the connection's outbound queue is full.
+    pub async fn send<T: Serialize + ?Sized>(&self, message: &T) -> Result<(), SendError> {
+        self.send_as(message_type_name::<T>(), message).await
+    }
+
+    /// Sends `data` with an explicit `Type`.
+    pub async fn send_as<T: Serialize + ?Sized>(
+        &self,
+        message_type: &str,
+        data: &T,
+    ) -> Result<(), SendError> {
+        let text = encode(message_type, data, None)?;
+        self.send_encoded(Utf8Bytes::from(text)).await
+    }
+
+    /// Queues an already encoded envelope.
+    pub(crate) async fn send_encoded(&self, text: Utf8Bytes) -> Result<(), SendError> {
+        if self.inner.closed.is_cancelled() {
+            return Err(SendError::Closed);
+        }
+        self.inner
+            .outbound
+            .send(Outbound::Text(text))
+            .await
+            .map_err(|_| SendError::Closed)
+    }
+
+    /// Queues the session's last item, even after the connection was marked closed.
+    pub(crate) async fn push_final(&self, item: Outbound) -> bool {
+        self.inner.outbound.send(item).await.is_ok()
+    }
+
+    /// Closes the connection normally (1000) once the messages already queued are sent.
+    pub fn close(&self) {
+        self.close_with(CloseCode::NORMAL, "");
+    }
+
+    /// Closes the connection with `code` and `reason` once the messages already queued are sent.
+    /// The first close wins; later calls do nothing.
+    pub fn close_with(&self, code: CloseCode, reason: &str) {
+        let _ = self.inner.close_request.set((code, reason.to_owned()));
+        self.inner.closed.cancel();
+    }
+
+    /// Whether the connection is closed or closing.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+
+    /// Waits until the connection is closed or closing.
+    pub async fn closed(&self) {
+        self.inner.closed.cancelled().await;
+    }
+
+    /// The user the handshake authenticated, if it is of type `U`.
+    pub fn user<U: Any + Send + Sync>(&self) -> Option<&U> {
+        self.inner.user.as_deref()?.downcast_ref::<U>()
+    }
+
+    /// Whether the handshake authenticated a user.
+    pub fn is_authenticated(&self) -> bool {
+        self.inner.user.is_some()
+    }
+
+    /// A metadata value of the connection (set at the handshake or by handlers).
+    pub fn metadata(&self, key: &str) -> Option<String> {
+        let metadata = self
+            .inner
+            .metadata
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
+        metadata.get(key).cloned()
+    }
+
+    /// Sets a metadata value of the connection.
+    pub fn set_metadata(&self, key: impl Into<String>, value: impl Into<String>) {
+        let mut metadata = self
+            .inner
+            .metadata
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
+        metadata.insert(key.into(), value.into());
+    }
+
+    /// The close the server was asked for, if any.
+    pub(crate) fn close_request(&self) -> Option<&(CloseCode, String)> {
+        self.inner.close_request.get()
+    }
+
+    /// Marks the connection closed (the session is ending).
+    pub(crate) fn mark_closed(&self) {
+        self.inner.closed.cancel();
+    }
+
+    pub(crate) fn closed_token(&self) -> &CancellationToken {
+        &self.inner.closed
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.inner.id)
+            .field("remote_addr", &self.inner.remote_addr)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}

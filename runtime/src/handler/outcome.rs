@@ -1,0 +1,70 @@
+//! What one handler call produced: nothing, an encoded reply, or a failure.
+
+use super::CallResult;
+use crate::extract::Rejection;
+use crate::protocol::{encode, message_type_name, ErrorCode, ReplyTo};
+use serde::Serialize;
+use std::fmt::Display;
+use std::future::Future;
+
+/// The result of one handler call. Built by the code `#[message]` generates.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Outcome(pub(crate) OutcomeKind);
+
+#[derive(Debug)]
+pub(crate) enum OutcomeKind {
+    /// The handler returned `()` or `None`.
+    Nothing,
+    /// An encoded reply envelope.
+    Reply(String),
+    /// An `Error` envelope to send, without `type` and `Id` yet.
+    Failed { code: ErrorCode, message: String },
+}
+
+impl Outcome {
+    /// No reply.
+    pub fn nothing() -> Self {
+        Outcome(OutcomeKind::Nothing)
+    }
+
+    /// A reply carrying `value`, named `name` or after `T`.
+    pub fn reply<T: Serialize>(reply_to: &ReplyTo, value: &T, name: Option<&'static str>) -> Self {
+        let name = name.unwrap_or_else(message_type_name::<T>);
+        match encode(name, value, reply_to.id()) {
+            Ok(text) => Outcome(OutcomeKind::Reply(text)),
+            Err(error) => Outcome(OutcomeKind::Failed {
+                code: ErrorCode::HandlerError,
+                message: format!("the handler's reply `{name}` could not be serialized: {error}"),
+            }),
+        }
+    }
+
+    /// The handler returned `Err(error)`.
+    pub fn failed<E: Display + ?Sized>(error: &E) -> Self {
+        Outcome(OutcomeKind::Failed {
+            code: ErrorCode::HandlerError,
+            message: error.to_string(),
+        })
+    }
+
+    /// An extractor refused the call.
+    pub fn rejected(rejection: Rejection) -> Self {
+        Outcome(OutcomeKind::Failed {
+            code: rejection.code(),
+            message: rejection.into_message(),
+        })
+    }
+
+    /// Boxes the running handler.
+    pub fn future<F>(future: F) -> CallResult
+    where
+        F: Future<Output = Outcome> + Send + 'static,
+    {
+        Ok(Box::pin(future))
+    }
+}
+
+/// Compile-time check that a handler's future is `Send`. Never called at run time.
+#[doc(hidden)]
+pub fn assert_send_future<F: Future + Send>(_future: F) {}

@@ -1,0 +1,96 @@
+//! The table from `Type` to the handlers observing it, built and checked at start-up.
+
+use super::Handler;
+use std::collections::HashMap;
+
+/// Handlers by the `Type` they observe.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    by_type: HashMap<Box<str>, Box<[&'static Handler]>>,
+}
+
+/// A problem with the set of handlers, found at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The same handler function was given twice.
+    #[error(
+        "the handler `{function}` ({location}) is registered twice: list each handler once \
+         in `handlers![...]`, and put `#[exws::message]` on a function once"
+    )]
+    DuplicateHandler {
+        /// `module::function`.
+        function: String,
+        /// `file:line` of the function.
+        location: String,
+    },
+    /// A handler's `Type` is not usable.
+    #[error(
+        "the handler `{function}` ({location}) observes the `Type` {message_type:?}, which has \
+         surrounding whitespace or control characters: no client could address it; fix its \
+         `#[message(type = \"...\")]`"
+    )]
+    InvalidType {
+        /// `module::function`.
+        function: String,
+        /// `file:line` of the function.
+        location: String,
+        /// The offending `Type`.
+        message_type: String,
+    },
+}
+
+impl Registry {
+    /// Builds the table, refusing duplicates. Handlers of one `Type` run in the order of their
+    /// module path and function name, whatever order they were registered in.
+    pub(crate) fn new(mut handlers: Vec<&'static Handler>) -> Result<Self, RegistryError> {
+        handlers.sort_by(|a, b| {
+            (a.message_type(), a.module_path(), a.function()).cmp(&(
+                b.message_type(),
+                b.module_path(),
+                b.function(),
+            ))
+        });
+        let mut by_type: HashMap<Box<str>, Vec<&'static Handler>> = HashMap::new();
+        for pair in handlers.windows(2) {
+            if pair[0].module_path() == pair[1].module_path()
+                && pair[0].function() == pair[1].function()
+                && pair[0].message_type() == pair[1].message_type()
+            {
+                return Err(RegistryError::DuplicateHandler {
+                    function: pair[0].qualified_name(),
+                    location: pair[0].location(),
+                });
+            }
+        }
+        for handler in handlers {
+            let message_type = handler.message_type();
+            if message_type.trim() != message_type || message_type.chars().any(char::is_control) {
+                return Err(RegistryError::InvalidType {
+                    function: handler.qualified_name(),
+                    location: handler.location(),
+                    message_type: message_type.to_owned(),
+                });
+            }
+            by_type
+                .entry(message_type.into())
+                .or_default()
+                .push(handler);
+        }
+        Ok(Registry {
+            by_type: by_type
+                .into_iter()
+                .map(|(message_type, handlers)| (message_type, handlers.into_boxed_slice()))
+                .collect(),
+        })
+    }
+
+    /// The handlers observing `message_type`, if any.
+    pub(crate) fn get(&self, message_type: &str) -> Option<&[&'static Handler]> {
+        self.by_type.get(message_type).map(|handlers| &handlers[..])
+    }
+
+    /// How many distinct `Type`s have handlers.
+    pub(crate) fn type_count(&self) -> usize {
+        self.by_type.len()
+    }
+}

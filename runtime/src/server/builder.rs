@@ -1,0 +1,195 @@
+//! The `Server` builder.
+
+use super::{BoundServer, Config, Processing, Shared};
+use crate::context::AppState;
+use crate::handler::{registered, Handler, Registry};
+use crate::Error;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, ToSocketAddrs};
+
+/// An exws server: its handlers and options. Start it with [`listen`](Server::listen), or
+/// [`bind`](Server::bind) then [`serve`](BoundServer::serve).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), exws::Error> {
+/// exws::Server::new()
+///     .max_message_size(64 * 1024)
+///     .listen_with_shutdown("127.0.0.1:8765", exws::shutdown_signal())
+///     .await
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    handlers: Option<Vec<&'static Handler>>,
+    pub(crate) config: Config,
+    app: AppState,
+    invalid: Option<Error>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server::new()
+    }
+}
+
+impl Server {
+    /// A server with every handler registered with `#[exws::message]` in the program.
+    pub fn new() -> Self {
+        Server {
+            handlers: None,
+            config: Config::default(),
+            app: AppState::default(),
+            invalid: None,
+        }
+    }
+
+    /// A server with only the listed handlers, e.g. `Server::with_handlers(handlers![a, b])`:
+    /// for two servers in one process, or a test.
+    pub fn with_handlers(handlers: impl IntoIterator<Item = &'static Handler>) -> Self {
+        Server {
+            handlers: Some(handlers.into_iter().collect()),
+            ..Server::new()
+        }
+    }
+
+    /// Application state handlers take with [`State<T>`](crate::State). One value per type; a
+    /// second value of the same type replaces the first.
+    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.app.insert(state);
+        self
+    }
+
+    /// The largest message (and frame) a client may send, in bytes. Default: 1 MiB. A larger
+    /// one is answered with `message_too_large` and the connection is closed with 1009.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        if bytes < 64 {
+            self.reject(
+                "max_message_size",
+                format!("{bytes} bytes is too small; use at least 64"),
+            );
+        }
+        self.config.max_message_size = bytes;
+        self
+    }
+
+    /// Handles each connection's messages one after another (the default): replies leave in
+    /// request order.
+    pub fn sequential(mut self) -> Self {
+        self.config.processing = Processing::Sequential;
+        self
+    }
+
+    /// Handles up to `max_in_flight` messages of each connection at once. Replies leave as
+    /// handlers finish; clients match them by `Id`.
+    pub fn concurrent(mut self, max_in_flight: usize) -> Self {
+        if max_in_flight == 0 {
+            self.reject("concurrent", "max_in_flight must be at least 1".to_owned());
+        }
+        self.config.processing = Processing::Concurrent { max_in_flight };
+        self
+    }
+
+    /// The capacity of each connection's outbound queue, in messages. Default: 1024. A handler
+    /// replying to a full queue waits for it, which slows down reading that client's requests.
+    pub fn outbound_queue(mut self, messages: usize) -> Self {
+        if messages == 0 {
+            self.reject(
+                "outbound_queue",
+                "the queue needs room for at least 1 message".to_owned(),
+            );
+        }
+        self.config.outbound_queue = messages;
+        self
+    }
+
+    /// How long a TCP connection may take to complete the WebSocket upgrade. Default: 10 s.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.handshake_timeout = timeout;
+        self
+    }
+
+    /// The largest HTTP upgrade request head (request line and headers). Default: 16 KiB;
+    /// larger gets `431`.
+    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
+        if bytes < 256 {
+            self.reject(
+                "max_handshake_size",
+                format!("{bytes} bytes cannot hold an upgrade request; use at least 256"),
+            );
+        }
+        self.config.max_handshake_size = bytes;
+        self
+    }
+
+    /// How long the server waits for a client to answer its close frame before it drops the
+    /// TCP connection. Default: 2 s.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.config.close_timeout = timeout;
+        self
+    }
+
+    /// At shutdown, how long in-flight handlers may run before their connections are dropped.
+    /// Default: 30 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The size of each connection's read buffer, in bytes. Default: 8 KiB. Larger buffers
+    /// read large messages in fewer system calls and cost memory on every connection.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        if bytes < 256 {
+            self.reject(
+                "read_buffer_size",
+                format!("{bytes} bytes is too small; use at least 256"),
+            );
+        }
+        self.config.read_buffer_size = bytes;
+        self
+    }
+
+    fn reject(&mut self, option: &'static str, reason: String) {
+        self.invalid
+            .get_or_insert(Error::InvalidOption { option, reason });
+    }
+
+    /// Checks the handlers and options and binds the listening socket (port 0 picks a free
+    /// port; read it with [`BoundServer::local_addr`]).
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<BoundServer, Error> {
+        if let Some(error) = self.invalid {
+            return Err(error);
+        }
+        let handlers = self.handlers.unwrap_or_else(registered);
+        let registry = Registry::new(handlers)?;
+        if registry.type_count() == 0 {
+            tracing::warn!("the server has no handlers: every message will get `unknown_type`");
+        }
+        let listener = TcpListener::bind(addr).await.map_err(Error::Bind)?;
+        let shared = Shared {
+            registry,
+            config: self.config,
+            app: Arc::new(self.app),
+        };
+        BoundServer::new(listener, Arc::new(shared))
+    }
+
+    /// Binds `addr` and serves until the process ends.
+    pub async fn listen(self, addr: impl ToSocketAddrs) -> Result<(), Error> {
+        self.bind(addr).await?.serve().await
+    }
+
+    /// Binds `addr` and serves until `signal` completes, then shuts down gracefully: stops
+    /// accepting, lets in-flight handlers finish, and closes every connection with 1001.
+    pub async fn listen_with_shutdown<F>(
+        self,
+        addr: impl ToSocketAddrs,
+        signal: F,
+    ) -> Result<(), Error>
+    where
+        F: Future + Send,
+    {
+        self.bind(addr).await?.serve_with_shutdown(signal).await
+    }
+}

@@ -1,0 +1,25 @@
+//! The server: its builder, its options, and the accept loop.
+
+mod bound;
+mod builder;
+mod config;
+mod shutdown;
+
+pub use bound::BoundServer;
+pub use builder::Server;
+pub use config::Processing;
+pub use shutdown::shutdown_signal;
+
+pub(crate) use config::Config;
+
+use crate::context::AppState;
+use crate::handler::Registry;
+use std::sync::Arc;
+
+/// What every session of a server shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub registry: Registry,
+    pub config: Config,
+    pub app: Arc<AppState>,
+}

@@ -1,0 +1,107 @@
+//! Dispatching one text frame: parse the envelope, call every handler of its `Type`, send
+//! their replies and errors.
+
+use crate::handler::{Call, Handler, Outcome, OutcomeKind};
+use crate::protocol::{encode_error, ErrorCode, Incoming, ReplyTo};
+use crate::server::Shared;
+use crate::{Connection, Context};
+use futures_util::FutureExt;
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Handles one text frame. Replies are queued in handler order; the queue's capacity applies
+/// backpressure to this connection's reading.
+pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
+    let connection = context.connection();
+    let incoming = match Incoming::parse(text) {
+        Ok(incoming) => incoming,
+        Err(error) => {
+            send_error(
+                connection,
+                error.code,
+                error.message,
+                None,
+                error.id.as_deref(),
+            )
+            .await;
+            return;
+        }
+    };
+    let message_type: &str = &incoming.message_type;
+    let Some(handlers) = shared.registry.get(message_type) else {
+        send_error(
+            connection,
+            ErrorCode::UnknownType,
+            format!("no handler for type {message_type:?}"),
+            Some(message_type),
+            incoming.id,
+        )
+        .await;
+        return;
+    };
+    let reply_to = ReplyTo::new(incoming.id);
+    for handler in handlers {
+        let call = Call {
+            message_type,
+            data: incoming.data,
+            context,
+            reply_to: &reply_to,
+        };
+        match run(handler, call).await.0 {
+            OutcomeKind::Nothing => {}
+            OutcomeKind::Reply(text) => {
+                // A closed connection has no one to reply to.
+                let _ = connection.send_encoded(Utf8Bytes::from(text)).await;
+            }
+            OutcomeKind::Failed { code, message } => {
+                if code == ErrorCode::HandlerError {
+                    tracing::debug!(handler = handler.function(), %message, "handler failed");
+                }
+                send_error(connection, code, message, Some(message_type), incoming.id).await;
+            }
+        }
+    }
+}
+
+/// Calls one handler, turning a panic (while decoding, extracting or running) into
+/// `handler_panic`.
+async fn run(handler: &Handler, call: Call<'_>) -> Outcome {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(call))) {
+        Err(panic) => panicked(handler, panic),
+        Ok(Err(rejection)) => Outcome::rejected(rejection),
+        Ok(Ok(future)) => match AssertUnwindSafe(future).catch_unwind().await {
+            Ok(outcome) => outcome,
+            Err(panic) => panicked(handler, panic),
+        },
+    }
+}
+
+fn panicked(handler: &Handler, panic: Box<dyn Any + Send>) -> Outcome {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned());
+    tracing::error!(
+        handler = %format_args!("{}::{}", handler.module_path(), handler.function()),
+        panic = %detail,
+        "handler panicked"
+    );
+    Outcome(OutcomeKind::Failed {
+        code: ErrorCode::HandlerPanic,
+        message: "the handler panicked; the server logged the details".to_owned(),
+    })
+}
+
+/// Queues an `Error` envelope.
+pub(crate) async fn send_error(
+    connection: &Connection,
+    code: ErrorCode,
+    message: String,
+    message_type: Option<&str>,
+    id: Option<&str>,
+) {
+    let text = encode_error(code, message, message_type, id);
+    let _ = connection.send_encoded(Utf8Bytes::from(text)).await;
+}

@@ -1,0 +1,117 @@
+//! One client connection from TCP accept to close: upgrade, read and dispatch, write, close.
+
+mod dispatch;
+mod reader;
+mod reason;
+mod upgrade;
+mod writer;
+
+pub use reason::DisconnectReason;
+
+use crate::connection::{ConnectionId, ConnectionParts};
+use crate::server::Shared;
+use crate::{Connection, Context};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+/// Serves one accepted TCP connection until it closes.
+pub(crate) async fn run(
+    stream: TcpStream,
+    remote_addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let config = &shared.config;
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY");
+    }
+    let upgraded = match tokio::time::timeout(
+        config.handshake_timeout,
+        upgrade::accept(stream, remote_addr, &shared),
+    )
+    .await
+    {
+        Ok(Some(upgraded)) => upgraded,
+        Ok(None) => return,
+        Err(_) => {
+            tracing::debug!(%remote_addr, "handshake timed out");
+            return;
+        }
+    };
+
+    let websocket_config = WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_size)
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size));
+    let websocket = WebSocketStream::from_partially_read(
+        upgraded.stream,
+        upgraded.leftover,
+        Role::Server,
+        Some(websocket_config),
+    )
+    .await;
+    let (sink, stream) = websocket.split();
+
+    let (outbound, queue) = mpsc::channel(config.outbound_queue);
+    let connection = Connection::new(ConnectionParts {
+        id: ConnectionId::generate(),
+        remote_addr,
+        outbound,
+        user: None,
+        metadata: HashMap::new(),
+    });
+    let context = Context::new(connection.clone(), shared.app.clone());
+    tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
+
+    let abort = CancellationToken::new();
+    let writer_done = CancellationToken::new();
+    let writer = writer::run(
+        sink,
+        queue,
+        abort.clone(),
+        writer_done.clone(),
+        connection.clone(),
+    );
+    let reader = reader::run(stream, &context, &shared, &shutdown, &abort, &writer_done);
+    let ((stream, reason), sink) = tokio::join!(reader, writer);
+    connection.mark_closed();
+
+    if let Ok(mut websocket) = stream.reunite(sink) {
+        linger(
+            websocket.get_mut(),
+            config.close_timeout,
+            config.max_message_size,
+        )
+        .await;
+    }
+    tracing::debug!(id = %connection.id(), %reason, "connection closed");
+}
+
+/// After the close frames: half-close the socket and read what the client still sends until
+/// it closes too, so that unread bytes do not turn the close into a reset that could destroy
+/// the close frame before the client reads it.
+async fn linger(stream: &mut TcpStream, timeout: Duration, max_message_size: usize) {
+    let drain = async {
+        if stream.shutdown().await.is_err() {
+            return;
+        }
+        let mut budget = max_message_size.saturating_mul(2).saturating_add(64 * 1024);
+        let mut buffer = [0u8; 4096];
+        while budget > 0 {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => budget = budget.saturating_sub(read),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, drain).await;
+}

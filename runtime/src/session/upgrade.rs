@@ -1,0 +1,195 @@
+//! The HTTP/1.1 upgrade: read the request head, check it, answer 101 or an HTTP error.
+
+use crate::handshake::HandshakeRequest;
+use crate::server::Shared;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+/// A connection whose upgrade was accepted.
+pub(crate) struct Upgraded {
+    pub stream: TcpStream,
+    /// Bytes the client sent after the request head (the first frames, if it did not wait).
+    pub leftover: Vec<u8>,
+    #[allow(dead_code)]
+    pub request: HandshakeRequest,
+}
+
+/// An HTTP answer other than 101.
+struct Refusal {
+    status: u16,
+    reason: &'static str,
+    body: String,
+}
+
+impl Refusal {
+    fn new(status: u16, reason: &'static str, body: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            reason,
+            body: body.into(),
+        }
+    }
+}
+
+/// Reads and answers the upgrade request; `None` if the connection was refused or failed.
+pub(crate) async fn accept(
+    mut stream: TcpStream,
+    remote_addr: SocketAddr,
+    shared: &Shared,
+) -> Option<Upgraded> {
+    let (request, key, leftover) = match read_request(&mut stream, remote_addr, shared).await {
+        Ok(Some(parts)) => parts,
+        Ok(None) => return None,
+        Err(refusal) => {
+            tracing::debug!(%remote_addr, status = refusal.status, reason = %refusal.body, "handshake refused");
+            respond(&mut stream, &refusal).await;
+            return None;
+        }
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    if stream.write_all(response.as_bytes()).await.is_err() {
+        return None;
+    }
+    Some(Upgraded {
+        stream,
+        leftover,
+        request,
+    })
+}
+
+type Parsed = (HandshakeRequest, String, Vec<u8>);
+
+async fn read_request(
+    stream: &mut TcpStream,
+    remote_addr: SocketAddr,
+    shared: &Shared,
+) -> Result<Option<Parsed>, Refusal> {
+    let limit = shared.config.max_handshake_size;
+    let mut buffer = Vec::with_capacity(1024.min(limit));
+    loop {
+        if buffer.len() >= limit {
+            return Err(Refusal::new(
+                431,
+                "Request Header Fields Too Large",
+                "request head too large",
+            ));
+        }
+        let mut chunk = [0u8; 1024];
+        let room = (limit - buffer.len()).min(chunk.len());
+        let read = match stream.read(&mut chunk[..room]).await {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(read) => read,
+        };
+        buffer.extend_from_slice(&chunk[..read]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Request::new(&mut headers);
+        match parsed.parse(&buffer) {
+            Ok(httparse::Status::Partial) => continue,
+            Ok(httparse::Status::Complete(head_len)) => {
+                let (request, key) = check(&parsed, remote_addr)?;
+                let leftover = buffer.split_off(head_len);
+                return Ok(Some((request, key, leftover)));
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(Refusal::new(
+                    431,
+                    "Request Header Fields Too Large",
+                    "too many headers",
+                ))
+            }
+            Err(_) => return Err(Refusal::new(400, "Bad Request", "malformed HTTP request")),
+        }
+    }
+}
+
+/// Checks that the request is a WebSocket upgrade; returns it and its `Sec-WebSocket-Key`.
+fn check(
+    parsed: &httparse::Request<'_, '_>,
+    remote_addr: SocketAddr,
+) -> Result<(HandshakeRequest, String), Refusal> {
+    let method = parsed.method.unwrap_or_default().to_owned();
+    let target = parsed.path.unwrap_or("/");
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+        None => (target.to_owned(), None),
+    };
+    let headers = parsed
+        .headers
+        .iter()
+        .map(|header| {
+            (
+                header.name.to_owned(),
+                String::from_utf8_lossy(header.value).into_owned(),
+            )
+        })
+        .collect();
+    let request = HandshakeRequest {
+        method,
+        path,
+        query,
+        headers,
+        remote_addr,
+    };
+    if request.method != "GET" {
+        return Err(Refusal::new(
+            405,
+            "Method Not Allowed",
+            "WebSocket upgrades use GET",
+        ));
+    }
+    let has_token = |name: &str, token: &str| {
+        request.header(name).is_some_and(|value| {
+            value
+                .split(',')
+                .any(|part| part.trim().eq_ignore_ascii_case(token))
+        })
+    };
+    if !has_token("upgrade", "websocket") || !has_token("connection", "upgrade") {
+        return Err(Refusal::new(
+            426,
+            "Upgrade Required",
+            "this is a WebSocket endpoint: connect with a WebSocket client",
+        ));
+    }
+    if request.header("sec-websocket-version").map(str::trim) != Some("13") {
+        return Err(Refusal::new(
+            426,
+            "Upgrade Required",
+            "unsupported WebSocket version: use 13",
+        ));
+    }
+    let key = match request.header("sec-websocket-key").map(str::trim) {
+        Some(key) if !key.is_empty() => key.to_owned(),
+        _ => {
+            return Err(Refusal::new(
+                400,
+                "Bad Request",
+                "missing Sec-WebSocket-Key",
+            ))
+        }
+    };
+    Ok((request, key))
+}
+
+async fn respond(stream: &mut TcpStream, refusal: &Refusal) {
+    let mut response = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
+         Connection: close\r\n",
+        refusal.status,
+        refusal.reason,
+        refusal.body.len()
+    );
+    if refusal.status == 426 {
+        response.push_str("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+    }
+    response.push_str("\r\n");
+    response.push_str(&refusal.body);
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}

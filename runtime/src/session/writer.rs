@@ -1,0 +1,94 @@
+//! The writer half of a session: owns the socket's sink, fed by the outbound queue.
+
+use crate::connection::Outbound;
+use crate::Connection;
+use futures_util::stream::SplitSink;
+use futures_util::SinkExt;
+use std::future::Future;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
+
+/// The most messages written between two flushes.
+const MAX_BATCH: usize = 64;
+
+/// Writes queued messages until a close, a finish, a failure or `abort`; then marks the
+/// connection closed, signals `done` and hands the sink back.
+pub(crate) async fn run(
+    mut sink: Sink,
+    mut queue: mpsc::Receiver<Outbound>,
+    abort: CancellationToken,
+    done: CancellationToken,
+    connection: Connection,
+) -> Sink {
+    loop {
+        let item = tokio::select! {
+            biased;
+            _ = abort.cancelled() => break,
+            item = queue.recv() => item,
+        };
+        let Some(item) = item else { break };
+        if !write_batch(&mut sink, &mut queue, item, &abort).await {
+            break;
+        }
+    }
+    connection.mark_closed();
+    done.cancel();
+    sink
+}
+
+/// Writes `first` and whatever else is ready (up to a batch), then flushes once. Returns
+/// whether the writer goes on.
+async fn write_batch(
+    sink: &mut Sink,
+    queue: &mut mpsc::Receiver<Outbound>,
+    first: Outbound,
+    abort: &CancellationToken,
+) -> bool {
+    let mut next = Some(first);
+    let mut written = 0;
+    while let Some(item) = next.take() {
+        match item {
+            Outbound::Text(text) => {
+                if !guarded(abort, sink.feed(Message::Text(text))).await {
+                    return false;
+                }
+                written += 1;
+            }
+            Outbound::Close(code, reason) => {
+                let frame = CloseFrame {
+                    code: WireCloseCode::from(code.0),
+                    reason: reason.into(),
+                };
+                guarded(abort, sink.send(Message::Close(Some(frame)))).await;
+                return false;
+            }
+            Outbound::Finish => {
+                guarded(abort, sink.close()).await;
+                return false;
+            }
+        }
+        if written < MAX_BATCH {
+            next = queue.try_recv().ok();
+        }
+    }
+    guarded(abort, sink.flush()).await
+}
+
+/// Runs a sink operation unless `abort` fires first; whether it succeeded.
+async fn guarded<E>(
+    abort: &CancellationToken,
+    operation: impl Future<Output = Result<(), E>>,
+) -> bool {
+    tokio::select! {
+        biased;
+        _ = abort.cancelled() => false,
+        result = operation => result.is_ok(),
+    }
+}

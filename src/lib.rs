@@ -1,0 +1,4 @@
+//! Message types shared by the examples' servers and clients: the same Rust structs on both
+//! sides of the wire.
+
+pub mod calculator;
