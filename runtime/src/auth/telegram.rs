@@ -52,6 +52,7 @@
 //! ```
 
 mod error;
+mod extract;
 mod types;
 
 use std::collections::btree_map::{BTreeMap, Entry};
@@ -96,6 +97,8 @@ pub struct TelegramAuth {
     mac: Option<HmacSha256>,
     max_age: Duration,
     clock_skew: Duration,
+    /// As an [`Authenticator`](crate::auth::Authenticator): admit clients without `initData`.
+    allow_anonymous: bool,
 }
 
 impl fmt::Debug for TelegramAuth {
@@ -111,6 +114,7 @@ impl fmt::Debug for TelegramAuth {
             )
             .field("max_age", &self.max_age)
             .field("clock_skew", &self.clock_skew)
+            .field("allow_anonymous", &self.allow_anonymous)
             .finish()
     }
 }
@@ -130,6 +134,7 @@ impl TelegramAuth {
             mac: (!token.is_empty()).then(|| keyed_mac(token)),
             max_age: DEFAULT_MAX_AGE,
             clock_skew: DEFAULT_CLOCK_SKEW,
+            allow_anonymous: false,
         }
     }
 
@@ -160,6 +165,16 @@ impl TelegramAuth {
     #[must_use]
     pub fn clock_skew(mut self, clock_skew: Duration) -> Self {
         self.clock_skew = clock_skew;
+        self
+    }
+
+    /// As the server's [`Authenticator`](crate::auth::Authenticator), also admit clients that
+    /// send no `initData` at all, as anonymous connections (handlers taking `WebAppUser`
+    /// answer them `unauthorized`; `Option<WebAppUser>` is `None`). Invalid or stale
+    /// `initData` is still refused with 401. Off by default.
+    #[must_use]
+    pub fn allow_anonymous(mut self) -> Self {
+        self.allow_anonymous = true;
         self
     }
 

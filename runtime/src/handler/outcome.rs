@@ -18,8 +18,13 @@ pub(crate) enum OutcomeKind {
     Nothing,
     /// An encoded reply envelope.
     Reply(String),
-    /// An `Error` envelope to send, without `type` and `Id` yet.
-    Failed { code: ErrorCode, message: String },
+    /// An `Error` envelope to send, without `type` and `Id` yet; `detail` is what the
+    /// failure hooks see when it differs from the client's message (a panic's text).
+    Failed {
+        code: ErrorCode,
+        message: String,
+        detail: Option<String>,
+    },
 }
 
 impl Outcome {
@@ -36,6 +41,7 @@ impl Outcome {
             Err(error) => Outcome(OutcomeKind::Failed {
                 code: ErrorCode::HandlerError,
                 message: format!("the handler's reply `{name}` could not be serialized: {error}"),
+                detail: None,
             }),
         }
     }
@@ -45,6 +51,7 @@ impl Outcome {
         Outcome(OutcomeKind::Failed {
             code: ErrorCode::HandlerError,
             message: error.to_string(),
+            detail: None,
         })
     }
 
@@ -53,6 +60,7 @@ impl Outcome {
         Outcome(OutcomeKind::Failed {
             code: rejection.code(),
             message: rejection.into_message(),
+            detail: None,
         })
     }
 

@@ -1,9 +1,11 @@
 //! The `Server` builder.
 
 use super::{BoundServer, Config, Processing, Shared};
+use crate::auth::{Authenticator, SharedAuthenticator};
 use crate::context::AppState;
 use crate::handler::{registered, Handler, Registry};
-use crate::Error;
+use crate::hooks::{HandlerFailure, Hooks};
+use crate::{Context, DisconnectReason, Error};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,8 @@ pub struct Server {
     handlers: Option<Vec<&'static Handler>>,
     pub(crate) config: Config,
     app: AppState,
+    hooks: Hooks,
+    authenticator: Option<SharedAuthenticator>,
     invalid: Option<Error>,
 }
 
@@ -41,6 +45,8 @@ impl Server {
             handlers: None,
             config: Config::default(),
             app: AppState::default(),
+            hooks: Hooks::default(),
+            authenticator: None,
             invalid: None,
         }
     }
@@ -150,6 +156,66 @@ impl Server {
         self
     }
 
+    /// Authenticates every handshake before the WebSocket opens: the authenticator admits the
+    /// client (optionally as a user, with an id and metadata) or refuses it with an HTTP status
+    /// (401/403) and a short reason. See [`auth`](crate::auth). A second call replaces the
+    /// first authenticator.
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticator = Some(SharedAuthenticator::new(authenticator));
+        self
+    }
+
+    /// Only admits browsers whose `Origin` header is one of `origins` (e.g.
+    /// `"https://app.example.com"`, compared ASCII case-insensitively); others get 403. This
+    /// guards against cross-site WebSocket hijacking. Requests without `Origin` (non-browser
+    /// clients) are admitted: authenticate them. Default: any origin.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let origins: Vec<String> = origins
+            .into_iter()
+            .map(|origin| origin.into().trim_end_matches('/').to_owned())
+            .collect();
+        self.config.allowed_origins = Some(origins);
+        self
+    }
+
+    /// Runs `hook` when a connection opens, after the handshake and before any of its messages
+    /// is handled; it may send a welcome message. Hooks run in the order they were added.
+    pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.add_connect(hook);
+        self
+    }
+
+    /// Runs `hook` exactly once when a connection that opened closes, however it closes, with
+    /// the reason. In-flight handlers of the connection have finished by then.
+    pub fn on_disconnect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Context, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.add_disconnect(hook);
+        self
+    }
+
+    /// Runs `hook` when a handler fails (returns `Err`, panics, or its reply cannot be
+    /// serialized), after the client was sent its `Error`: to log or report. The connection
+    /// waits for the hook; spawn a task for slow reporting.
+    pub fn on_handler_error<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(HandlerFailure) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.add_failure(hook);
+        self
+    }
+
     fn reject(&mut self, option: &'static str, reason: String) {
         self.invalid
             .get_or_insert(Error::InvalidOption { option, reason });
@@ -171,6 +237,8 @@ impl Server {
             registry,
             config: self.config,
             app: Arc::new(self.app),
+            hooks: self.hooks,
+            authenticator: self.authenticator,
         };
         BoundServer::new(listener, Arc::new(shared))
     }

@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub close_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub read_buffer_size: usize,
+    /// `None`: any `Origin`; `Some`: only these (exact, ASCII case-insensitive).
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(30),
             read_buffer_size: 8 * 1024,
+            allowed_origins: None,
         }
     }
 }

@@ -12,8 +12,10 @@ pub use shutdown::shutdown_signal;
 
 pub(crate) use config::Config;
 
+use crate::auth::SharedAuthenticator;
 use crate::context::AppState;
 use crate::handler::Registry;
+use crate::hooks::Hooks;
 use std::sync::Arc;
 
 /// What every session of a server shares.
@@ -22,4 +24,6 @@ pub(crate) struct Shared {
     pub registry: Registry,
     pub config: Config,
     pub app: Arc<AppState>,
+    pub hooks: Hooks,
+    pub authenticator: Option<SharedAuthenticator>,
 }

@@ -2,6 +2,7 @@
 //! their replies and errors.
 
 use crate::handler::{Call, Handler, Outcome, OutcomeKind};
+use crate::hooks::HandlerFailure;
 use crate::protocol::{encode_error, ErrorCode, Incoming, ReplyTo};
 use crate::server::Shared;
 use crate::{Connection, Context};
@@ -54,11 +55,21 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
                 // A closed connection has no one to reply to.
                 let _ = connection.send_encoded(Utf8Bytes::from(text)).await;
             }
-            OutcomeKind::Failed { code, message } => {
-                if code == ErrorCode::HandlerError {
+            OutcomeKind::Failed { code, message, detail } => {
+                let failed = matches!(code, ErrorCode::HandlerError | ErrorCode::HandlerPanic);
+                if failed {
                     tracing::debug!(handler = handler.function(), %message, "handler failed");
                 }
+                let report = (failed && shared.hooks.has_failure_hooks()).then(|| HandlerFailure {
+                    context: context.clone(),
+                    handler,
+                    code,
+                    message: detail.unwrap_or_else(|| message.clone()),
+                });
                 send_error(connection, code, message, Some(message_type), incoming.id).await;
+                if let Some(failure) = report {
+                    shared.hooks.failed(failure).await;
+                }
             }
         }
     }
@@ -91,6 +102,7 @@ fn panicked(handler: &Handler, panic: Box<dyn Any + Send>) -> Outcome {
     Outcome(OutcomeKind::Failed {
         code: ErrorCode::HandlerPanic,
         message: "the handler panicked; the server logged the details".to_owned(),
+        detail: Some(detail),
     })
 }
 

@@ -12,7 +12,6 @@ use crate::connection::{ConnectionId, ConnectionParts};
 use crate::server::Shared;
 use crate::{Connection, Context};
 use futures_util::StreamExt;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,12 +61,13 @@ pub(crate) async fn run(
     let (sink, stream) = websocket.split();
 
     let (outbound, queue) = mpsc::channel(config.outbound_queue);
+    let admission = upgraded.admission;
     let connection = Connection::new(ConnectionParts {
-        id: ConnectionId::generate(),
+        id: admission.id.unwrap_or_else(ConnectionId::generate),
         remote_addr,
         outbound,
-        user: None,
-        metadata: HashMap::new(),
+        user: admission.user,
+        metadata: admission.metadata,
     });
     let context = Context::new(connection.clone(), shared.app.clone());
     tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
@@ -84,6 +84,7 @@ pub(crate) async fn run(
     let reader = reader::run(stream, &context, &shared, &shutdown, &abort, &writer_done);
     let ((stream, reason), sink) = tokio::join!(reader, writer);
     connection.mark_closed();
+    shared.hooks.disconnected(&context, &reason).await;
 
     if let Ok(mut websocket) = stream.reunite(sink) {
         linger(

@@ -37,6 +37,8 @@ pub(crate) async fn run(
         Processing::Concurrent { max_in_flight } => max_in_flight,
     };
     let mut in_flight = InFlight::new();
+    // Before any message: the connect hooks (the writer already runs, for welcome messages).
+    shared.hooks.connected(context).await;
     let reason = loop {
         let frame = tokio::select! {
             biased;

@@ -1,7 +1,10 @@
 //! The HTTP/1.1 upgrade: read the request head, check it, answer 101 or an HTTP error.
 
+use crate::auth::{Admission, HandshakeRejection};
 use crate::handshake::HandshakeRequest;
 use crate::server::Shared;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -12,24 +15,44 @@ pub(crate) struct Upgraded {
     pub stream: TcpStream,
     /// Bytes the client sent after the request head (the first frames, if it did not wait).
     pub leftover: Vec<u8>,
-    #[allow(dead_code)]
-    pub request: HandshakeRequest,
+    /// What the authenticator admitted the connection with.
+    pub admission: Admission,
 }
 
 /// An HTTP answer other than 101.
 struct Refusal {
     status: u16,
-    reason: &'static str,
     body: String,
 }
 
 impl Refusal {
-    fn new(status: u16, reason: &'static str, body: impl Into<String>) -> Self {
+    fn new(status: u16, body: impl Into<String>) -> Self {
         Refusal {
             status,
-            reason,
             body: body.into(),
         }
+    }
+
+    fn reason_phrase(&self) -> &'static str {
+        match self.status {
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            426 => "Upgrade Required",
+            429 => "Too Many Requests",
+            431 => "Request Header Fields Too Large",
+            500 => "Internal Server Error",
+            503 => "Service Unavailable",
+            _ => "Error",
+        }
+    }
+}
+
+impl From<HandshakeRejection> for Refusal {
+    fn from(rejection: HandshakeRejection) -> Self {
+        Refusal::new(rejection.status(), rejection.reason())
     }
 }
 
@@ -39,9 +62,15 @@ pub(crate) async fn accept(
     remote_addr: SocketAddr,
     shared: &Shared,
 ) -> Option<Upgraded> {
-    let (request, key, leftover) = match read_request(&mut stream, remote_addr, shared).await {
-        Ok(Some(parts)) => parts,
+    let admitted = match read_request(&mut stream, remote_addr, shared).await {
         Ok(None) => return None,
+        Ok(Some((request, key, leftover))) => admit(&request, shared)
+            .await
+            .map(|admission| (key, leftover, admission)),
+        Err(refusal) => Err(refusal),
+    };
+    let (key, leftover, admission) = match admitted {
+        Ok(parts) => parts,
         Err(refusal) => {
             tracing::debug!(%remote_addr, status = refusal.status, reason = %refusal.body, "handshake refused");
             respond(&mut stream, &refusal).await;
@@ -59,8 +88,28 @@ pub(crate) async fn accept(
     Some(Upgraded {
         stream,
         leftover,
-        request,
+        admission,
     })
+}
+
+/// The `Origin` allow-list, then the authenticator.
+async fn admit(request: &HandshakeRequest, shared: &Shared) -> Result<Admission, Refusal> {
+    if let (Some(allowed), Some(origin)) = (&shared.config.allowed_origins, request.origin()) {
+        let origin = origin.trim().trim_end_matches('/');
+        if !allowed.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+            return Err(Refusal::new(403, "origin not allowed"));
+        }
+    }
+    let Some(authenticator) = &shared.authenticator else {
+        return Ok(Admission::anonymous());
+    };
+    match AssertUnwindSafe(authenticator.authenticate(request)).catch_unwind().await {
+        Ok(result) => result.map_err(Refusal::from),
+        Err(_) => {
+            tracing::error!(remote_addr = %request.remote_addr(), "the authenticator panicked");
+            Err(Refusal::new(500, "authentication failed"))
+        }
+    }
 }
 
 type Parsed = (HandshakeRequest, String, Vec<u8>);
@@ -74,10 +123,7 @@ async fn read_request(
     let mut buffer = Vec::with_capacity(1024.min(limit));
     loop {
         if buffer.len() >= limit {
-            return Err(Refusal::new(
-                431,
-                "Request Header Fields Too Large",
-                "request head too large",
+            return Err(Refusal::new(431, "request head too large",
             ));
         }
         let mut chunk = [0u8; 1024];
@@ -97,13 +143,10 @@ async fn read_request(
                 return Ok(Some((request, key, leftover)));
             }
             Err(httparse::Error::TooManyHeaders) => {
-                return Err(Refusal::new(
-                    431,
-                    "Request Header Fields Too Large",
-                    "too many headers",
+                return Err(Refusal::new(431, "too many headers",
                 ))
             }
-            Err(_) => return Err(Refusal::new(400, "Bad Request", "malformed HTTP request")),
+            Err(_) => return Err(Refusal::new(400, "malformed HTTP request")),
         }
     }
 }
@@ -137,10 +180,7 @@ fn check(
         remote_addr,
     };
     if request.method != "GET" {
-        return Err(Refusal::new(
-            405,
-            "Method Not Allowed",
-            "WebSocket upgrades use GET",
+        return Err(Refusal::new(405, "WebSocket upgrades use GET",
         ));
     }
     let has_token = |name: &str, token: &str| {
@@ -151,26 +191,17 @@ fn check(
         })
     };
     if !has_token("upgrade", "websocket") || !has_token("connection", "upgrade") {
-        return Err(Refusal::new(
-            426,
-            "Upgrade Required",
-            "this is a WebSocket endpoint: connect with a WebSocket client",
+        return Err(Refusal::new(426, "this is a WebSocket endpoint: connect with a WebSocket client",
         ));
     }
     if request.header("sec-websocket-version").map(str::trim) != Some("13") {
-        return Err(Refusal::new(
-            426,
-            "Upgrade Required",
-            "unsupported WebSocket version: use 13",
+        return Err(Refusal::new(426, "unsupported WebSocket version: use 13",
         ));
     }
     let key = match request.header("sec-websocket-key").map(str::trim) {
         Some(key) if !key.is_empty() => key.to_owned(),
         _ => {
-            return Err(Refusal::new(
-                400,
-                "Bad Request",
-                "missing Sec-WebSocket-Key",
+            return Err(Refusal::new(400, "missing Sec-WebSocket-Key",
             ))
         }
     };
@@ -182,7 +213,7 @@ async fn respond(stream: &mut TcpStream, refusal: &Refusal) {
         "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
          Connection: close\r\n",
         refusal.status,
-        refusal.reason,
+        refusal.reason_phrase(),
         refusal.body.len()
     );
     if refusal.status == 426 {
