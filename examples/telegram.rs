@@ -58,7 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| "set TELEGRAM_BOT_TOKEN to your bot's token (from @BotFather)")?;
     let auth = TelegramAuth::try_new(token)?;
     let addr = std::env::var("EXWS_ADDR").unwrap_or_else(|_| "127.0.0.1:8765".to_owned());
-    let server = Server::new().authenticator(auth).bind(addr.as_str()).await?;
+    let server = Server::new()
+        .authenticator(auth)
+        .bind(addr.as_str())
+        .await?;
     println!("exws listening on ws://{}", server.local_addr());
     server.serve_with_shutdown(exws::shutdown_signal()).await?;
     Ok(())

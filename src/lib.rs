@@ -2,3 +2,4 @@
 //! sides of the wire.
 
 pub mod calculator;
+pub mod chat;

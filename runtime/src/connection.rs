@@ -2,6 +2,7 @@
 
 mod id;
 
+pub(crate) use id::process_prefix;
 pub use id::ConnectionId;
 
 use crate::protocol::{encode, message_type_name, CloseCode};
@@ -138,6 +139,23 @@ impl Connection {
             .send(Outbound::Text(text))
             .await
             .map_err(|_| SendError::Closed)
+    }
+
+    /// Queues a hub message without waiting. A full queue means the client reads slower than
+    /// the server sends: the slow consumer is closed with 1008. Returns whether it was queued.
+    pub(crate) fn deliver(&self, text: Utf8Bytes) -> bool {
+        if self.inner.closed.is_cancelled() {
+            return false;
+        }
+        match self.inner.outbound.try_send(Outbound::Text(text)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::debug!(id = %self.inner.id, "slow consumer: outbound queue full, closing");
+                self.close_with(CloseCode::POLICY, "slow consumer: outbound queue full");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
     }
 
     /// Queues the session's last item, even after the connection was marked closed.

@@ -1,6 +1,6 @@
 //! What extractors build handler arguments from.
 
-use crate::Connection;
+use crate::{Connection, Hub};
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use std::sync::Arc;
 pub struct Context {
     connection: Connection,
     app: Arc<AppState>,
+    hub: Hub,
 }
 
 /// Application state given to the server, by type.
@@ -40,8 +41,17 @@ impl std::fmt::Debug for AppState {
 }
 
 impl Context {
-    pub(crate) fn new(connection: Connection, app: Arc<AppState>) -> Self {
-        Context { connection, app }
+    pub(crate) fn new(connection: Connection, app: Arc<AppState>, hub: Hub) -> Self {
+        Context {
+            connection,
+            app,
+            hub,
+        }
+    }
+
+    /// The server's hub: rooms, broadcasts and direct messages.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
     }
 
     /// The connection the message came on.

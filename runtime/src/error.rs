@@ -15,6 +15,9 @@ pub enum Error {
     /// The set of handlers is inconsistent.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The adapter could not start (e.g. Redis is unreachable at start-up).
+    #[error("the hub adapter could not start: {0}")]
+    Adapter(#[from] crate::adapter::AdapterError),
     /// A configuration value is out of range.
     #[error("invalid server option `{option}`: {reason}")]
     InvalidOption {

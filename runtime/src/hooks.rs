@@ -71,7 +71,8 @@ impl Hooks {
         F: Fn(Context) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.connect.push(Arc::new(move |context| Box::pin(hook(context))));
+        self.connect
+            .push(Arc::new(move |context| Box::pin(hook(context))));
     }
 
     pub(crate) fn add_disconnect<F, Fut>(&mut self, hook: F)
@@ -79,8 +80,9 @@ impl Hooks {
         F: Fn(Context, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.disconnect
-            .push(Arc::new(move |context, reason| Box::pin(hook(context, reason))));
+        self.disconnect.push(Arc::new(move |context, reason| {
+            Box::pin(hook(context, reason))
+        }));
     }
 
     pub(crate) fn add_failure<F, Fut>(&mut self, hook: F)
@@ -88,7 +90,8 @@ impl Hooks {
         F: Fn(HandlerFailure) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.failure.push(Arc::new(move |failure| Box::pin(hook(failure))));
+        self.failure
+            .push(Arc::new(move |failure| Box::pin(hook(failure))));
     }
 
     pub(crate) async fn connected(&self, context: &Context) {

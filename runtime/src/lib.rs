@@ -1,6 +1,7 @@
 #![doc = include_str!("../../README.md")]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod adapter;
 pub mod auth;
 mod connection;
 mod context;
@@ -9,6 +10,7 @@ pub mod extract;
 pub mod handler;
 mod handshake;
 mod hooks;
+mod hub;
 pub mod protocol;
 mod server;
 mod session;
@@ -20,6 +22,7 @@ pub use extract::{FromContext, Rejection, State};
 pub use handler::Handler;
 pub use handshake::HandshakeRequest;
 pub use hooks::HandlerFailure;
+pub use hub::{Hub, HubError, Inbound, Recipients};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{shutdown_signal, BoundServer, Processing, Server};
 pub use session::DisconnectReason;

@@ -87,7 +87,11 @@ impl HandshakeRejection {
 
     /// Any 4xx or 5xx status; other values become 403.
     pub fn with_status(status: u16, reason: impl Into<String>) -> Self {
-        let status = if (400..600).contains(&status) { status } else { 403 };
+        let status = if (400..600).contains(&status) {
+            status
+        } else {
+            403
+        };
         let mut reason: String = reason.into();
         // A short, single-line reason: the body of the HTTP answer.
         reason.retain(|c| c != '\r' && c != '\n');
@@ -108,7 +112,10 @@ impl HandshakeRejection {
 
 fn truncate_on_char_boundary(text: &mut String, max_len: usize) {
     if text.len() > max_len {
-        let end = (0..=max_len).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let end = (0..=max_len)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         text.truncate(end);
     }
 }

@@ -47,7 +47,8 @@ where
     }
 }
 
-type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<Admission, HandshakeRejection>> + Send + 'a>>;
+type AuthFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Admission, HandshakeRejection>> + Send + 'a>>;
 
 /// An authenticator as the server stores it.
 trait ErasedAuthenticator: Send + Sync {

@@ -30,7 +30,7 @@ impl ConnectionId {
 }
 
 /// 48 random bits per process, from the standard library's OS-seeded hasher keys.
-fn process_prefix() -> &'static str {
+pub(crate) fn process_prefix() -> &'static str {
     static PREFIX: OnceLock<String> = OnceLock::new();
     PREFIX.get_or_init(|| {
         let mut hasher = RandomState::new().build_hasher();

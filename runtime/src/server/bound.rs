@@ -43,6 +43,11 @@ impl BoundServer {
         self.local_addr
     }
 
+    /// The server's hub, to send to rooms, connections or everyone from any task.
+    pub fn hub(&self) -> crate::Hub {
+        self.shared.hub.clone()
+    }
+
     /// Serves until the process ends.
     pub async fn serve(self) -> Result<(), Error> {
         self.serve_with_shutdown(std::future::pending::<()>()).await

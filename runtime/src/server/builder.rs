@@ -1,11 +1,12 @@
 //! The `Server` builder.
 
 use super::{BoundServer, Config, Processing, Shared};
+use crate::adapter::{Adapter, InProcess};
 use crate::auth::{Authenticator, SharedAuthenticator};
 use crate::context::AppState;
 use crate::handler::{registered, Handler, Registry};
 use crate::hooks::{HandlerFailure, Hooks};
-use crate::{Context, DisconnectReason, Error};
+use crate::{Context, DisconnectReason, Error, Hub};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,14 +23,26 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 ///     .await
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct Server {
     handlers: Option<Vec<&'static Handler>>,
     pub(crate) config: Config,
     app: AppState,
     hooks: Hooks,
     authenticator: Option<SharedAuthenticator>,
+    adapter: Option<Arc<dyn Adapter>>,
     invalid: Option<Error>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("handlers", &self.handlers.as_ref().map(Vec::len))
+            .field("config", &self.config)
+            .field("hooks", &self.hooks)
+            .field("authenticator", &self.authenticator.is_some())
+            .field("adapter", &self.adapter.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Server {
@@ -47,6 +60,7 @@ impl Server {
             app: AppState::default(),
             hooks: Hooks::default(),
             authenticator: None,
+            adapter: None,
             invalid: None,
         }
     }
@@ -216,6 +230,27 @@ impl Server {
         self
     }
 
+    /// The adapter that carries hub messages between processes. Default:
+    /// [`InProcess`] (one process). With [`RedisAdapter`](crate::adapter::RedisAdapter)
+    /// (feature `redis`), every process on the same Redis acts as one server.
+    pub fn adapter(mut self, adapter: impl Adapter) -> Self {
+        self.adapter = Some(Arc::new(adapter));
+        self
+    }
+
+    /// The most rooms one connection may be in at once. Default: 128. Joining more answers
+    /// [`HubError::TooManyRooms`](crate::HubError::TooManyRooms).
+    pub fn max_rooms_per_connection(mut self, rooms: usize) -> Self {
+        if rooms == 0 {
+            self.reject(
+                "max_rooms_per_connection",
+                "allow at least 1 room".to_owned(),
+            );
+        }
+        self.config.max_rooms_per_connection = rooms;
+        self
+    }
+
     fn reject(&mut self, option: &'static str, reason: String) {
         self.invalid
             .get_or_insert(Error::InvalidOption { option, reason });
@@ -232,6 +267,9 @@ impl Server {
         if registry.type_count() == 0 {
             tracing::warn!("the server has no handlers: every message will get `unknown_type`");
         }
+        let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));
+        let hub = Hub::new(adapter, self.config.max_rooms_per_connection);
+        hub.start().await?;
         let listener = TcpListener::bind(addr).await.map_err(Error::Bind)?;
         let shared = Shared {
             registry,
@@ -239,6 +277,7 @@ impl Server {
             app: Arc::new(self.app),
             hooks: self.hooks,
             authenticator: self.authenticator,
+            hub,
         };
         BoundServer::new(listener, Arc::new(shared))
     }

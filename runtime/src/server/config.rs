@@ -29,6 +29,7 @@ pub(crate) struct Config {
     pub read_buffer_size: usize,
     /// `None`: any `Origin`; `Some`: only these (exact, ASCII case-insensitive).
     pub allowed_origins: Option<Vec<String>>,
+    pub max_rooms_per_connection: usize,
 }
 
 impl Default for Config {
@@ -43,6 +44,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(30),
             read_buffer_size: 8 * 1024,
             allowed_origins: None,
+            max_rooms_per_connection: 128,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::auth::SharedAuthenticator;
 use crate::context::AppState;
 use crate::handler::Registry;
 use crate::hooks::Hooks;
+use crate::Hub;
 use std::sync::Arc;
 
 /// What every session of a server shares.
@@ -25,5 +26,6 @@ pub(crate) struct Shared {
     pub config: Config,
     pub app: Arc<AppState>,
     pub hooks: Hooks,
+    pub hub: Hub,
     pub authenticator: Option<SharedAuthenticator>,
 }

@@ -55,7 +55,11 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
                 // A closed connection has no one to reply to.
                 let _ = connection.send_encoded(Utf8Bytes::from(text)).await;
             }
-            OutcomeKind::Failed { code, message, detail } => {
+            OutcomeKind::Failed {
+                code,
+                message,
+                detail,
+            } => {
                 let failed = matches!(code, ErrorCode::HandlerError | ErrorCode::HandlerPanic);
                 if failed {
                     tracing::debug!(handler = handler.function(), %message, "handler failed");

@@ -69,7 +69,8 @@ pub(crate) async fn run(
         user: admission.user,
         metadata: admission.metadata,
     });
-    let context = Context::new(connection.clone(), shared.app.clone());
+    let context = Context::new(connection.clone(), shared.app.clone(), shared.hub.clone());
+    shared.hub.register(&connection).await;
     tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
 
     let abort = CancellationToken::new();
@@ -85,6 +86,7 @@ pub(crate) async fn run(
     let ((stream, reason), sink) = tokio::join!(reader, writer);
     connection.mark_closed();
     shared.hooks.disconnected(&context, &reason).await;
+    shared.hub.unregister(connection.id()).await;
 
     if let Ok(mut websocket) = stream.reunite(sink) {
         linger(

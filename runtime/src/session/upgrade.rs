@@ -4,8 +4,8 @@ use crate::auth::{Admission, HandshakeRejection};
 use crate::handshake::HandshakeRequest;
 use crate::server::Shared;
 use futures_util::FutureExt;
-use std::panic::AssertUnwindSafe;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -96,14 +96,20 @@ pub(crate) async fn accept(
 async fn admit(request: &HandshakeRequest, shared: &Shared) -> Result<Admission, Refusal> {
     if let (Some(allowed), Some(origin)) = (&shared.config.allowed_origins, request.origin()) {
         let origin = origin.trim().trim_end_matches('/');
-        if !allowed.iter().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
+        if !allowed
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        {
             return Err(Refusal::new(403, "origin not allowed"));
         }
     }
     let Some(authenticator) = &shared.authenticator else {
         return Ok(Admission::anonymous());
     };
-    match AssertUnwindSafe(authenticator.authenticate(request)).catch_unwind().await {
+    match AssertUnwindSafe(authenticator.authenticate(request))
+        .catch_unwind()
+        .await
+    {
         Ok(result) => result.map_err(Refusal::from),
         Err(_) => {
             tracing::error!(remote_addr = %request.remote_addr(), "the authenticator panicked");
@@ -123,8 +129,7 @@ async fn read_request(
     let mut buffer = Vec::with_capacity(1024.min(limit));
     loop {
         if buffer.len() >= limit {
-            return Err(Refusal::new(431, "request head too large",
-            ));
+            return Err(Refusal::new(431, "request head too large"));
         }
         let mut chunk = [0u8; 1024];
         let room = (limit - buffer.len()).min(chunk.len());
@@ -143,8 +148,7 @@ async fn read_request(
                 return Ok(Some((request, key, leftover)));
             }
             Err(httparse::Error::TooManyHeaders) => {
-                return Err(Refusal::new(431, "too many headers",
-                ))
+                return Err(Refusal::new(431, "too many headers"))
             }
             Err(_) => return Err(Refusal::new(400, "malformed HTTP request")),
         }
@@ -180,8 +184,7 @@ fn check(
         remote_addr,
     };
     if request.method != "GET" {
-        return Err(Refusal::new(405, "WebSocket upgrades use GET",
-        ));
+        return Err(Refusal::new(405, "WebSocket upgrades use GET"));
     }
     let has_token = |name: &str, token: &str| {
         request.header(name).is_some_and(|value| {
@@ -191,19 +194,17 @@ fn check(
         })
     };
     if !has_token("upgrade", "websocket") || !has_token("connection", "upgrade") {
-        return Err(Refusal::new(426, "this is a WebSocket endpoint: connect with a WebSocket client",
+        return Err(Refusal::new(
+            426,
+            "this is a WebSocket endpoint: connect with a WebSocket client",
         ));
     }
     if request.header("sec-websocket-version").map(str::trim) != Some("13") {
-        return Err(Refusal::new(426, "unsupported WebSocket version: use 13",
-        ));
+        return Err(Refusal::new(426, "unsupported WebSocket version: use 13"));
     }
     let key = match request.header("sec-websocket-key").map(str::trim) {
         Some(key) if !key.is_empty() => key.to_owned(),
-        _ => {
-            return Err(Refusal::new(400, "missing Sec-WebSocket-Key",
-            ))
-        }
+        _ => return Err(Refusal::new(400, "missing Sec-WebSocket-Key")),
     };
     Ok((request, key))
 }

@@ -9,7 +9,10 @@ use crate::{Context, FromContext, HandshakeRequest, Rejection};
 /// Missing `initData` is refused with 401 (unless [`TelegramAuth::allow_anonymous`]); invalid,
 /// tampered or stale `initData` always is.
 impl Authenticator for TelegramAuth {
-    async fn authenticate(&self, request: &HandshakeRequest) -> Result<Admission, HandshakeRejection> {
+    async fn authenticate(
+        &self,
+        request: &HandshakeRequest,
+    ) -> Result<Admission, HandshakeRejection> {
         let from_header = request
             .header("authorization")
             .and_then(TelegramAuth::init_data_from_authorization)

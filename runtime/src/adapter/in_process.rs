@@ -1,0 +1,62 @@
+//! The default adapter: one process, nothing to tell anyone.
+
+use super::{Adapter, AdapterError, Outgoing};
+use crate::hub::Inbound;
+use crate::ConnectionId;
+use futures_util::future::{self, BoxFuture};
+use futures_util::FutureExt;
+
+/// The default adapter: every connection is on this process, so the hub's own delivery is the
+/// whole delivery. Nothing to configure.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InProcess;
+
+impl Adapter for InProcess {
+    fn start(&self, _inbound: Inbound) -> BoxFuture<'_, Result<(), AdapterError>> {
+        future::ready(Ok(())).boxed()
+    }
+
+    fn connection_opened<'a>(
+        &'a self,
+        _id: &'a ConnectionId,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        future::ready(Ok(())).boxed()
+    }
+
+    fn connection_closed<'a>(
+        &'a self,
+        _id: &'a ConnectionId,
+        _rooms: &'a [String],
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        future::ready(Ok(())).boxed()
+    }
+
+    fn room_joined<'a>(
+        &'a self,
+        _room: &'a str,
+        _id: &'a ConnectionId,
+        _first_here: bool,
+    ) -> BoxFuture<'a, Result<Option<usize>, AdapterError>> {
+        future::ready(Ok(None)).boxed()
+    }
+
+    fn room_left<'a>(
+        &'a self,
+        _room: &'a str,
+        _id: &'a ConnectionId,
+        _last_here: bool,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        future::ready(Ok(())).boxed()
+    }
+
+    fn publish(&self, _message: Outgoing) -> BoxFuture<'_, Result<bool, AdapterError>> {
+        future::ready(Ok(false)).boxed()
+    }
+
+    fn room_members<'a>(
+        &'a self,
+        _room: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>> {
+        future::ready(Ok(None)).boxed()
+    }
+}

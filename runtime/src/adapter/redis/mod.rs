@@ -1,0 +1,355 @@
+//! The Redis adapter: several server processes sharing one Redis act as one server.
+//!
+//! What lives in Redis (under a key prefix, `exws` by default):
+//! - `{prefix}:conns`, a hash from connection id to the id of the process holding it;
+//! - `{prefix}:room:{room}`, a set of the room's members across processes (for counts and
+//!   member lists);
+//! - the pub/sub channels `{prefix}:all` (broadcasts), `{prefix}:room:{room}` (room messages;
+//!   a process subscribes only while it has members in the room) and `{prefix}:node:{node}`
+//!   (direct messages to that process's connections).
+//!
+//! If Redis goes away, each process goes on serving its own connections (local rooms,
+//! broadcasts and direct messages keep working) and reconnects with exponential backoff. On
+//! reconnection it subscribes again and writes back its connections and memberships (a
+//! restarted Redis has lost them). Lost meanwhile: messages between processes (pub/sub does
+//! not queue), so other processes' members miss what was sent during the outage; direct
+//! messages to other processes fail with an error; member counts are this process's only.
+//! A process that crashes leaves its entries behind until they are overwritten; counts may
+//! include them.
+
+mod subscriber;
+mod wire;
+
+use super::{Adapter, AdapterError, Outgoing, Target};
+use crate::hub::Inbound;
+use crate::ConnectionId;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use subscriber::{Subscriber, SubscriberConfig};
+
+/// Settings of the [`RedisAdapter`].
+#[derive(Debug, Clone)]
+pub struct RedisAdapterConfig {
+    url: String,
+    prefix: String,
+    reconnect_min: Duration,
+    reconnect_max: Duration,
+    command_timeout: Duration,
+}
+
+impl RedisAdapterConfig {
+    /// Settings for the Redis at `url` (e.g. `redis://127.0.0.1:6379/`), with defaults: key
+    /// prefix `exws`, reconnection backoff from 100 ms to 5 s, command timeout 1 s.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisAdapterConfig {
+            url: url.into(),
+            prefix: "exws".to_owned(),
+            reconnect_min: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// The prefix of every key and channel: deployments sharing one Redis use different ones.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The reconnection backoff: first delay and largest delay (doubling, with jitter).
+    pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.reconnect_min = min;
+        self.reconnect_max = max.max(min);
+        self
+    }
+
+    /// How long one Redis command may take before it counts as failed.
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+}
+
+/// Carries hub messages between the processes connected to the same Redis (feature `redis`).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use exws::adapter::RedisAdapter;
+///
+/// exws::Server::new()
+///     .adapter(RedisAdapter::new("redis://127.0.0.1:6379/")?)
+///     .listen("0.0.0.0:8765")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisAdapter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    config: RedisAdapterConfig,
+    node: String,
+    commands: OnceLock<ConnectionManager>,
+    subscriber: OnceLock<Subscriber>,
+}
+
+impl RedisAdapter {
+    /// An adapter for the Redis at `url`, with default settings.
+    pub fn new(url: impl Into<String>) -> Result<Self, AdapterError> {
+        RedisAdapter::with_config(RedisAdapterConfig::new(url))
+    }
+
+    /// An adapter with the given settings. Fails only on an invalid URL; the connection is made
+    /// at [`Server::bind`](crate::Server::bind).
+    pub fn with_config(config: RedisAdapterConfig) -> Result<Self, AdapterError> {
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|error| AdapterError::Unavailable(format!("invalid Redis URL: {error}")))?;
+        Ok(RedisAdapter {
+            inner: Arc::new(Inner {
+                client,
+                config,
+                node: crate::connection::process_prefix().to_owned(),
+                commands: OnceLock::new(),
+                subscriber: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// This process's id in Redis: the prefix of its generated connection ids.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node
+    }
+}
+
+impl Inner {
+    fn key(&self, suffix: std::fmt::Arguments<'_>) -> String {
+        format!("{}:{}", self.config.prefix, suffix)
+    }
+
+    fn conns_key(&self) -> String {
+        self.key(format_args!("conns"))
+    }
+
+    fn room_key(&self, room: &str) -> String {
+        self.key(format_args!("room:{room}"))
+    }
+
+    fn commands(&self) -> Result<ConnectionManager, AdapterError> {
+        self.commands.get().cloned().ok_or_else(|| {
+            AdapterError::Unavailable("the Redis adapter has not started".to_owned())
+        })
+    }
+
+    async fn reconcile(&self, room: &str) {
+        if let Some(subscriber) = self.subscriber.get() {
+            subscriber.reconcile(room).await;
+        }
+    }
+}
+
+fn unavailable(error: redis::RedisError) -> AdapterError {
+    AdapterError::Unavailable(error.to_string())
+}
+
+impl Adapter for RedisAdapter {
+    fn start(&self, inbound: Inbound) -> BoxFuture<'_, Result<(), AdapterError>> {
+        async move {
+            let inner = &self.inner;
+            let manager_config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(inner.config.command_timeout))
+                .set_response_timeout(Some(inner.config.command_timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(inner.config.reconnect_max);
+            let commands = inner
+                .client
+                .get_connection_manager_with_config(manager_config)
+                .await
+                .map_err(unavailable)?;
+            let _ = inner.commands.set(commands.clone());
+            let subscriber = Subscriber::start(SubscriberConfig {
+                client: inner.client.clone(),
+                commands,
+                inbound,
+                node: inner.node.clone(),
+                prefix: inner.config.prefix.clone(),
+                reconnect_min: inner.config.reconnect_min,
+                reconnect_max: inner.config.reconnect_max,
+            })
+            .await?;
+            let _ = inner.subscriber.set(subscriber);
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn connection_opened<'a>(
+        &'a self,
+        id: &'a ConnectionId,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        async move {
+            let inner = &self.inner;
+            let mut commands = inner.commands()?;
+            redis::cmd("HSET")
+                .arg(inner.conns_key())
+                .arg(id.as_str())
+                .arg(&inner.node)
+                .query_async::<()>(&mut commands)
+                .await
+                .map_err(unavailable)
+        }
+        .boxed()
+    }
+
+    fn connection_closed<'a>(
+        &'a self,
+        id: &'a ConnectionId,
+        rooms: &'a [String],
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        async move {
+            let inner = &self.inner;
+            for room in rooms {
+                inner.reconcile(room).await;
+            }
+            let mut commands = inner.commands()?;
+            let mut pipe = redis::pipe();
+            pipe.cmd("HDEL")
+                .arg(inner.conns_key())
+                .arg(id.as_str())
+                .ignore();
+            for room in rooms {
+                pipe.cmd("SREM")
+                    .arg(inner.room_key(room))
+                    .arg(id.as_str())
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut commands)
+                .await
+                .map_err(unavailable)
+        }
+        .boxed()
+    }
+
+    fn room_joined<'a>(
+        &'a self,
+        room: &'a str,
+        id: &'a ConnectionId,
+        first_here: bool,
+    ) -> BoxFuture<'a, Result<Option<usize>, AdapterError>> {
+        async move {
+            let inner = &self.inner;
+            if first_here {
+                // Subscribed before the join is answered: nothing sent after it is missed.
+                inner.reconcile(room).await;
+            }
+            let mut commands = inner.commands()?;
+            let key = inner.room_key(room);
+            let (count,): (usize,) = redis::pipe()
+                .cmd("SADD")
+                .arg(&key)
+                .arg(id.as_str())
+                .ignore()
+                .cmd("SCARD")
+                .arg(&key)
+                .query_async(&mut commands)
+                .await
+                .map_err(unavailable)?;
+            Ok(Some(count))
+        }
+        .boxed()
+    }
+
+    fn room_left<'a>(
+        &'a self,
+        room: &'a str,
+        id: &'a ConnectionId,
+        last_here: bool,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        async move {
+            let inner = &self.inner;
+            if last_here {
+                inner.reconcile(room).await;
+            }
+            let mut commands = inner.commands()?;
+            redis::cmd("SREM")
+                .arg(inner.room_key(room))
+                .arg(id.as_str())
+                .query_async::<()>(&mut commands)
+                .await
+                .map_err(unavailable)
+        }
+        .boxed()
+    }
+
+    fn publish(&self, message: Outgoing) -> BoxFuture<'_, Result<bool, AdapterError>> {
+        async move {
+            let inner = &self.inner;
+            let mut commands = inner.commands()?;
+            let (channel, to) = match &message.target {
+                Target::Everyone => (subscriber::everyone_channel(&inner.config.prefix), None),
+                Target::Room(room) => (subscriber::room_channel(&inner.config.prefix, room), None),
+                Target::Connection(id) => {
+                    let node: Option<String> = redis::cmd("HGET")
+                        .arg(inner.conns_key())
+                        .arg(id.as_str())
+                        .query_async(&mut commands)
+                        .await
+                        .map_err(unavailable)?;
+                    let Some(node) = node else { return Ok(false) };
+                    (
+                        subscriber::node_channel(&inner.config.prefix, &node),
+                        Some(id),
+                    )
+                }
+            };
+            let payload = wire::encode(&inner.node, &message.except, to, message.text.as_str());
+            let receivers: usize = redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(payload)
+                .query_async(&mut commands)
+                .await
+                .map_err(unavailable)?;
+            if let (Some(id), 0) = (to, receivers) {
+                // Nobody listens for that process any more: the entry is stale.
+                let _: Result<(), _> = redis::cmd("HDEL")
+                    .arg(inner.conns_key())
+                    .arg(id.as_str())
+                    .query_async(&mut commands)
+                    .await;
+                return Ok(false);
+            }
+            Ok(true)
+        }
+        .boxed()
+    }
+
+    fn room_members<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>> {
+        async move {
+            let inner = &self.inner;
+            let mut commands = inner.commands()?;
+            let members: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(inner.room_key(room))
+                .query_async(&mut commands)
+                .await
+                .map_err(unavailable)?;
+            Ok(Some(members.into_iter().map(ConnectionId::from).collect()))
+        }
+        .boxed()
+    }
+}
+
+impl std::fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("prefix", &self.inner.config.prefix)
+            .field("node", &self.inner.node)
+            .finish_non_exhaustive()
+    }
+}

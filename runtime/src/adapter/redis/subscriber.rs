@@ -1,0 +1,254 @@
+//! The Redis subscription: receives other processes' messages, follows this process's rooms,
+//! and reconnects with backoff when Redis goes away.
+
+use super::wire;
+use super::AdapterError;
+use crate::adapter::Target;
+use crate::hub::Inbound;
+use crate::ConnectionId;
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
+use std::collections::HashSet;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+pub(super) fn everyone_channel(prefix: &str) -> String {
+    format!("{prefix}:msg:all")
+}
+
+pub(super) fn room_channel(prefix: &str, room: &str) -> String {
+    format!("{prefix}:msg:room:{room}")
+}
+
+pub(super) fn node_channel(prefix: &str, node: &str) -> String {
+    format!("{prefix}:msg:node:{node}")
+}
+
+pub(super) struct SubscriberConfig {
+    pub client: redis::Client,
+    pub commands: ConnectionManager,
+    pub inbound: Inbound,
+    pub node: String,
+    pub prefix: String,
+    pub reconnect_min: Duration,
+    pub reconnect_max: Duration,
+}
+
+/// A request to bring the subscription of one room in line with its local members.
+struct Reconcile {
+    room: String,
+    done: oneshot::Sender<()>,
+}
+
+/// The handle to the subscription task.
+pub(super) struct Subscriber {
+    requests: mpsc::UnboundedSender<Reconcile>,
+}
+
+impl Subscriber {
+    /// Connects and subscribes (failing if Redis is unreachable now), then runs the
+    /// subscription in the background.
+    pub(super) async fn start(config: SubscriberConfig) -> Result<Self, AdapterError> {
+        let connection = connect(&config).await.map_err(|error| {
+            AdapterError::Unavailable(format!("cannot subscribe on Redis: {error}"))
+        })?;
+        let (requests, queue) = mpsc::unbounded_channel();
+        tokio::spawn(run(config, connection, queue));
+        Ok(Subscriber { requests })
+    }
+
+    /// Subscribes to `room` if it has members here, unsubscribes otherwise; returns once done
+    /// (at once while Redis is away: reconnection restores every room).
+    pub(super) async fn reconcile(&self, room: &str) {
+        let (done, finished) = oneshot::channel();
+        let request = Reconcile {
+            room: room.to_owned(),
+            done,
+        };
+        if self.requests.send(request).is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+async fn connect(config: &SubscriberConfig) -> redis::RedisResult<(PubSubSink, PubSubStream)> {
+    let pubsub = config.client.get_async_pubsub().await?;
+    let (mut sink, stream) = pubsub.split();
+    sink.subscribe(everyone_channel(&config.prefix)).await?;
+    sink.subscribe(node_channel(&config.prefix, &config.node))
+        .await?;
+    Ok((sink, stream))
+}
+
+async fn run(
+    config: SubscriberConfig,
+    connection: (PubSubSink, PubSubStream),
+    mut requests: mpsc::UnboundedReceiver<Reconcile>,
+) {
+    let mut connection = Some(connection);
+    let mut backoff = config.reconnect_min;
+    loop {
+        if let Some((mut sink, mut stream)) = connection.take() {
+            let mut subscribed = HashSet::new();
+            if restore(&config, &mut sink, &mut subscribed).await.is_ok() {
+                backoff = config.reconnect_min;
+                if !serve(
+                    &config,
+                    &mut sink,
+                    &mut stream,
+                    &mut subscribed,
+                    &mut requests,
+                )
+                .await
+                {
+                    return;
+                }
+            }
+            tracing::warn!("lost the Redis subscription: serving local connections, reconnecting");
+        }
+        if !wait(jittered(backoff), &mut requests).await {
+            return;
+        }
+        backoff = (backoff * 2).min(config.reconnect_max);
+        match connect(&config).await {
+            Ok(fresh) => {
+                tracing::info!("reconnected to Redis");
+                connection = Some(fresh);
+            }
+            Err(error) => tracing::debug!(%error, "reconnecting to Redis failed"),
+        }
+    }
+}
+
+/// Subscribes to every room with members here and writes this process's connections and
+/// memberships back (a restarted Redis lost them).
+async fn restore(
+    config: &SubscriberConfig,
+    sink: &mut PubSubSink,
+    subscribed: &mut HashSet<String>,
+) -> redis::RedisResult<()> {
+    let memberships = config.inbound.memberships();
+    for (room, _) in &memberships {
+        sink.subscribe(room_channel(&config.prefix, room)).await?;
+        subscribed.insert(room.clone());
+    }
+    let connections = config.inbound.connections();
+    if connections.is_empty() && memberships.is_empty() {
+        return Ok(());
+    }
+    let mut pipe = redis::pipe();
+    for id in &connections {
+        pipe.cmd("HSET")
+            .arg(format!("{}:conns", config.prefix))
+            .arg(id.as_str())
+            .arg(&config.node)
+            .ignore();
+    }
+    for (room, members) in &memberships {
+        let members: Vec<&str> = members.iter().map(ConnectionId::as_str).collect();
+        pipe.cmd("SADD")
+            .arg(format!("{}:room:{room}", config.prefix))
+            .arg(members)
+            .ignore();
+    }
+    let mut commands = config.commands.clone();
+    pipe.query_async::<()>(&mut commands).await
+}
+
+/// Delivers messages and follows rooms until the subscription breaks (`true`) or the adapter
+/// is gone (`false`).
+async fn serve(
+    config: &SubscriberConfig,
+    sink: &mut PubSubSink,
+    stream: &mut PubSubStream,
+    subscribed: &mut HashSet<String>,
+    requests: &mut mpsc::UnboundedReceiver<Reconcile>,
+) -> bool {
+    let everyone = everyone_channel(&config.prefix);
+    let rooms = room_channel(&config.prefix, "");
+    let node = node_channel(&config.prefix, &config.node);
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else { return true };
+                let channel = message.get_channel_name();
+                let target = if channel == everyone {
+                    Some(Target::Everyone)
+                } else if channel == node {
+                    None
+                } else if let Some(room) = channel.strip_prefix(&rooms) {
+                    Some(Target::Room(room.to_owned()))
+                } else {
+                    continue;
+                };
+                deliver(config, target, message.get_payload_bytes());
+            }
+            request = requests.recv() => {
+                let Some(request) = request else { return false };
+                let result = reconcile(config, sink, subscribed, &request.room).await;
+                let _ = request.done.send(());
+                if result.is_err() {
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// Delivers one message from another process; `target` is `None` for a direct message.
+fn deliver(config: &SubscriberConfig, target: Option<Target>, payload: &[u8]) {
+    let Some(payload) = wire::decode(payload) else {
+        tracing::debug!("ignored a malformed message on a Redis channel");
+        return;
+    };
+    if payload.node == config.node {
+        return;
+    }
+    let target = match (target, payload.to) {
+        (Some(target), _) => target,
+        (None, Some(to)) => Target::Connection(to),
+        (None, None) => return,
+    };
+    let text = Utf8Bytes::from(payload.text.to_owned());
+    config.inbound.deliver(&target, &payload.except, &text);
+}
+
+async fn reconcile(
+    config: &SubscriberConfig,
+    sink: &mut PubSubSink,
+    subscribed: &mut HashSet<String>,
+    room: &str,
+) -> redis::RedisResult<()> {
+    let wanted = config.inbound.has_members(room);
+    if wanted && !subscribed.contains(room) {
+        sink.subscribe(room_channel(&config.prefix, room)).await?;
+        subscribed.insert(room.to_owned());
+    } else if !wanted && subscribed.remove(room) {
+        sink.unsubscribe(room_channel(&config.prefix, room)).await?;
+    }
+    Ok(())
+}
+
+/// Sleeps `delay`, answering reconcile requests at once meanwhile; `false` if the adapter is
+/// gone.
+async fn wait(delay: Duration, requests: &mut mpsc::UnboundedReceiver<Reconcile>) -> bool {
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            () = &mut sleep => return true,
+            request = requests.recv() => match request {
+                Some(request) => {
+                    let _ = request.done.send(());
+                }
+                None => return false,
+            },
+        }
+    }
+}
+
+/// Full jitter: a random delay between half and all of `delay`.
+fn jittered(delay: Duration) -> Duration {
+    delay.mul_f64(0.5 + fastrand::f64() / 2.0)
+}

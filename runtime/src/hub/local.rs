@@ -1,0 +1,253 @@
+//! This process's connections and room memberships.
+
+use crate::adapter::Target;
+use crate::{Connection, ConnectionId};
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// The connections of this process and the rooms they are in. A room exists while it has
+/// members here; an empty room is removed at once.
+#[derive(Default)]
+pub(crate) struct LocalHub {
+    state: RwLock<State>,
+}
+
+#[derive(Default)]
+struct State {
+    connections: HashMap<ConnectionId, Member>,
+    rooms: HashMap<String, HashSet<ConnectionId>>,
+}
+
+struct Member {
+    connection: Connection,
+    rooms: HashSet<String>,
+}
+
+/// What a join changed.
+pub(crate) struct Joined {
+    /// It is the room's first member on this process.
+    pub first_here: bool,
+    /// Members on this process after the join.
+    pub members_here: usize,
+}
+
+/// Why a local join failed.
+pub(crate) enum JoinRefused {
+    UnknownConnection,
+    TooManyRooms,
+}
+
+impl LocalHub {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub(crate) fn add(&self, connection: Connection) {
+        let id = connection.id().clone();
+        self.write().connections.insert(
+            id,
+            Member {
+                connection,
+                rooms: HashSet::new(),
+            },
+        );
+    }
+
+    /// Removes a connection from the hub and every room; returns those rooms, each with
+    /// whether it lost its last member here.
+    pub(crate) fn remove(&self, id: &ConnectionId) -> Vec<(String, bool)> {
+        let mut state = self.write();
+        let Some(member) = state.connections.remove(id) else {
+            return Vec::new();
+        };
+        let rooms = member
+            .rooms
+            .into_iter()
+            .map(|room| {
+                let emptied = state.leave_room(&room, id);
+                (room, emptied)
+            })
+            .collect();
+        state.shrink();
+        rooms
+    }
+
+    pub(crate) fn join(
+        &self,
+        id: &ConnectionId,
+        room: &str,
+        max_rooms: usize,
+    ) -> Result<Joined, JoinRefused> {
+        let mut state = self.write();
+        let state = &mut *state;
+        let member = state
+            .connections
+            .get_mut(id)
+            .ok_or(JoinRefused::UnknownConnection)?;
+        if member.rooms.contains(room) {
+            let members_here = state.rooms.get(room).map_or(0, HashSet::len);
+            return Ok(Joined {
+                first_here: false,
+                members_here,
+            });
+        }
+        if member.rooms.len() >= max_rooms {
+            return Err(JoinRefused::TooManyRooms);
+        }
+        member.rooms.insert(room.to_owned());
+        let members = state.rooms.entry(room.to_owned()).or_default();
+        members.insert(id.clone());
+        Ok(Joined {
+            first_here: members.len() == 1,
+            members_here: members.len(),
+        })
+    }
+
+    /// Removes `id` from `room`: `None` if it was not in it, else whether the room lost its
+    /// last member here.
+    pub(crate) fn leave(&self, id: &ConnectionId, room: &str) -> Option<bool> {
+        let mut state = self.write();
+        let member = state.connections.get_mut(id)?;
+        if !member.rooms.remove(room) {
+            return None;
+        }
+        let emptied = state.leave_room(room, id);
+        state.shrink();
+        Some(emptied)
+    }
+
+    pub(crate) fn rooms_of(&self, id: &ConnectionId) -> Vec<String> {
+        let state = self.read();
+        let mut rooms: Vec<String> = state
+            .connections
+            .get(id)
+            .map(|member| member.rooms.iter().cloned().collect())
+            .unwrap_or_default();
+        rooms.sort();
+        rooms
+    }
+
+    pub(crate) fn members(&self, room: &str) -> Vec<ConnectionId> {
+        let state = self.read();
+        let mut members: Vec<ConnectionId> = state
+            .rooms
+            .get(room)
+            .map(|members| members.iter().cloned().collect())
+            .unwrap_or_default();
+        members.sort();
+        members
+    }
+
+    pub(crate) fn connection(&self, id: &ConnectionId) -> Option<Connection> {
+        self.read()
+            .connections
+            .get(id)
+            .map(|member| member.connection.clone())
+    }
+
+    pub(crate) fn connection_ids(&self) -> Vec<ConnectionId> {
+        self.read().connections.keys().cloned().collect()
+    }
+
+    pub(crate) fn connection_count(&self) -> usize {
+        self.read().connections.len()
+    }
+
+    pub(crate) fn has_room(&self, room: &str) -> bool {
+        self.read().rooms.contains_key(room)
+    }
+
+    pub(crate) fn room_count(&self) -> usize {
+        self.read().rooms.len()
+    }
+
+    /// Every room with members here, with its members.
+    pub(crate) fn memberships(&self) -> Vec<(String, Vec<ConnectionId>)> {
+        self.read()
+            .rooms
+            .iter()
+            .map(|(room, members)| (room.clone(), members.iter().cloned().collect()))
+            .collect()
+    }
+
+    /// Queues `text` on every local connection `target` names, but those in `except`.
+    /// Returns how many connections it was queued on.
+    pub(crate) fn deliver(
+        &self,
+        target: &Target,
+        except: &[ConnectionId],
+        text: &Utf8Bytes,
+    ) -> usize {
+        // Take the handles under the lock, queue outside it.
+        let receivers: Vec<Connection> = {
+            let state = self.read();
+            let wanted = |id: &ConnectionId| !except.contains(id);
+            match target {
+                Target::Everyone => state
+                    .connections
+                    .iter()
+                    .filter(|(id, _)| wanted(id))
+                    .map(|(_, member)| member.connection.clone())
+                    .collect(),
+                Target::Room(room) => state
+                    .rooms
+                    .get(room)
+                    .into_iter()
+                    .flatten()
+                    .filter(|id| wanted(id))
+                    .filter_map(|id| state.connections.get(id))
+                    .map(|member| member.connection.clone())
+                    .collect(),
+                Target::Connection(id) => state
+                    .connections
+                    .get(id)
+                    .filter(|_| wanted(id))
+                    .map(|member| member.connection.clone())
+                    .into_iter()
+                    .collect(),
+            }
+        };
+        receivers
+            .iter()
+            .filter(|connection| connection.deliver(text.clone()))
+            .count()
+    }
+}
+
+impl State {
+    /// Takes `id` out of `room`'s member set; removes the room when it empties. Returns whether
+    /// it emptied.
+    fn leave_room(&mut self, room: &str, id: &ConnectionId) -> bool {
+        let Some(members) = self.rooms.get_mut(room) else {
+            return false;
+        };
+        members.remove(id);
+        if members.is_empty() {
+            self.rooms.remove(room);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives memory back after many rooms or connections went away.
+    fn shrink(&mut self) {
+        if self.rooms.capacity() > 64 && self.rooms.len() * 4 < self.rooms.capacity() {
+            self.rooms.shrink_to(self.rooms.len() * 2);
+        }
+        if self.connections.capacity() > 64
+            && self.connections.len() * 4 < self.connections.capacity()
+        {
+            self.connections.shrink_to(self.connections.len() * 2);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The hub: rooms, broadcasts and direct messages, from handlers or from anywhere.
+
+mod inbound;
+mod local;
+mod recipients;
+
+pub use inbound::Inbound;
+pub use recipients::Recipients;
+
+use crate::adapter::{Adapter, AdapterError, Target};
+use crate::{Connection, ConnectionId, Context, FromContext, Rejection};
+use local::{JoinRefused, LocalHub};
+use std::sync::Arc;
+
+/// Rooms, broadcasts and direct messages.
+///
+/// Take it as a handler argument, or from the server with
+/// [`BoundServer::hub`](crate::BoundServer::hub) to send from any task (e.g. a background job
+/// pushing progress). Cheap to clone. A message to many connections is serialized once and
+/// shared. With a shared [adapter](crate::adapter) (Redis), rooms, counts and deliveries span
+/// every process.
+///
+/// ```
+/// use exws::{message, Connection, Hub};
+/// # #[derive(serde::Deserialize)] struct SendToRoom { room: String, text: String }
+/// #[derive(serde::Serialize)]
+/// struct RoomMessage { room: String, from: String, text: String }
+///
+/// #[message]
+/// async fn send_to_room(request: SendToRoom, connection: Connection, hub: Hub) -> Result<(), exws::HubError> {
+///     let message = RoomMessage {
+///         room: request.room.clone(),
+///         from: connection.id().to_string(),
+///         text: request.text,
+///     };
+///     hub.room(&request.room).except(connection.id()).send(&message).await
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+struct HubInner {
+    local: Arc<LocalHub>,
+    adapter: Arc<dyn Adapter>,
+    max_rooms_per_connection: usize,
+}
+
+/// Why a hub operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// No process holds a connection with this id (it never existed or has closed).
+    #[error("no connection {0} (it never existed or has closed)")]
+    UnknownConnection(ConnectionId),
+    /// The connection is already in as many rooms as the server allows.
+    #[error("the connection is already in {0} rooms, the most the server allows; leave one first")]
+    TooManyRooms(usize),
+    /// The room name is empty, longer than 256 bytes, or holds control characters.
+    #[error("invalid room name {0:?}: use 1 to 256 bytes without control characters")]
+    InvalidRoom(String),
+    /// The message could not be serialized to JSON.
+    #[error("the message could not be serialized to JSON: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// The adapter's backend is unavailable; local delivery happened, remote did not.
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
+}
+
+impl Hub {
+    pub(crate) fn new(adapter: Arc<dyn Adapter>, max_rooms_per_connection: usize) -> Self {
+        Hub {
+            inner: Arc::new(HubInner {
+                local: Arc::new(LocalHub::default()),
+                adapter,
+                max_rooms_per_connection,
+            }),
+        }
+    }
+
+    /// Starts the adapter.
+    pub(crate) async fn start(&self) -> Result<(), AdapterError> {
+        let inbound = Inbound::new(self.inner.local.clone());
+        self.inner.adapter.start(inbound).await
+    }
+
+    /// A connection opened: it can now be addressed.
+    pub(crate) async fn register(&self, connection: &Connection) {
+        self.inner.local.add(connection.clone());
+        if let Err(error) = self.inner.adapter.connection_opened(connection.id()).await {
+            tracing::warn!(%error, id = %connection.id(), "the adapter could not record a new connection");
+        }
+    }
+
+    /// A connection closed: out of every room and unreachable.
+    pub(crate) async fn unregister(&self, id: &ConnectionId) {
+        let rooms = self.inner.local.remove(id);
+        let names: Vec<String> = rooms.into_iter().map(|(room, _)| room).collect();
+        if let Err(error) = self.inner.adapter.connection_closed(id, &names).await {
+            tracing::warn!(%error, %id, "the adapter could not record a closed connection");
+        }
+    }
+
+    /// Puts the connection `id` (of this process) in `room`, creating the room if needed.
+    /// Returns the room's member count after joining, across every process (on this process
+    /// only while the adapter's backend is unavailable).
+    pub async fn join(&self, id: &ConnectionId, room: &str) -> Result<usize, HubError> {
+        check_room(room)?;
+        let joined = self
+            .inner
+            .local
+            .join(id, room, self.inner.max_rooms_per_connection)
+            .map_err(|refused| match refused {
+                JoinRefused::UnknownConnection => HubError::UnknownConnection(id.clone()),
+                JoinRefused::TooManyRooms => {
+                    HubError::TooManyRooms(self.inner.max_rooms_per_connection)
+                }
+            })?;
+        match self
+            .inner
+            .adapter
+            .room_joined(room, id, joined.first_here)
+            .await
+        {
+            Ok(Some(everywhere)) => Ok(everywhere),
+            Ok(None) => Ok(joined.members_here),
+            Err(error) => {
+                tracing::warn!(%error, room, "the adapter could not record a join: the count is local");
+                Ok(joined.members_here)
+            }
+        }
+    }
+
+    /// Takes the connection `id` out of `room`. Returns whether it was in it. A room without
+    /// members no longer exists.
+    pub async fn leave(&self, id: &ConnectionId, room: &str) -> Result<bool, HubError> {
+        let Some(last_here) = self.inner.local.leave(id, room) else {
+            return Ok(false);
+        };
+        self.inner.adapter.room_left(room, id, last_here).await?;
+        Ok(true)
+    }
+
+    /// The rooms the connection `id` (of this process) is in, sorted.
+    pub fn rooms_of(&self, id: &ConnectionId) -> Vec<String> {
+        self.inner.local.rooms_of(id)
+    }
+
+    /// The members of `room` across every process, sorted.
+    pub async fn members(&self, room: &str) -> Result<Vec<ConnectionId>, HubError> {
+        match self.inner.adapter.room_members(room).await? {
+            Some(mut members) => {
+                members.sort();
+                Ok(members)
+            }
+            None => Ok(self.inner.local.members(room)),
+        }
+    }
+
+    /// The connection `id`, if it is on this process.
+    pub fn local_connection(&self, id: &ConnectionId) -> Option<Connection> {
+        self.inner.local.connection(id)
+    }
+
+    /// The ids of this process's open connections.
+    pub fn local_connection_ids(&self) -> Vec<ConnectionId> {
+        self.inner.local.connection_ids()
+    }
+
+    /// How many connections are open on this process.
+    pub fn local_connection_count(&self) -> usize {
+        self.inner.local.connection_count()
+    }
+
+    /// How many rooms have members on this process.
+    pub fn local_room_count(&self) -> usize {
+        self.inner.local.room_count()
+    }
+
+    /// Messages to one connection, wherever it is.
+    pub fn to(&self, id: &ConnectionId) -> Recipients<'_> {
+        Recipients::new(self, Target::Connection(id.clone()))
+    }
+
+    /// Messages to every member of `room`.
+    pub fn room(&self, room: &str) -> Recipients<'_> {
+        Recipients::new(self, Target::Room(room.to_owned()))
+    }
+
+    /// Messages to every connection.
+    pub fn everyone(&self) -> Recipients<'_> {
+        Recipients::new(self, Target::Everyone)
+    }
+
+    pub(crate) fn local(&self) -> &LocalHub {
+        &self.inner.local
+    }
+
+    pub(crate) fn adapter(&self) -> &dyn Adapter {
+        &*self.inner.adapter
+    }
+}
+
+fn check_room(room: &str) -> Result<(), HubError> {
+    if room.is_empty() || room.len() > 256 || room.chars().any(char::is_control) {
+        return Err(HubError::InvalidRoom(room.chars().take(64).collect()));
+    }
+    Ok(())
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("connections", &self.local_connection_count())
+            .field("rooms", &self.local_room_count())
+            .finish()
+    }
+}
+
+impl FromContext for Hub {
+    async fn from_context(context: &Context) -> Result<Self, Rejection> {
+        Ok(context.hub().clone())
+    }
+}

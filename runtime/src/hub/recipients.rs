@@ -1,0 +1,76 @@
+//! The recipients of one hub message: a target and exclusions.
+
+use super::{Hub, HubError};
+use crate::adapter::{Outgoing, Target};
+use crate::protocol::{encode, message_type_name};
+use crate::ConnectionId;
+use serde::Serialize;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Who a hub message goes to: made by [`Hub::to`], [`Hub::room`] or [`Hub::everyone`].
+#[must_use = "nothing is sent until you call `send`"]
+pub struct Recipients<'a> {
+    hub: &'a Hub,
+    target: Target,
+    except: Vec<ConnectionId>,
+}
+
+impl<'a> Recipients<'a> {
+    pub(crate) fn new(hub: &'a Hub, target: Target) -> Self {
+        Recipients {
+            hub,
+            target,
+            except: Vec::new(),
+        }
+    }
+
+    /// Leaves the connection `id` out (e.g. the sender).
+    pub fn except(mut self, id: &ConnectionId) -> Self {
+        self.except.push(id.clone());
+        self
+    }
+
+    /// Sends `message` with the `Type` named after its Rust type.
+    pub async fn send<T: Serialize + ?Sized>(self, message: &T) -> Result<(), HubError> {
+        self.send_as(message_type_name::<T>(), message).await
+    }
+
+    /// Sends `data` with an explicit `Type`. The envelope is serialized once, whatever the
+    /// number of receivers. Receivers whose outbound queue is full are handled by the slow
+    /// consumer policy; the sender never waits for them.
+    ///
+    /// Errors: [`HubError::UnknownConnection`] for a direct message to a connection that no
+    /// process holds. A room or broadcast reaches this process's receivers even when the
+    /// adapter's backend is down (then [`HubError::Adapter`] says the others missed it).
+    pub async fn send_as<T: Serialize + ?Sized>(
+        self,
+        message_type: &str,
+        data: &T,
+    ) -> Result<(), HubError> {
+        let text = Utf8Bytes::from(encode(message_type, data, None)?);
+        let local = self.hub.local();
+        let delivered_here = local.deliver(&self.target, &self.except, &text);
+        if let Target::Connection(id) = &self.target {
+            if delivered_here > 0 || local.connection(id).is_some() {
+                return Ok(());
+            }
+            if self.except.contains(id) {
+                return Ok(());
+            }
+        }
+        let target = self.target.clone();
+        let reached = self
+            .hub
+            .adapter()
+            .publish(Outgoing {
+                target: self.target,
+                except: self.except,
+                text,
+            })
+            .await?;
+        match target {
+            Target::Connection(id) if !reached => Err(HubError::UnknownConnection(id)),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The chat example's messages (`examples/chat.rs`): the same structs for servers and clients.
+
+use serde::{Deserialize, Serialize};
+
+/// Sent by the server to each connection when it opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The connection's id: what others use to send it direct messages.
+    pub id: String,
+}
+
+/// Join a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRoom {
+    /// The room.
+    pub room: String,
+}
+
+/// The answer to [`JoinRoom`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Joined {
+    /// The room.
+    pub room: String,
+    /// The room's member count after joining, across every server process.
+    pub members: usize,
+}
+
+/// Leave a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaveRoom {
+    /// The room.
+    pub room: String,
+}
+
+/// The answer to [`LeaveRoom`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Left {
+    /// The room.
+    pub room: String,
+}
+
+/// Send a text to every other member of a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendToRoom {
+    /// The room.
+    pub room: String,
+    /// The text.
+    pub text: String,
+}
+
+/// A text sent to a room, as its other members receive it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomMessage {
+    /// The room.
+    pub room: String,
+    /// The sender's connection id.
+    pub from: String,
+    /// The text.
+    pub text: String,
+}
+
+/// Send a text to one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectMessage {
+    /// The receiving connection's id.
+    pub to: String,
+    /// The text.
+    pub text: String,
+}
+
+/// A direct message, as its receiver gets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Direct {
+    /// The sender's connection id.
+    pub from: String,
+    /// The text.
+    pub text: String,
+}
+
+/// Send a text to every connection, the sender included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Broadcast {
+    /// The text.
+    pub text: String,
+}
+
+/// A broadcast, as every connection receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Broadcasted {
+    /// The sender's connection id.
+    pub from: String,
+    /// The text.
+    pub text: String,
+}
