@@ -1,1 +1,53 @@
-fn main() {}
+//! `exws`: call, send to and listen on exws servers from the command line.
+//!
+//! ```text
+//! exws call   URL TYPE [DATA_JSON]   print the reply's Data as compact JSON
+//! exws send   URL TYPE [DATA_JSON]   fire and forget
+//! exws listen URL [--send TYPE DATA_JSON]...   print every incoming envelope as a JSON line
+//! ```
+//!
+//! Exit codes: 0 success, 1 server `Error` reply, 2 usage, 3 connection failure, 4 timeout.
+//! Logs of the client go to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=exws_client=debug`).
+
+mod args;
+mod commands;
+mod exit;
+
+use args::{Cli, Command};
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return exit::Failure::new(exit::CONNECTION, format!("cannot start: {error}")).report()
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Call(args) => commands::call(&cli.global, args).await,
+            Command::Send(args) => commands::send(&cli.global, args).await,
+            Command::Listen(args) => commands::listen(&cli.global, args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+/// Logs to stderr, only when `RUST_LOG` asks for them.
+fn init_logs() {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+}

@@ -160,7 +160,7 @@ impl Client {
     ) -> Result<Envelope, CallError> {
         let timeout = options.timeout.unwrap_or(self.inner.call_timeout);
         let id = options.id.unwrap_or_else(|| self.fresh_id());
-        let registration = self.inner.shared.pending.register(id.clone())?;
+        let mut registration = self.inner.shared.pending.register(id.clone())?;
         let text = Envelope {
             message_type: message_type.to_owned(),
             data,
@@ -170,7 +170,7 @@ impl Client {
         let generation = registration.generation;
         let exchange = async {
             self.enqueue(generation, text).await?;
-            match registration.reply.await {
+            match (&mut registration.reply).await {
                 Ok(reply) => reply,
                 // The connection task is gone without answering: the client was closed.
                 Err(_) => Err(CallError::Disconnected),
@@ -275,6 +275,20 @@ impl Client {
             // An error only means the task already stopped: closed either way.
             let _ = closed.await;
         }
+    }
+
+    /// Waits until the connection is closed for good: by [`close`](Self::close), or because it
+    /// was lost and reconnection is off or gave up. The final state is then in
+    /// [`current_state`](Self::current_state).
+    pub async fn closed(&self) {
+        let mut stopped = self.inner.shared.stopped.subscribe();
+        // An error means the sender is gone, which only happens once everything is gone.
+        let _ = stopped.wait_for(|stopped| *stopped).await;
+    }
+
+    /// Whether the connection is closed for good (see [`closed`](Self::closed)).
+    pub fn is_closed(&self) -> bool {
+        *self.inner.shared.stopped.borrow()
     }
 
     /// How many calls are waiting for a reply.

@@ -38,16 +38,29 @@ pub(crate) struct Shared {
     pub pending: PendingCalls,
     pub events: broadcast::Sender<Envelope>,
     pub state: watch::Sender<ConnectionState>,
+    /// Becomes `true` when the connection task has stopped for good.
+    pub stopped: watch::Sender<bool>,
+}
+
+/// Marks the connection task stopped when it ends, however it ends.
+struct StoppedGuard<'a>(&'a Shared);
+
+impl Drop for StoppedGuard<'_> {
+    fn drop(&mut self) {
+        self.0.stopped.send_replace(true);
+    }
 }
 
 impl Shared {
     pub(crate) fn new(event_capacity: usize) -> Self {
         let (events, _) = broadcast::channel(event_capacity.max(1));
         let (state, _) = watch::channel(ConnectionState::Connecting);
+        let (stopped, _) = watch::channel(false);
         Shared {
             pending: PendingCalls::default(),
             events,
             state,
+            stopped,
         }
     }
 
@@ -160,6 +173,7 @@ pub(crate) async fn run(
     socket: Socket,
     config: ConnectConfig,
 ) {
+    let _stopped = StoppedGuard(&shared);
     let mut socket = socket;
     let mut generation = 1;
     loop {
@@ -339,12 +353,11 @@ async fn close_cleanly(socket: &mut Socket) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
 
     fn frame(code: CloseCode, reason: &'static str) -> Option<CloseFrame> {
         Some(CloseFrame {
             code,
-            reason: Cow::Borrowed(reason).into(),
+            reason: reason.into(),
         })
     }
 

@@ -113,14 +113,14 @@ impl RedisAdapter {
             inner: Arc::new(Inner {
                 client,
                 config,
-                node: crate::connection::process_prefix().to_owned(),
+                node: next_node_id(),
                 commands: OnceLock::new(),
                 subscriber: OnceLock::new(),
             }),
         })
     }
 
-    /// This process's id in Redis: the prefix of its generated connection ids.
+    /// This adapter's node id in Redis: this process's random id prefix and an instance number.
     pub fn node_id(&self) -> &str {
         &self.inner.node
     }
@@ -150,6 +150,14 @@ impl Inner {
             subscriber.reconcile(room).await;
         }
     }
+}
+
+/// A node id per adapter: the process's random prefix and a counter, so that two servers in
+/// one process (each with its own adapter) are two nodes.
+fn next_node_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let instance = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}.{instance}", crate::connection::process_prefix())
 }
 
 fn unavailable(error: redis::RedisError) -> AdapterError {
