@@ -1,18 +1,21 @@
 //! The handle to one client connection.
 
 mod id;
+mod queue;
 
 pub(crate) use id::process_prefix;
 pub use id::ConnectionId;
+pub(crate) use queue::{Offer, Outbound, OutboundQueue, QueueLimits};
 
 use crate::protocol::{encode, message_type_name, CloseCode};
+use crate::server::SlowConsumerPolicy;
 use serde::Serialize;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
@@ -46,24 +49,15 @@ pub struct Connection {
 struct Inner {
     id: ConnectionId,
     remote_addr: SocketAddr,
-    outbound: mpsc::Sender<Outbound>,
+    outbound: OutboundQueue,
+    /// Messages dropped by the `DropNewest` slow consumer policy.
+    dropped: AtomicU64,
     /// Cancelled once the connection stops: closed by either side, or failed.
     closed: CancellationToken,
     /// Set by [`Connection::close_with`]: the close frame the server sends.
-    close_request: OnceLock<(CloseCode, String)>,
+    close_request: OnceLock<CloseRequest>,
     user: Option<Arc<dyn Any + Send + Sync>>,
     metadata: RwLock<HashMap<String, String>>,
-}
-
-/// One item of a connection's outbound queue.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    /// An encoded envelope.
-    Text(Utf8Bytes),
-    /// Send a close frame after what is queued, then stop writing.
-    Close(CloseCode, String),
-    /// Flush what is queued (and the close reply tungstenite may owe), then stop writing.
-    Finish,
 }
 
 /// Why a message could not be sent to a connection.
@@ -78,11 +72,26 @@ pub enum SendError {
     Serialize(#[from] serde_json::Error),
 }
 
+/// Why the server closes a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseCause {
+    Application,
+    SlowConsumer,
+}
+
+/// The close frame the server sends, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct CloseRequest {
+    pub code: CloseCode,
+    pub reason: String,
+    pub cause: CloseCause,
+}
+
 /// What the session needs to set a connection up.
 pub(crate) struct ConnectionParts {
     pub id: ConnectionId,
     pub remote_addr: SocketAddr,
-    pub outbound: mpsc::Sender<Outbound>,
+    pub outbound: OutboundQueue,
     pub user: Option<Arc<dyn Any + Send + Sync>>,
     pub metadata: HashMap<String, String>,
 }
@@ -94,6 +103,7 @@ impl Connection {
                 id: parts.id,
                 remote_addr: parts.remote_addr,
                 outbound: parts.outbound,
+                dropped: AtomicU64::new(0),
                 closed: CancellationToken::new(),
                 close_request: OnceLock::new(),
                 user: parts.user,
@@ -134,33 +144,61 @@ impl Connection {
         if self.inner.closed.is_cancelled() {
             return Err(SendError::Closed);
         }
-        self.inner
-            .outbound
-            .send(Outbound::Text(text))
-            .await
-            .map_err(|_| SendError::Closed)
+        if self.inner.outbound.push(text).await {
+            Ok(())
+        } else {
+            Err(SendError::Closed)
+        }
     }
 
-    /// Queues a hub message without waiting. A full queue means the client reads slower than
-    /// the server sends: the slow consumer is closed with 1008. Returns whether it was queued.
+    /// Queues a hub message without waiting. A full queue (in messages or bytes) means the
+    /// client reads slower than the server sends: the slow consumer policy applies. Returns
+    /// whether it was queued.
     pub(crate) fn deliver(&self, text: Utf8Bytes) -> bool {
         if self.inner.closed.is_cancelled() {
             return false;
         }
-        match self.inner.outbound.try_send(Outbound::Text(text)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::debug!(id = %self.inner.id, "slow consumer: outbound queue full, closing");
-                self.close_with(CloseCode::POLICY, "slow consumer: outbound queue full");
+        match self.inner.outbound.offer(text) {
+            Offer::Queued => true,
+            Offer::Closed => false,
+            Offer::Full => {
+                match self.inner.outbound.policy {
+                    SlowConsumerPolicy::Disconnect => {
+                        tracing::debug!(id = %self.inner.id, "slow consumer: outbound queue full, closing");
+                        self.close_for(CloseRequest {
+                            code: CloseCode::POLICY,
+                            reason: "slow consumer: outbound queue full".to_owned(),
+                            cause: CloseCause::SlowConsumer,
+                        });
+                    }
+                    SlowConsumerPolicy::DropNewest => {
+                        self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                crate::metrics::queue_drop();
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+
+    /// How many hub messages the `DropNewest` slow consumer policy dropped for this connection.
+    pub fn dropped_messages(&self) -> u64 {
+        self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Bytes queued for this connection and not yet written to its socket.
+    pub fn queued_bytes(&self) -> usize {
+        self.inner.outbound.queued_bytes()
     }
 
     /// Queues the session's last item, even after the connection was marked closed.
     pub(crate) async fn push_final(&self, item: Outbound) -> bool {
-        self.inner.outbound.send(item).await.is_ok()
+        self.inner.outbound.push_control(item).await
+    }
+
+    /// Queues a heartbeat ping if there is room.
+    pub(crate) fn ping(&self) -> bool {
+        self.inner.outbound.offer_ping()
     }
 
     /// Closes the connection normally (1000) once the messages already queued are sent.
@@ -171,8 +209,17 @@ impl Connection {
     /// Closes the connection with `code` and `reason` once the messages already queued are sent.
     /// The first close wins; later calls do nothing.
     pub fn close_with(&self, code: CloseCode, reason: &str) {
-        let _ = self.inner.close_request.set((code, reason.to_owned()));
+        self.close_for(CloseRequest {
+            code,
+            reason: reason.to_owned(),
+            cause: CloseCause::Application,
+        });
+    }
+
+    pub(crate) fn close_for(&self, request: CloseRequest) {
+        let _ = self.inner.close_request.set(request);
         self.inner.closed.cancel();
+        self.inner.outbound.close();
     }
 
     /// Whether the connection is closed or closing.
@@ -216,13 +263,14 @@ impl Connection {
     }
 
     /// The close the server was asked for, if any.
-    pub(crate) fn close_request(&self) -> Option<&(CloseCode, String)> {
+    pub(crate) fn close_request(&self) -> Option<&CloseRequest> {
         self.inner.close_request.get()
     }
 
     /// Marks the connection closed (the session is ending).
     pub(crate) fn mark_closed(&self) {
         self.inner.closed.cancel();
+        self.inner.outbound.close();
     }
 
     pub(crate) fn closed_token(&self) -> &CancellationToken {

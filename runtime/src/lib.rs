@@ -11,6 +11,7 @@ pub mod handler;
 mod handshake;
 mod hooks;
 mod hub;
+pub mod metrics;
 pub mod protocol;
 mod server;
 mod session;
@@ -24,7 +25,9 @@ pub use handshake::HandshakeRequest;
 pub use hooks::HandlerFailure;
 pub use hub::{Hub, HubError, Inbound, Recipients};
 pub use protocol::{CloseCode, ErrorCode};
-pub use server::{shutdown_signal, BoundServer, Processing, Server};
+pub use server::{
+    shutdown_signal, BoundServer, Heartbeat, Processing, RateLimit, Server, SlowConsumerPolicy,
+};
 pub use session::DisconnectReason;
 
 /// Turns an `async fn` into a message handler, registered with the server.

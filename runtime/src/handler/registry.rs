@@ -6,7 +6,31 @@ use std::collections::HashMap;
 /// Handlers by the `Type` they observe.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    by_type: HashMap<Box<str>, Box<[&'static Handler]>>,
+    by_type: HashMap<Box<str>, Entry>,
+}
+
+/// The handlers of one `Type`, and their run-time histogram.
+pub(crate) struct Entry {
+    handlers: Box<[&'static Handler]>,
+    histogram: metrics::Histogram,
+}
+
+impl Entry {
+    pub(crate) fn handlers(&self) -> &[&'static Handler] {
+        &self.handlers
+    }
+
+    pub(crate) fn histogram(&self) -> &metrics::Histogram {
+        &self.histogram
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.handlers.iter().map(|handler| handler.function()))
+            .finish()
+    }
 }
 
 /// A problem with the set of handlers, found at start-up.
@@ -50,7 +74,7 @@ impl Registry {
                 b.function(),
             ))
         });
-        let mut by_type: HashMap<Box<str>, Vec<&'static Handler>> = HashMap::new();
+        let mut by_type: HashMap<&'static str, Vec<&'static Handler>> = HashMap::new();
         for pair in handlers.windows(2) {
             if pair[0].module_path() == pair[1].module_path()
                 && pair[0].function() == pair[1].function()
@@ -71,22 +95,24 @@ impl Registry {
                     message_type: message_type.to_owned(),
                 });
             }
-            by_type
-                .entry(message_type.into())
-                .or_default()
-                .push(handler);
+            by_type.entry(message_type).or_default().push(handler);
         }
-        Ok(Registry {
-            by_type: by_type
-                .into_iter()
-                .map(|(message_type, handlers)| (message_type, handlers.into_boxed_slice()))
-                .collect(),
-        })
+        let by_type = by_type
+            .into_iter()
+            .map(|(message_type, handlers)| {
+                let entry = Entry {
+                    handlers: handlers.into_boxed_slice(),
+                    histogram: crate::metrics::handler_histogram(message_type),
+                };
+                (Box::from(message_type), entry)
+            })
+            .collect();
+        Ok(Registry { by_type })
     }
 
     /// The handlers observing `message_type`, if any.
-    pub(crate) fn get(&self, message_type: &str) -> Option<&[&'static Handler]> {
-        self.by_type.get(message_type).map(|handlers| &handlers[..])
+    pub(crate) fn get(&self, message_type: &str) -> Option<&Entry> {
+        self.by_type.get(message_type)
     }
 
     /// How many distinct `Type`s have handlers.

@@ -1,6 +1,6 @@
 //! The `Server` builder.
 
-use super::{BoundServer, Config, Processing, Shared};
+use super::{BoundServer, Config, Heartbeat, Processing, RateLimit, Shared, SlowConsumerPolicy};
 use crate::adapter::{Adapter, InProcess};
 use crate::auth::{Authenticator, SharedAuthenticator};
 use crate::context::AppState;
@@ -251,6 +251,72 @@ impl Server {
         self
     }
 
+    /// The most bytes queued for one connection and not yet written. Default: 512 KiB. With
+    /// the message bound of [`outbound_queue`](Server::outbound_queue), this caps what a client
+    /// that stops reading can make the server hold.
+    pub fn outbound_queue_bytes(mut self, bytes: usize) -> Self {
+        if bytes < 1024 {
+            self.reject(
+                "outbound_queue_bytes",
+                format!("{bytes} bytes is too small; use at least 1024"),
+            );
+        }
+        self.config.outbound_queue_bytes = bytes;
+        self
+    }
+
+    /// What to do with a client whose outbound queue is full when a hub message (room,
+    /// broadcast, direct) arrives for it. Default: [`SlowConsumerPolicy::Disconnect`].
+    pub fn slow_consumer(mut self, policy: SlowConsumerPolicy) -> Self {
+        self.config.slow_consumer = policy;
+        self
+    }
+
+    /// Pings every `interval` and closes with 1008 a connection that sent nothing (no pong, no
+    /// message) for `timeout`. Default: 30 s and 60 s.
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        if interval.is_zero() || timeout < interval {
+            self.reject(
+                "heartbeat",
+                "the interval must be positive and the timeout at least the interval".to_owned(),
+            );
+        }
+        self.config.heartbeat = Some(Heartbeat { interval, timeout });
+        self
+    }
+
+    /// Turns server pings and the silence timeout off.
+    pub fn without_heartbeat(mut self) -> Self {
+        self.config.heartbeat = None;
+        self
+    }
+
+    /// The most connections open (or upgrading) at once; beyond it, upgrades are answered
+    /// with 503. Default: 10,000. Each connection holds a file descriptor: keep this under the
+    /// process's descriptor limit.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        if connections == 0 {
+            self.reject("max_connections", "allow at least 1 connection".to_owned());
+        }
+        self.config.max_connections = connections;
+        self
+    }
+
+    /// Limits each connection to `per_second` messages with bursts of `burst`; excess messages
+    /// are answered with `rate_limited`, and a client that goes on sending past the limit (more
+    /// than `burst` refused messages in a row) is closed with 1008. Default: no limit, so that
+    /// bulk clients and benchmarks are not throttled.
+    pub fn rate_limit(mut self, per_second: f64, burst: u32) -> Self {
+        if !(per_second > 0.0 && per_second.is_finite()) || burst == 0 {
+            self.reject(
+                "rate_limit",
+                "use a positive rate and a burst of at least 1".to_owned(),
+            );
+        }
+        self.config.rate_limit = Some(RateLimit { per_second, burst });
+        self
+    }
+
     fn reject(&mut self, option: &'static str, reason: String) {
         self.invalid
             .get_or_insert(Error::InvalidOption { option, reason });
@@ -278,6 +344,7 @@ impl Server {
             hooks: self.hooks,
             authenticator: self.authenticator,
             hub,
+            connections: std::sync::atomic::AtomicUsize::new(0),
         };
         BoundServer::new(listener, Arc::new(shared))
     }

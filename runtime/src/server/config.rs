@@ -16,6 +16,38 @@ pub enum Processing {
     },
 }
 
+/// What happens when a client reads slower than the server sends it hub messages, and its
+/// outbound queue is full. Replies to the client's own requests never drop: they wait, which
+/// slows down reading that client's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlowConsumerPolicy {
+    /// Close the connection with 1008 and the reason "slow consumer". The default.
+    #[default]
+    Disconnect,
+    /// Drop the newest hub messages for that client and count them
+    /// ([`Connection::dropped_messages`](crate::Connection::dropped_messages) and the
+    /// `exws_queue_drops_total` metric).
+    DropNewest,
+}
+
+/// Server-side pings, and how long a client may stay silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// Time between pings.
+    pub interval: Duration,
+    /// A connection that sent nothing (no pong, no message) for this long is closed with 1008.
+    pub timeout: Duration,
+}
+
+/// A per-connection token bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Messages per second, sustained.
+    pub per_second: f64,
+    /// Messages that may arrive at once.
+    pub burst: u32,
+}
+
 /// Every server option, with defaults safe for the public internet.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -30,6 +62,12 @@ pub(crate) struct Config {
     /// `None`: any `Origin`; `Some`: only these (exact, ASCII case-insensitive).
     pub allowed_origins: Option<Vec<String>>,
     pub max_rooms_per_connection: usize,
+    pub outbound_queue_bytes: usize,
+    pub slow_consumer: SlowConsumerPolicy,
+    pub heartbeat: Option<Heartbeat>,
+    pub max_connections: usize,
+    pub rate_limit: Option<RateLimit>,
+    pub write_buffer_size: usize,
 }
 
 impl Default for Config {
@@ -45,6 +83,15 @@ impl Default for Config {
             read_buffer_size: 8 * 1024,
             allowed_origins: None,
             max_rooms_per_connection: 128,
+            outbound_queue_bytes: 512 * 1024,
+            slow_consumer: SlowConsumerPolicy::Disconnect,
+            heartbeat: Some(Heartbeat {
+                interval: Duration::from_secs(30),
+                timeout: Duration::from_secs(60),
+            }),
+            max_connections: 10_000,
+            rate_limit: None,
+            write_buffer_size: 32 * 1024,
         }
     }
 }

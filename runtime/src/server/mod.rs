@@ -7,7 +7,7 @@ mod shutdown;
 
 pub use bound::BoundServer;
 pub use builder::Server;
-pub use config::Processing;
+pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
 pub use shutdown::shutdown_signal;
 
 pub(crate) use config::Config;
@@ -28,4 +28,6 @@ pub(crate) struct Shared {
     pub hooks: Hooks,
     pub hub: Hub,
     pub authenticator: Option<SharedAuthenticator>,
+    /// Connections open or upgrading, against `max_connections`.
+    pub connections: std::sync::atomic::AtomicUsize,
 }

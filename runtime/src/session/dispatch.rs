@@ -30,7 +30,7 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
         }
     };
     let message_type: &str = &incoming.message_type;
-    let Some(handlers) = shared.registry.get(message_type) else {
+    let Some(entry) = shared.registry.get(message_type) else {
         send_error(
             connection,
             ErrorCode::UnknownType,
@@ -42,14 +42,17 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
         return;
     };
     let reply_to = ReplyTo::new(incoming.id);
-    for handler in handlers {
+    for handler in entry.handlers() {
         let call = Call {
             message_type,
             data: incoming.data,
             context,
             reply_to: &reply_to,
         };
-        match run(handler, call).await.0 {
+        let started = std::time::Instant::now();
+        let outcome = run(handler, call).await;
+        entry.histogram().record(started.elapsed());
+        match outcome.0 {
             OutcomeKind::Nothing => {}
             OutcomeKind::Reply(text) => {
                 // A closed connection has no one to reply to.
@@ -118,6 +121,7 @@ pub(crate) async fn send_error(
     message_type: Option<&str>,
     id: Option<&str>,
 ) {
+    crate::metrics::error_sent(code);
     let text = encode_error(code, message, message_type, id);
     let _ = connection.send_encoded(Utf8Bytes::from(text)).await;
 }

@@ -8,16 +8,16 @@ mod writer;
 
 pub use reason::DisconnectReason;
 
-use crate::connection::{ConnectionId, ConnectionParts};
+use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
 use crate::server::Shared;
 use crate::{Connection, Context};
 use futures_util::StreamExt;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
@@ -30,12 +30,13 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let config = &shared.config;
+    let slot = ConnectionSlot::take(&shared);
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
     let upgraded = match tokio::time::timeout(
         config.handshake_timeout,
-        upgrade::accept(stream, remote_addr, &shared),
+        upgrade::accept(stream, remote_addr, &shared, slot.over_limit),
     )
     .await
     {
@@ -50,7 +51,8 @@ pub(crate) async fn run(
     let websocket_config = WebSocketConfig::default()
         .read_buffer_size(config.read_buffer_size)
         .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.max_message_size));
+        .max_frame_size(Some(config.max_message_size))
+        .write_buffer_size(config.write_buffer_size);
     let websocket = WebSocketStream::from_partially_read(
         upgraded.stream,
         upgraded.leftover,
@@ -60,7 +62,11 @@ pub(crate) async fn run(
     .await;
     let (sink, stream) = websocket.split();
 
-    let (outbound, queue) = mpsc::channel(config.outbound_queue);
+    let (outbound, queue) = OutboundQueue::new(QueueLimits {
+        messages: config.outbound_queue,
+        bytes: config.outbound_queue_bytes,
+        policy: config.slow_consumer,
+    });
     let admission = upgraded.admission;
     let connection = Connection::new(ConnectionParts {
         id: admission.id.unwrap_or_else(ConnectionId::generate),
@@ -72,6 +78,7 @@ pub(crate) async fn run(
     let context = Context::new(connection.clone(), shared.app.clone(), shared.hub.clone());
     shared.hub.register(&connection).await;
     tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
+    crate::metrics::connection_opened();
 
     let abort = CancellationToken::new();
     let writer_done = CancellationToken::new();
@@ -85,6 +92,7 @@ pub(crate) async fn run(
     let reader = reader::run(stream, &context, &shared, &shutdown, &abort, &writer_done);
     let ((stream, reason), sink) = tokio::join!(reader, writer);
     connection.mark_closed();
+    crate::metrics::connection_closed(reason.label());
     shared.hooks.disconnected(&context, &reason).await;
     shared.hub.unregister(connection.id()).await;
 
@@ -97,6 +105,28 @@ pub(crate) async fn run(
         .await;
     }
     tracing::debug!(id = %connection.id(), %reason, "connection closed");
+}
+
+/// A place among the server's `max_connections`, held from accept to close.
+struct ConnectionSlot {
+    shared: Arc<Shared>,
+    over_limit: bool,
+}
+
+impl ConnectionSlot {
+    fn take(shared: &Arc<Shared>) -> Self {
+        let before = shared.connections.fetch_add(1, Ordering::AcqRel);
+        ConnectionSlot {
+            shared: shared.clone(),
+            over_limit: before >= shared.config.max_connections,
+        }
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// After the close frames: half-close the socket and read what the client still sends until

@@ -1,10 +1,10 @@
-//! The reader half of a session: reads frames, dispatches them, and decides how the
-//! connection ends.
+//! The reader half of a session: reads frames, dispatches them, keeps the heartbeat and the
+//! rate limit, and decides how the connection ends.
 
 use super::{dispatch, DisconnectReason};
-use crate::connection::Outbound;
-use crate::protocol::{CloseCode, ErrorCode};
-use crate::server::{Processing, Shared};
+use crate::connection::{CloseCause, Outbound};
+use crate::protocol::{CloseCode, ErrorCode, Incoming};
+use crate::server::{Heartbeat, Processing, RateLimit, Shared};
 use crate::Context;
 use futures_util::stream::{FuturesUnordered, SplitStream};
 use futures_util::StreamExt;
@@ -12,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -37,6 +38,8 @@ pub(crate) async fn run(
         Processing::Concurrent { max_in_flight } => max_in_flight,
     };
     let mut in_flight = InFlight::new();
+    let mut heartbeat = shared.config.heartbeat.map(HeartbeatState::new);
+    let mut bucket = shared.config.rate_limit.map(TokenBucket::new);
     // Before any message: the connect hooks (the writer already runs, for welcome messages).
     shared.hooks.connected(context).await;
     let reason = loop {
@@ -44,7 +47,20 @@ pub(crate) async fn run(
             biased;
             _ = shutdown.cancelled() => break DisconnectReason::ServerShutdown,
             _ = connection.closed_token().cancelled() => break closed_reason(context),
-            Some(()) = in_flight.next(), if !in_flight.is_empty() => continue,
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {
+                // Reading may have paused while the in-flight set was full.
+                if let Some(heartbeat) = &mut heartbeat {
+                    heartbeat.seen();
+                }
+                continue;
+            }
+            () = tick(&mut heartbeat) => {
+                if heartbeat.as_ref().is_some_and(HeartbeatState::expired) {
+                    break DisconnectReason::HeartbeatTimeout;
+                }
+                connection.ping();
+                continue;
+            }
             frame = stream.next(), if max_in_flight == 0 || in_flight.len() < max_in_flight => frame,
         };
         let message = match frame {
@@ -52,10 +68,30 @@ pub(crate) async fn run(
             Some(Err(error)) => break read_failed(error, context).await,
             Some(Ok(message)) => message,
         };
+        if let Some(heartbeat) = &mut heartbeat {
+            heartbeat.seen();
+        }
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            crate::metrics::messages_in(1);
+            if let Some(bucket) = &mut bucket {
+                match bucket.take() {
+                    Admit::Yes => {}
+                    Admit::Refuse => {
+                        refuse_over_rate(&message, context).await;
+                        continue;
+                    }
+                    Admit::Close => break DisconnectReason::RateLimited,
+                }
+            }
+        }
         match message {
             Message::Text(text) => {
                 if max_in_flight == 0 {
                     dispatch::message(text.as_str(), context, shared).await;
+                    // The handler ran while nothing was read: the client is not to blame.
+                    if let Some(heartbeat) = &mut heartbeat {
+                        heartbeat.seen();
+                    }
                 } else {
                     let context = context.clone();
                     let shared = shared.clone();
@@ -104,6 +140,15 @@ pub(crate) async fn run(
         DisconnectReason::ProtocolError { .. } => {
             Outbound::Close(CloseCode(1002), "protocol error".to_owned())
         }
+        DisconnectReason::HeartbeatTimeout => {
+            Outbound::Close(CloseCode::POLICY, "heartbeat timeout".to_owned())
+        }
+        DisconnectReason::SlowConsumer => {
+            Outbound::Close(CloseCode::POLICY, "slow consumer".to_owned())
+        }
+        DisconnectReason::RateLimited => {
+            Outbound::Close(CloseCode::POLICY, "rate limit exceeded".to_owned())
+        }
         DisconnectReason::ClosedByServer { code, reason } => Outbound::Close(*code, reason.clone()),
         DisconnectReason::ClientClosed { .. } | DisconnectReason::ConnectionLost => {
             Outbound::Finish
@@ -124,9 +169,12 @@ pub(crate) async fn run(
 /// Why the connection stopped when its `closed` token fired.
 fn closed_reason(context: &Context) -> DisconnectReason {
     match context.connection().close_request() {
-        Some((code, reason)) => DisconnectReason::ClosedByServer {
-            code: *code,
-            reason: reason.clone(),
+        Some(request) => match request.cause {
+            CloseCause::SlowConsumer => DisconnectReason::SlowConsumer,
+            CloseCause::Application => DisconnectReason::ClosedByServer {
+                code: request.code,
+                reason: request.reason.clone(),
+            },
         },
         None => DisconnectReason::ConnectionLost,
     }
@@ -154,6 +202,106 @@ async fn read_failed(error: WsError, context: &Context) -> DisconnectReason {
         error => {
             tracing::debug!(%error, "reading from the connection failed");
             DisconnectReason::ConnectionLost
+        }
+    }
+}
+
+/// Answers a message over the rate limit with `rate_limited`, echoing its `Type` and `Id`
+/// when it has them.
+async fn refuse_over_rate(message: &Message, context: &Context) {
+    let parsed = match message {
+        Message::Text(text) => Incoming::parse(text.as_str()).ok(),
+        _ => None,
+    };
+    let message_type = parsed.as_ref().map(|incoming| &*incoming.message_type);
+    let id = parsed.as_ref().and_then(|incoming| incoming.id);
+    dispatch::send_error(
+        context.connection(),
+        ErrorCode::RateLimited,
+        "too many messages: slow down".to_owned(),
+        message_type,
+        id,
+    )
+    .await;
+}
+
+/// When the client was last heard from, and the ping timer.
+struct HeartbeatState {
+    timer: Interval,
+    timeout: std::time::Duration,
+    last_seen: Instant,
+}
+
+impl HeartbeatState {
+    fn new(config: Heartbeat) -> Self {
+        let mut timer = tokio::time::interval_at(Instant::now() + config.interval, config.interval);
+        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        HeartbeatState {
+            timer,
+            timeout: config.timeout,
+            last_seen: Instant::now(),
+        }
+    }
+
+    fn seen(&mut self) {
+        self.last_seen = Instant::now();
+    }
+
+    fn expired(&self) -> bool {
+        self.last_seen.elapsed() >= self.timeout
+    }
+}
+
+/// The next heartbeat tick; never, without a heartbeat.
+async fn tick(heartbeat: &mut Option<HeartbeatState>) {
+    match heartbeat {
+        Some(heartbeat) => {
+            heartbeat.timer.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// A token bucket of one connection.
+struct TokenBucket {
+    limit: RateLimit,
+    tokens: f64,
+    refilled: Instant,
+    refused_in_a_row: u32,
+}
+
+enum Admit {
+    Yes,
+    Refuse,
+    Close,
+}
+
+impl TokenBucket {
+    fn new(limit: RateLimit) -> Self {
+        TokenBucket {
+            limit,
+            tokens: f64::from(limit.burst),
+            refilled: Instant::now(),
+            refused_in_a_row: 0,
+        }
+    }
+
+    fn take(&mut self) -> Admit {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.refilled).as_secs_f64();
+        self.refilled = now;
+        self.tokens =
+            (self.tokens + elapsed * self.limit.per_second).min(f64::from(self.limit.burst));
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.refused_in_a_row = 0;
+            return Admit::Yes;
+        }
+        self.refused_in_a_row += 1;
+        if self.refused_in_a_row > self.limit.burst {
+            Admit::Close
+        } else {
+            Admit::Refuse
         }
     }
 }

@@ -25,6 +25,14 @@ pub enum DisconnectReason {
     MessageTooLarge,
     /// The server shut down (closed with 1001).
     ServerShutdown,
+    /// The client sent nothing, not even a pong, within the heartbeat timeout (closed with
+    /// 1008).
+    HeartbeatTimeout,
+    /// The client read slower than the server sent it hub messages and its outbound queue
+    /// filled up (closed with 1008).
+    SlowConsumer,
+    /// The client kept sending past its rate limit (closed with 1008).
+    RateLimited,
     /// The application closed the connection with
     /// [`Connection::close_with`](crate::Connection::close_with).
     ClosedByServer {
@@ -33,6 +41,23 @@ pub enum DisconnectReason {
         /// The close reason sent.
         reason: String,
     },
+}
+
+impl DisconnectReason {
+    /// A short label for metrics and logs, e.g. `client_closed`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DisconnectReason::ClientClosed { .. } => "client_closed",
+            DisconnectReason::ConnectionLost => "connection_lost",
+            DisconnectReason::ProtocolError { .. } => "protocol_error",
+            DisconnectReason::MessageTooLarge => "message_too_large",
+            DisconnectReason::ServerShutdown => "server_shutdown",
+            DisconnectReason::HeartbeatTimeout => "heartbeat_timeout",
+            DisconnectReason::SlowConsumer => "slow_consumer",
+            DisconnectReason::RateLimited => "rate_limited",
+            DisconnectReason::ClosedByServer { .. } => "closed_by_server",
+        }
+    }
 }
 
 impl fmt::Display for DisconnectReason {
@@ -49,6 +74,9 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::ProtocolError { detail } => write!(f, "protocol error: {detail}"),
             DisconnectReason::MessageTooLarge => f.write_str("message too large"),
             DisconnectReason::ServerShutdown => f.write_str("server shutdown"),
+            DisconnectReason::HeartbeatTimeout => f.write_str("heartbeat timeout"),
+            DisconnectReason::SlowConsumer => f.write_str("slow consumer"),
+            DisconnectReason::RateLimited => f.write_str("rate limit exceeded"),
             DisconnectReason::ClosedByServer { code, reason } => {
                 write!(f, "closed by the server ({code} {reason:?})")
             }

@@ -61,9 +61,14 @@ pub(crate) async fn accept(
     mut stream: TcpStream,
     remote_addr: SocketAddr,
     shared: &Shared,
+    at_capacity: bool,
 ) -> Option<Upgraded> {
     let admitted = match read_request(&mut stream, remote_addr, shared).await {
         Ok(None) => return None,
+        Ok(Some(_)) if at_capacity => Err(Refusal::new(
+            503,
+            "the server is at its connection limit; retry later",
+        )),
         Ok(Some((request, key, leftover))) => admit(&request, shared)
             .await
             .map(|admission| (key, leftover, admission)),
@@ -73,6 +78,7 @@ pub(crate) async fn accept(
         Ok(parts) => parts,
         Err(refusal) => {
             tracing::debug!(%remote_addr, status = refusal.status, reason = %refusal.body, "handshake refused");
+            crate::metrics::handshake_rejected(refusal.status);
             respond(&mut stream, &refusal).await;
             return None;
         }
@@ -219,6 +225,9 @@ async fn respond(stream: &mut TcpStream, refusal: &Refusal) {
     );
     if refusal.status == 426 {
         response.push_str("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+    }
+    if refusal.status == 503 {
+        response.push_str("Retry-After: 1\r\n");
     }
     response.push_str("\r\n");
     response.push_str(&refusal.body);

@@ -55,11 +55,18 @@ async fn write_batch(
     let mut written = 0;
     while let Some(item) = next.take() {
         match item {
-            Outbound::Text(text) => {
+            Outbound::Text(text, permit) => {
                 if !guarded(abort, sink.feed(Message::Text(text))).await {
                     return false;
                 }
+                // Handed to the socket's buffer: the queue's byte budget is free again.
+                drop(permit);
                 written += 1;
+            }
+            Outbound::Ping => {
+                if !guarded(abort, sink.feed(Message::Ping(Default::default()))).await {
+                    return false;
+                }
             }
             Outbound::Close(code, reason) => {
                 let frame = CloseFrame {
@@ -78,6 +85,7 @@ async fn write_batch(
             next = queue.try_recv().ok();
         }
     }
+    crate::metrics::messages_out(written as u64);
     guarded(abort, sink.flush()).await
 }
 

@@ -1,0 +1,81 @@
+//! Metrics through the [`metrics`](https://docs.rs/metrics) facade.
+//!
+//! exws records these (install a recorder, e.g. [`install_prometheus`] with the `prometheus`
+//! feature, **before** [`Server::bind`](crate::Server::bind): handler histograms are created at
+//! bind):
+//!
+//! | name | kind | labels | meaning |
+//! |---|---|---|---|
+//! | `exws_connections_open` | gauge | | open WebSocket connections |
+//! | `exws_connections_total` | counter | | connections opened |
+//! | `exws_handshakes_rejected_total` | counter | `status` | upgrades refused (401, 403, 503, ...) |
+//! | `exws_messages_in_total` | counter | | text frames received |
+//! | `exws_messages_out_total` | counter | | messages written to sockets |
+//! | `exws_errors_total` | counter | `code` | `Error` envelopes sent, by code |
+//! | `exws_queue_drops_total` | counter | | hub messages refused by a full outbound queue |
+//! | `exws_disconnects_total` | counter | `reason` | connections closed, by reason |
+//! | `exws_handler_duration_seconds` | histogram | `type` | handler run time, by message `Type` |
+//!
+//! Without a recorder every call is a no-op.
+
+use crate::protocol::ErrorCode;
+
+pub(crate) fn connection_opened() {
+    metrics::counter!("exws_connections_total").increment(1);
+    metrics::gauge!("exws_connections_open").increment(1.0);
+}
+
+pub(crate) fn connection_closed(reason: &'static str) {
+    metrics::gauge!("exws_connections_open").decrement(1.0);
+    metrics::counter!("exws_disconnects_total", "reason" => reason).increment(1);
+}
+
+pub(crate) fn handshake_rejected(status: u16) {
+    metrics::counter!("exws_handshakes_rejected_total", "status" => status.to_string())
+        .increment(1);
+}
+
+pub(crate) fn messages_in(count: u64) {
+    metrics::counter!("exws_messages_in_total").increment(count);
+}
+
+pub(crate) fn messages_out(count: u64) {
+    metrics::counter!("exws_messages_out_total").increment(count);
+}
+
+pub(crate) fn error_sent(code: ErrorCode) {
+    metrics::counter!("exws_errors_total", "code" => code.as_str()).increment(1);
+}
+
+pub(crate) fn queue_drop() {
+    metrics::counter!("exws_queue_drops_total").increment(1);
+}
+
+/// The run-time histogram of one message `Type`'s handlers.
+pub(crate) fn handler_histogram(message_type: &'static str) -> metrics::Histogram {
+    metrics::histogram!("exws_handler_duration_seconds", "type" => message_type)
+}
+
+/// Serves Prometheus's text format at `http://{addr}/metrics` and makes it the process's
+/// metrics recorder (feature `prometheus`). Call it once, before binding servers, from within
+/// a Tokio runtime.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// exws::metrics::install_prometheus("127.0.0.1:9000".parse()?)?;
+/// exws::Server::new().listen("127.0.0.1:8765").await?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "prometheus")]
+pub fn install_prometheus(addr: std::net::SocketAddr) -> Result<(), PrometheusError> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .install()
+        .map_err(|error| PrometheusError(error.to_string()))
+}
+
+/// Why the Prometheus endpoint could not start.
+#[cfg(feature = "prometheus")]
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the Prometheus endpoint: {0} (is a recorder already installed, or the address taken?)")]
+pub struct PrometheusError(String);
