@@ -36,7 +36,9 @@ use tracing::Instrument;
 /// with `Disconnected` (they do not wait for a reconnection: watch [`state`](Self::state) to
 /// know when to retry). Calls waiting for a reply when the connection drops fail promptly with
 /// [`CallError::Disconnected`]; a reply can't arrive on another connection. Events,
-/// subscriptions and state receivers survive reconnections.
+/// subscriptions and state receivers survive reconnections. A reconnection the server refuses
+/// (401/403) counts as a failed attempt of the [`ReconnectPolicy`](crate::ReconnectPolicy).
+/// [`closed`](Self::closed) resolves once the client stops for good.
 ///
 /// ```no_run
 /// use serde::{Deserialize, Serialize};

@@ -13,7 +13,9 @@ use tokio::sync::broadcast;
 /// after it was created. Backed by a bounded [`tokio::sync::broadcast`] channel (see
 /// [`ClientBuilder::event_capacity`](crate::ClientBuilder::event_capacity)): a receiver that
 /// falls behind gets [`RecvError::Lagged`] and then goes on with the newest envelopes. It ends
-/// (`None`) once the client is closed or dropped and its connection task has stopped.
+/// (`None`) once every clone of the [`Client`](crate::Client) is dropped and the connection task
+/// has stopped; to notice a closed connection while holding a client, watch
+/// [`Client::state`](crate::Client::state) or await [`Client::closed`](crate::Client::closed).
 #[derive(Debug)]
 pub struct Events {
     receiver: broadcast::Receiver<Envelope>,

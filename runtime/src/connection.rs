@@ -3,6 +3,7 @@
 mod id;
 mod queue;
 
+#[cfg(feature = "redis")]
 pub(crate) use id::process_prefix;
 pub use id::ConnectionId;
 pub(crate) use queue::{Offer, Outbound, OutboundQueue, QueueLimits};
@@ -144,6 +145,12 @@ impl Connection {
         if self.inner.closed.is_cancelled() {
             return Err(SendError::Closed);
         }
+        self.send_reply(text).await
+    }
+
+    /// Queues the reply (or error) to a message being handled: it goes out before the close
+    /// frame even when the connection is closing.
+    pub(crate) async fn send_reply(&self, text: Utf8Bytes) -> Result<(), SendError> {
         if self.inner.outbound.push(text).await {
             Ok(())
         } else {
@@ -219,7 +226,6 @@ impl Connection {
     pub(crate) fn close_for(&self, request: CloseRequest) {
         let _ = self.inner.close_request.set(request);
         self.inner.closed.cancel();
-        self.inner.outbound.close();
     }
 
     /// Whether the connection is closed or closing.

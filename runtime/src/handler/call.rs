@@ -25,6 +25,16 @@ impl Call<'_> {
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Rejection> {
         match serde_json::from_str(self.data) {
             Ok(value) => Ok(value),
+            // Absent `Data` is `null`; a request struct whose fields are all optional (or that
+            // has none, like `struct Ping {}`) reads it as an empty object.
+            Err(_) if self.data == "null" => match serde_json::from_str("{}") {
+                Ok(value) => Ok(value),
+                Err(error) => Err(Rejection::invalid_data(describe(
+                    self.message_type,
+                    ".",
+                    &error,
+                ))),
+            },
             // Only a failed decode pays for tracking the path to the failing field.
             Err(error) => {
                 let mut deserializer = serde_json::Deserializer::from_str(self.data);

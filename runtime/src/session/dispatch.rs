@@ -56,7 +56,7 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
             OutcomeKind::Nothing => {}
             OutcomeKind::Reply(text) => {
                 // A closed connection has no one to reply to.
-                let _ = connection.send_encoded(Utf8Bytes::from(text)).await;
+                let _ = connection.send_reply(Utf8Bytes::from(text)).await;
             }
             OutcomeKind::Failed {
                 code,
@@ -123,5 +123,5 @@ pub(crate) async fn send_error(
 ) {
     crate::metrics::error_sent(code);
     let text = encode_error(code, message, message_type, id);
-    let _ = connection.send_encoded(Utf8Bytes::from(text)).await;
+    let _ = connection.send_reply(Utf8Bytes::from(text)).await;
 }

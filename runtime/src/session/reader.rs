@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
@@ -137,8 +137,8 @@ pub(crate) async fn run(
         DisconnectReason::MessageTooLarge => {
             Outbound::Close(CloseCode::TOO_BIG, "message too large".to_owned())
         }
-        DisconnectReason::ProtocolError { .. } => {
-            Outbound::Close(CloseCode(1002), "protocol error".to_owned())
+        DisconnectReason::ProtocolError { code, .. } => {
+            Outbound::Close(*code, "protocol error".to_owned())
         }
         DisconnectReason::HeartbeatTimeout => {
             Outbound::Close(CloseCode::POLICY, "heartbeat timeout".to_owned())
@@ -193,10 +193,16 @@ async fn read_failed(error: WsError, context: &Context) -> DisconnectReason {
             .await;
             DisconnectReason::MessageTooLarge
         }
+        // End of stream without a close frame: the client just went away.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+        | WsError::ConnectionClosed
+        | WsError::AlreadyClosed => DisconnectReason::ConnectionLost,
         WsError::Protocol(error) => DisconnectReason::ProtocolError {
+            code: CloseCode(1002),
             detail: error.to_string(),
         },
         WsError::Utf8(detail) => DisconnectReason::ProtocolError {
+            code: CloseCode(1007),
             detail: format!("invalid UTF-8 in a text frame: {detail}"),
         },
         error => {

@@ -16,8 +16,10 @@ pub enum DisconnectReason {
     },
     /// The connection dropped without a close frame, or reading or writing failed.
     ConnectionLost,
-    /// The client broke the WebSocket protocol (closed with 1002 or 1007).
+    /// The client broke the WebSocket protocol (closed with 1002, or 1007 for invalid UTF-8).
     ProtocolError {
+        /// The close code sent: 1002 or 1007.
+        code: CloseCode,
         /// What was wrong.
         detail: String,
     },
@@ -71,7 +73,9 @@ impl fmt::Display for DisconnectReason {
             }
             DisconnectReason::ClientClosed { code: None, .. } => f.write_str("client closed"),
             DisconnectReason::ConnectionLost => f.write_str("connection lost"),
-            DisconnectReason::ProtocolError { detail } => write!(f, "protocol error: {detail}"),
+            DisconnectReason::ProtocolError { code, detail } => {
+                write!(f, "protocol error ({code}): {detail}")
+            }
             DisconnectReason::MessageTooLarge => f.write_str("message too large"),
             DisconnectReason::ServerShutdown => f.write_str("server shutdown"),
             DisconnectReason::HeartbeatTimeout => f.write_str("heartbeat timeout"),

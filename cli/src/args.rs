@@ -1,0 +1,225 @@
+//! Command-line arguments (clap derive).
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the server answered with an Error envelope (or an unusable reply)
+  2  usage error (bad arguments, invalid DATA_JSON or header)
+  3  connection failure (refused, handshake rejected, connection lost)
+  4  timeout (connecting, or waiting for the reply)";
+
+const AFTER_HELP: &str = "\
+Examples:
+  exws call ws://127.0.0.1:8765 CalculateRequest '{\"numbers\":[2,2]}'
+  exws send ws://127.0.0.1:8765 chat.message '{\"text\":\"hi\"}'
+  exws listen ws://127.0.0.1:8765 --send room.join '{\"room\":\"lobby\"}'
+  exws --header 'Authorization: tma query_id=...' call ws://host/ws Me";
+
+/// Talk to an exws server from the command line: one JSON envelope
+/// {"Type", "Data", "Id"} per WebSocket text frame.
+#[derive(Debug, Parser)]
+#[command(name = "exws", version, after_help = format!("{EXIT_CODES}\n\n{AFTER_HELP}"))]
+pub struct Cli {
+    /// Options that apply to every command.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every command.
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// Extra header for the WebSocket upgrade request, as 'Name: value' (repeatable).
+    #[arg(
+        long = "header",
+        short = 'H',
+        value_name = "NAME: VALUE",
+        value_parser = parse_header,
+        global = true
+    )]
+    pub headers: Vec<(String, String)>,
+    /// Seconds to wait for the connection, and again for the reply of `call`.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, global = true)]
+    pub timeout: Duration,
+    /// The `Id` of the request (`call`, `send`): an integer if it reads as one, else a string.
+    /// `call` generates one by default.
+    #[arg(long, value_name = "ID", global = true)]
+    pub id: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send a request and print the `Data` of its first reply as compact JSON.
+    #[command(after_help = EXIT_CODES)]
+    Call(MessageArgs),
+    /// Send a message and exit once it is written and the connection closed cleanly.
+    #[command(after_help = EXIT_CODES)]
+    Send(MessageArgs),
+    /// Print every incoming envelope as one JSON line, until the server closes or Ctrl-C.
+    #[command(after_help = EXIT_CODES)]
+    Listen(ListenArgs),
+}
+
+/// A URL, a `Type` and optional `Data`.
+#[derive(Debug, Args)]
+pub struct MessageArgs {
+    /// The server's WebSocket URL, e.g. ws://127.0.0.1:8765.
+    pub url: String,
+    /// The message `Type`, e.g. CalculateRequest.
+    #[arg(value_name = "TYPE")]
+    pub message_type: String,
+    /// The message `Data` as JSON (default: null).
+    #[arg(value_name = "DATA_JSON", value_parser = parse_json)]
+    pub data: Option<Value>,
+}
+
+/// Arguments of `listen`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// The server's WebSocket URL.
+    pub url: String,
+    /// A message to send once connected, before listening (repeatable), e.g.
+    /// --send room.join '{"room":"lobby"}'.
+    #[arg(long = "send", num_args = 2, value_names = ["TYPE", "DATA_JSON"])]
+    pub send: Vec<String>,
+}
+
+impl ListenArgs {
+    /// The `--send` pairs, with their `Data` parsed.
+    pub fn messages(&self) -> Result<Vec<(String, Value)>, String> {
+        self.send
+            .chunks(2)
+            .map(|pair| match pair {
+                [message_type, data] => Ok((message_type.clone(), parse_json(data)?)),
+                _ => Err("--send takes a TYPE and a DATA_JSON".to_owned()),
+            })
+            .collect()
+    }
+}
+
+fn parse_json(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|error| format!("not valid JSON: {error}"))
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err("expected 'Name: value'".to_owned()),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got {text:?}"))?;
+    if seconds.is_finite() && seconds > 0.0 && seconds < 1e9 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err("expected a positive number of seconds".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_call_with_global_options_anywhere() {
+        let cli = Cli::try_parse_from([
+            "exws",
+            "--header",
+            "Authorization: tma abc:def",
+            "call",
+            "ws://h:1",
+            "CalculateRequest",
+            r#"{"numbers":[2,2]}"#,
+            "--timeout",
+            "2.5",
+            "--id",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.global.headers,
+            vec![("Authorization".into(), "tma abc:def".into())]
+        );
+        assert_eq!(cli.global.timeout, Duration::from_millis(2500));
+        assert_eq!(cli.global.id.as_deref(), Some("7"));
+        match cli.command {
+            Command::Call(args) => {
+                assert_eq!(args.message_type, "CalculateRequest");
+                assert_eq!(args.data, Some(serde_json::json!({"numbers": [2, 2]})));
+            }
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn data_is_optional_but_must_be_json() {
+        let cli = Cli::try_parse_from(["exws", "send", "ws://h:1", "Ping"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Send(MessageArgs { data: None, .. })
+        ));
+        let error = Cli::try_parse_from(["exws", "call", "ws://h:1", "T", "{oops"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error.to_string().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn bad_headers_and_timeouts_are_usage_errors() {
+        for args in [
+            ["exws", "--header", "nocolon", "listen", "ws://h:1"],
+            ["exws", "--timeout", "0", "listen", "ws://h:1"],
+            ["exws", "--timeout", "soon", "listen", "ws://h:1"],
+        ] {
+            assert_eq!(Cli::try_parse_from(args).unwrap_err().exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn listen_takes_send_pairs() {
+        let cli = Cli::try_parse_from([
+            "exws",
+            "listen",
+            "ws://h:1",
+            "--send",
+            "room.join",
+            r#"{"room":"a"}"#,
+            "--send",
+            "Ping",
+            "null",
+        ])
+        .unwrap();
+        let Command::Listen(args) = cli.command else {
+            panic!("not listen");
+        };
+        assert_eq!(
+            args.messages().unwrap(),
+            vec![
+                ("room.join".to_owned(), serde_json::json!({"room": "a"})),
+                ("Ping".to_owned(), Value::Null)
+            ]
+        );
+        let bad = ListenArgs {
+            url: String::new(),
+            send: vec!["T".into(), "{".into()],
+        };
+        assert!(bad.messages().is_err());
+    }
+}

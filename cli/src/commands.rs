@@ -1,0 +1,128 @@
+//! `call`, `send` and `listen`.
+
+use crate::args::{GlobalOptions, ListenArgs, MessageArgs};
+use crate::exit::{Failure, CONNECTION, USAGE};
+use exws_client::{CallOptions, Client, ClientBuilder, ConnectionState, Envelope, Id, RecvError};
+use serde_json::Value;
+use std::io::Write;
+
+fn builder(url: &str, global: &GlobalOptions) -> ClientBuilder {
+    global
+        .headers
+        .iter()
+        .fold(ClientBuilder::new(url), |builder, (name, value)| {
+            builder.header(name, value)
+        })
+        .connect_timeout(global.timeout)
+        .call_timeout(global.timeout)
+        .reconnect(false)
+}
+
+async fn connect(url: &str, global: &GlobalOptions) -> Result<Client, Failure> {
+    builder(url, global)
+        .connect()
+        .await
+        .map_err(|error| Failure::connect(url, error))
+}
+
+/// `exws call`: prints the first reply's `Data` as compact JSON.
+pub async fn call(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
+    let client = connect(&args.url, global).await?;
+    let mut options = CallOptions::new().timeout(global.timeout);
+    if let Some(id) = &global.id {
+        options = options.id(Id::parse(id));
+    }
+    let result = client
+        .call_raw_with(
+            &args.message_type,
+            args.data.unwrap_or(Value::Null),
+            options,
+        )
+        .await;
+    client.close().await;
+    let reply = result.map_err(Failure::call)?;
+    print_line(&reply.data.to_string());
+    Ok(())
+}
+
+/// `exws send`: sends one message, then closes cleanly.
+pub async fn send(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
+    let client = connect(&args.url, global).await?;
+    let mut envelope = Envelope::new(args.message_type, args.data.unwrap_or(Value::Null));
+    envelope.id = global.id.as_deref().map(Id::parse);
+    let sent = client.send_envelope(envelope).await;
+    // `close` writes everything queued before it.
+    client.close().await;
+    sent.map_err(Failure::send)
+}
+
+/// `exws listen`: prints every incoming envelope as a JSON line until the server closes or
+/// Ctrl-C.
+pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Failure> {
+    let messages = args
+        .messages()
+        .map_err(|message| Failure::new(USAGE, message))?;
+    let (client, mut events) = builder(&args.url, global)
+        .connect_with_events()
+        .await
+        .map_err(|error| Failure::connect(&args.url, error))?;
+    for (message_type, data) in messages {
+        client
+            .send_as(&message_type, &data)
+            .await
+            .map_err(Failure::send)?;
+    }
+    let mut state = client.state();
+    let ended = loop {
+        tokio::select! {
+            item = events.recv() => match item {
+                Some(item) => {
+                    if !print_event(item) {
+                        break ConnectionState::Offline;
+                    }
+                }
+                None => break ConnectionState::Offline,
+            },
+            changed = state.wait_for(|state| !state.is_online()) => {
+                let ended = changed.map(|state| state.clone()).unwrap_or(ConnectionState::Offline);
+                // Everything received before the connection ended is already buffered.
+                while let Some(item) = events.try_recv() {
+                    if !print_event(item) {
+                        break;
+                    }
+                }
+                break ended;
+            }
+            _ = tokio::signal::ctrl_c() => {
+                client.close().await;
+                break ConnectionState::Offline;
+            }
+        }
+    };
+    match ended {
+        ConnectionState::Error(reason) => Err(Failure::new(
+            CONNECTION,
+            format!("connection lost: {reason}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Prints one event; `false` when stdout is gone (e.g. `exws listen | head`).
+fn print_event(item: Result<Envelope, RecvError>) -> bool {
+    match item {
+        Ok(envelope) => print_line(&envelope.to_json()),
+        Err(error) => {
+            eprintln!("warning: {error}");
+            true
+        }
+    }
+}
+
+/// Writes one line to stdout and flushes it; `false` if stdout is closed.
+fn print_line(line: &str) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .is_ok()
+}

@@ -1,0 +1,119 @@
+//! Exit codes, and turning client errors into a message and a code.
+
+use exws_client::{CallError, ConnectError, SendError};
+use std::process::ExitCode;
+
+/// Why the command failed: what to print on stderr, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code: see [`SERVER_ERROR`] and the others.
+    pub code: u8,
+    /// One line for stderr, without the `error: ` prefix.
+    pub message: String,
+}
+
+/// The server answered with an `Error` envelope (or an unusable reply).
+pub const SERVER_ERROR: u8 = 1;
+/// Bad arguments (clap uses 2 for its own usage errors too).
+pub const USAGE: u8 = 2;
+/// Connecting failed or the connection was lost.
+pub const CONNECTION: u8 = 3;
+/// Connecting or waiting for the reply took too long.
+pub const TIMEOUT: u8 = 4;
+
+impl Failure {
+    /// A failure with this code and message.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Prints `error: <message>` on stderr and returns the exit code.
+    pub fn report(self) -> ExitCode {
+        eprintln!("error: {}", self.message);
+        ExitCode::from(self.code)
+    }
+
+    /// A failed connection attempt to `url`.
+    pub fn connect(url: &str, error: ConnectError) -> Self {
+        let code = match error {
+            ConnectError::Timeout(_) => TIMEOUT,
+            ConnectError::InvalidUrl { .. } | ConnectError::InvalidHeader { .. } => USAGE,
+            _ => CONNECTION,
+        };
+        Failure::new(code, format!("cannot connect to {url}: {error}"))
+    }
+
+    /// A failed call: `error: <code>: <message>` for a server `Error`.
+    pub fn call(error: CallError) -> Self {
+        match error {
+            CallError::Server { code, message, .. } => {
+                Failure::new(SERVER_ERROR, format!("{code}: {message}"))
+            }
+            CallError::Timeout(after) => Failure::new(
+                TIMEOUT,
+                format!("no reply within {} s", after.as_secs_f64()),
+            ),
+            CallError::Disconnected => {
+                Failure::new(CONNECTION, "the connection closed before the reply")
+            }
+            other => Failure::new(SERVER_ERROR, other.to_string()),
+        }
+    }
+
+    /// A failed send.
+    pub fn send(error: SendError) -> Self {
+        match error {
+            SendError::Disconnected => Failure::new(CONNECTION, "the connection is closed"),
+            other => Failure::new(USAGE, other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exws_client::ErrorCode;
+    use std::time::Duration;
+
+    #[test]
+    fn server_errors_print_code_and_message() {
+        let failure = Failure::call(CallError::Server {
+            code: ErrorCode::UnknownType,
+            message: "no handler for type \"Nope\"".into(),
+            message_type: Some("Nope".into()),
+        });
+        assert_eq!(failure.code, SERVER_ERROR);
+        assert_eq!(
+            failure.message,
+            "unknown_type: no handler for type \"Nope\""
+        );
+    }
+
+    #[test]
+    fn codes_per_kind() {
+        assert_eq!(
+            Failure::call(CallError::Timeout(Duration::from_secs(1))).code,
+            TIMEOUT
+        );
+        assert_eq!(Failure::call(CallError::Disconnected).code, CONNECTION);
+        assert_eq!(
+            Failure::connect("ws://x", ConnectError::Timeout(Duration::from_secs(1))).code,
+            TIMEOUT
+        );
+        assert_eq!(
+            Failure::connect(
+                "ws://x",
+                ConnectError::Rejected {
+                    status: 401,
+                    body: String::new()
+                }
+            )
+            .code,
+            CONNECTION
+        );
+        assert_eq!(Failure::send(SendError::Disconnected).code, CONNECTION);
+    }
+}

@@ -1,0 +1,215 @@
+//! Shared helpers of the CLI tests: an in-process exws server on port 0, and the `exws` binary
+//! run as a child process.
+
+#![allow(dead_code)]
+
+use exws::auth::{Admission, HandshakeRejection};
+use exws::{handlers, message, Connection, HandshakeRequest, Server, State};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::process::{Command, Output};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// The limit of every single await in the tests.
+pub const LIMIT: Duration = Duration::from_secs(20);
+
+/// Awaits `future`, failing the test if it takes longer than [`LIMIT`].
+pub async fn within<F: Future>(future: F) -> F::Output {
+    match tokio::time::timeout(LIMIT, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out after {LIMIT:?}"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CalculateRequest {
+    pub numbers: Vec<i64>,
+}
+
+#[derive(Serialize)]
+pub struct CalculateResponse {
+    pub result: i64,
+}
+
+#[message]
+pub async fn calculate(request: CalculateRequest) -> CalculateResponse {
+    CalculateResponse {
+        result: request.numbers.iter().sum(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FailRequest {}
+
+#[message(type = "calc.fail")]
+pub async fn fail(_request: FailRequest) -> Result<CalculateResponse, String> {
+    Err("boom".into())
+}
+
+/// Takes no data (`null`).
+#[derive(Deserialize)]
+pub struct Ping;
+
+#[derive(Serialize)]
+pub struct Pong {
+    pub pong: bool,
+}
+
+#[message]
+pub async fn ping(_request: Ping) -> Pong {
+    Pong { pong: true }
+}
+
+#[derive(Deserialize)]
+pub struct Silent {}
+
+#[message]
+pub async fn silent(_request: Silent) {}
+
+#[derive(Deserialize)]
+pub struct StartTicks {
+    pub count: u32,
+}
+
+#[derive(Serialize)]
+pub struct Tick {
+    pub n: u32,
+}
+
+#[message]
+pub async fn start_ticks(request: StartTicks, conn: Connection) {
+    for n in 0..request.count {
+        if conn.send(&Tick { n }).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Where the server reports the notes it received.
+#[derive(Clone)]
+pub struct Sink(pub mpsc::UnboundedSender<String>);
+
+#[derive(Deserialize)]
+pub struct Note {
+    pub text: String,
+}
+
+#[message]
+pub async fn note(request: Note, State(sink): State<Sink>) {
+    let _ = sink.0.send(request.text);
+}
+
+#[derive(Deserialize)]
+pub struct WhoAmI {}
+
+#[derive(Serialize)]
+pub struct YouAre {
+    pub token: Option<String>,
+}
+
+#[message]
+pub async fn who_am_i(_request: WhoAmI, conn: Connection) -> YouAre {
+    YouAre {
+        token: conn.metadata("token"),
+    }
+}
+
+/// A server running in the background until [`Running::stop`].
+pub struct Running {
+    pub url: String,
+    /// The texts of the `Note`s received.
+    pub notes: mpsc::UnboundedReceiver<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), exws::Error>>,
+}
+
+impl Running {
+    /// Shuts the server down gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        within(&mut self.task)
+            .await
+            .expect("server task panicked")
+            .expect("server failed");
+    }
+}
+
+/// Starts a server with the test handlers; with `guarded`, handshakes need
+/// `Authorization: tma <token>`.
+pub async fn start(guarded: bool) -> Running {
+    let (sink, notes) = mpsc::unbounded_channel();
+    let mut server = Server::with_handlers(handlers![
+        calculate,
+        fail,
+        ping,
+        silent,
+        start_ticks,
+        note,
+        who_am_i
+    ])
+    .with_state(Sink(sink))
+    .shutdown_timeout(Duration::from_millis(500))
+    .close_timeout(Duration::from_millis(500));
+    if guarded {
+        server = server.authenticator(|request: HandshakeRequest| async move {
+            match request.header("authorization") {
+                Some(value) if value.starts_with("tma ") => {
+                    Ok(Admission::anonymous().with_metadata("token", &value[4..]))
+                }
+                _ => Err(HandshakeRejection::unauthorized(
+                    "send `Authorization: tma <token>`",
+                )),
+            }
+        });
+    }
+    let bound = within(server.bind("127.0.0.1:0")).await.expect("bind");
+    let url = format!("ws://{}", bound.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(bound.serve_with_shutdown(async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        url,
+        notes,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// The `exws` binary with these arguments.
+pub fn exws<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = Command::new(env!("CARGO_BIN_EXE_exws"));
+    command.args(args).env_remove("RUST_LOG");
+    command
+}
+
+/// Runs `exws` with `args` to completion (off the async runtime), with the limit.
+pub async fn run<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = exws(args);
+    within(tokio::task::spawn_blocking(move || command.output()))
+        .await
+        .expect("spawn_blocking")
+        .expect("run exws")
+}
+
+/// stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

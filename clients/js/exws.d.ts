@@ -1,0 +1,196 @@
+// Type declarations for exws.js, the exws browser client (wire protocol version 1).
+// Keep in step with exws.js: test/types.test.mjs checks that both export the same names and
+// that ExwsClient has the same members, and compiles test/types-usage.ts against this file.
+
+/** A connection state. */
+export type ExwsState = "connecting" | "online" | "offline" | "error";
+
+/** The four connection states, in the order a first successful connection goes through them. */
+export declare const STATES: readonly ["connecting", "online", "offline", "error"];
+
+/** A correlation id: the client sends integers; the protocol allows strings too. */
+export type ExwsId = string | number;
+
+/** One protocol message, as received (`Data` absent on the wire is passed as `null`). */
+export interface ExwsEnvelope<TData = unknown> {
+  Type: string;
+  Data?: TData;
+  Id?: ExwsId;
+  /** Unknown extra top-level fields are ignored by the protocol but kept here. */
+  [field: string]: unknown;
+}
+
+/** Codes of the protocol's Error envelopes (shared/PROTOCOL.md). */
+export type ExwsServerErrorCode =
+  | "invalid_json"
+  | "invalid_envelope"
+  | "unknown_type"
+  | "invalid_data"
+  | "handler_error"
+  | "handler_panic"
+  | "unsupported_frame"
+  | "message_too_large"
+  | "rate_limited"
+  | "unauthorized";
+
+/**
+ * Codes the client makes itself. "unknown_error": an Error envelope without a string `code`.
+ * For frames the client ignores it reuses "invalid_json", "invalid_envelope" and
+ * "unsupported_frame".
+ */
+export type ExwsClientErrorCode = "timeout" | "disconnected" | "closed" | "queue_full" | "unknown_error";
+
+/** Every code an ExwsError may carry; a newer server may send codes not listed here. */
+export type ExwsErrorCode = ExwsServerErrorCode | ExwsClientErrorCode | (string & {});
+
+/** A failed call, or a frame the client could not use. */
+export declare class ExwsError extends Error {
+  constructor(code: string, message: string, details?: { type?: string; id?: ExwsId; data?: unknown });
+  name: "ExwsError";
+  /** A stable code: from the server's Error envelope, or one of the client's own. */
+  code: ExwsErrorCode;
+  /** The offending message Type, when known (for a failed call: the request's Type). */
+  type: string | undefined;
+  /** The call's Id, when the error concerns a call. */
+  id: ExwsId | undefined;
+  /** The Error envelope's whole Data, when the error came from the server. */
+  data: unknown;
+}
+
+/** Exponential backoff with full jitter: retry n waits uniform [0, min(maxMs, initialMs * factor^n)). */
+export interface ExwsBackoff {
+  /** Cap of the first retry's delay. Default 250. */
+  initialMs?: number;
+  /** Largest cap. Default 10000. */
+  maxMs?: number;
+  /** Growth of the cap per failed attempt. Default 2. */
+  factor?: number;
+  /** A connection counts as stable, and the next retry starts from initialMs again, after this long online. Default 5000. */
+  minUptimeMs?: number;
+}
+
+/** What the client reports through options.onError. */
+export type ExwsErrorContext =
+  | { kind: "frame"; raw: unknown }
+  | { kind: "handler"; type: string; envelope: ExwsEnvelope }
+  | { kind: "state"; state: ExwsState };
+
+/** A WebSocket constructor, such as the browser's. */
+export interface ExwsWebSocketConstructor {
+  new (url: string, protocols?: string | string[]): WebSocket;
+}
+
+export interface ExwsClientOptions {
+  /** Reconnect after a lost connection or a failed attempt. Default true. */
+  reconnect?: boolean;
+  /** Backoff between attempts; fields merge with the defaults. */
+  backoff?: ExwsBackoff;
+  /** Default timeout of call(), in ms; 0: none. Default 30000. */
+  callTimeoutMs?: number;
+  /** Most messages send() and call() queue while not connected; past it new ones are refused. Default 1000. */
+  maxQueue?: number;
+  /** WebSocket subprotocols, passed to the WebSocket constructor. */
+  protocols?: string | string[];
+  /** Connect in a microtask after construction. Default true; false: call connect() yourself. */
+  autoConnect?: boolean;
+  /** WebSocket implementation. Default: globalThis.WebSocket. */
+  WebSocket?: ExwsWebSocketConstructor;
+  /**
+   * Called for frames the client ignored (not a JSON object with a string Type, or binary) and
+   * for exceptions thrown by handlers and state listeners. Default: reportError() for
+   * exceptions, console.warn for frames.
+   */
+  onError?: (error: unknown, context: ExwsErrorContext) => void;
+}
+
+/** Defaults of every option. */
+export declare const DEFAULT_OPTIONS: Readonly<{
+  reconnect: true;
+  backoff: Readonly<Required<ExwsBackoff>>;
+  callTimeoutMs: number;
+  maxQueue: number;
+  protocols: undefined;
+  autoConnect: true;
+  WebSocket: undefined;
+  onError: undefined;
+}>;
+
+/** Details of a state change. */
+export interface ExwsStateInfo {
+  /** The state before this one. */
+  previous: ExwsState;
+  /** Consecutive attempts that failed (or connections shorter than minUptimeMs) so far. */
+  attempt: number;
+  /** "offline" or "error" while reconnecting: ms until the next attempt. */
+  retryInMs?: number;
+  /** Close code of the WebSocket, or the one given to close(). */
+  code?: number;
+  /** Close reason. */
+  reason?: string;
+  /** Whether the WebSocket closed cleanly. */
+  wasClean?: boolean;
+  /** "error": what the WebSocket constructor threw (e.g. a malformed URL). */
+  error?: unknown;
+  /** "offline" because close() was called. */
+  closed?: boolean;
+}
+
+/** A handler of incoming envelopes. A returned promise that rejects is reported like a throw. */
+export type ExwsHandler<TData = any> = (data: TData, envelope: ExwsEnvelope<TData>, client: ExwsClient) => unknown;
+
+/** A listener of state changes. */
+export type ExwsStateListener = (state: ExwsState, info: ExwsStateInfo) => void;
+
+export interface ExwsCallOptions {
+  /** Overrides options.callTimeoutMs for this call; 0: none. */
+  timeoutMs?: number;
+}
+
+/** A WebSocket client speaking the exws envelope protocol. */
+export declare class ExwsClient {
+  #private;
+  /**
+   * @param url ws:, wss:, http:, https: or relative to the page; a function is called before
+   *   every connection attempt.
+   * @throws TypeError for a malformed URL; RangeError for invalid options.
+   */
+  constructor(url: string | URL | (() => string | URL), options?: ExwsClientOptions);
+  /** The current connection state. Before the first connect(): "offline". */
+  get state(): ExwsState;
+  /** Starts connecting; reconnects a closed client; retries at once while waiting out a backoff. No-op while connecting or online. */
+  connect(): this;
+  /** Closes, stops reconnecting, rejects waiting calls with "closed", drops queued sends. */
+  close(code?: number, reason?: string): void;
+  /**
+   * Sends one envelope, queued while not connected.
+   * @returns false when refused: the queue is full or the client is closed.
+   */
+  send(type: string, data?: unknown): boolean;
+  /** Sends a request with a fresh Id; resolves with the Data of the first reply carrying it. */
+  call<TResponse = any, TRequest = unknown>(type: string, data?: TRequest, options?: ExwsCallOptions): Promise<TResponse>;
+  /** Registers a handler for envelopes of `type` ("*": every envelope). Returns an unregister function. */
+  on<TData = any>(type: string, fn: ExwsHandler<TData>): () => void;
+  /** Removes a handler added with on(). */
+  off(type: string, fn: ExwsHandler<any>): void;
+  /** Registers a listener of state changes. Returns an unregister function. */
+  onState(fn: ExwsStateListener): () => void;
+  /** Removes a listener added with onState(). */
+  offState(fn: ExwsStateListener): void;
+}
+
+/** Shorthand for `new ExwsClient(url, options)`. */
+export declare function connect(url: string | URL | (() => string | URL), options?: ExwsClientOptions): ExwsClient;
+
+/** Registers a handler on every client, existing and future ("*": every envelope). Returns an unregister function. */
+export declare function registerHandler<TData = any>(type: string, fn: ExwsHandler<TData>): () => void;
+
+/** Removes a handler added with registerHandler() or window.exwsHandlers. */
+export declare function unregisterHandler(type: string, fn: ExwsHandler<any>): void;
+
+declare global {
+  /**
+   * Handlers a page declares before exws.js loads: [type, fn] pairs, registered on every client
+   * when the module loads. After that, push() on this array registers at once.
+   */
+  var exwsHandlers: Array<[string, ExwsHandler<any>]> | undefined;
+}

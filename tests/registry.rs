@@ -1,0 +1,170 @@
+//! Which handlers a server serves: explicit `handlers![...]` lists (two servers in one process
+//! with different sets) and `Server::new()`, which serves every `#[message]` of the program.
+
+mod common;
+
+use common::TestServer;
+use exws::{handlers, message, Server};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Deserialize)]
+struct Alpha;
+
+#[derive(Serialize)]
+struct AlphaSeen;
+
+#[derive(Deserialize)]
+struct Beta;
+
+#[derive(Serialize)]
+struct BetaSeen;
+
+#[message]
+async fn alpha(_request: Alpha) -> AlphaSeen {
+    AlphaSeen
+}
+
+#[message]
+async fn beta(_request: Beta) -> BetaSeen {
+    BetaSeen
+}
+
+mod nested {
+    use exws::message;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Deserialize)]
+    pub struct Gamma;
+
+    #[derive(Serialize)]
+    pub struct GammaSeen;
+
+    #[message]
+    pub async fn gamma(_request: Gamma) -> GammaSeen {
+        GammaSeen
+    }
+
+    pub mod deeper {
+        use exws::message;
+
+        /// Observes the same `Type` as `gamma`, from another module.
+        #[message(type = "Gamma", reply = "GammaAlsoSeen")]
+        pub async fn gamma(_request: super::Gamma) -> u8 {
+            1
+        }
+    }
+}
+
+/// Asserts that `client` is answered for `served` and gets `unknown_type` for `not_served`.
+async fn assert_serves(server: &TestServer, served: &[(&str, &str)], not_served: &[&str]) {
+    let mut client = server.connect().await;
+    for (message_type, reply_type) in served {
+        let reply = client.call(message_type, json!(null)).await;
+        assert_eq!(
+            reply,
+            json!({ "Type": reply_type, "Data": null }),
+            "{message_type} is served"
+        );
+    }
+    for message_type in not_served {
+        let error = client.call(message_type, json!(null)).await;
+        common::assert_error(&error, "unknown_type");
+        assert_eq!(error["Data"]["type"], *message_type);
+    }
+}
+
+#[tokio::test]
+async fn two_servers_in_one_process_serve_their_own_lists() {
+    let first = TestServer::start(Server::with_handlers(handlers![alpha])).await;
+    let second = TestServer::start(Server::with_handlers(handlers![beta, nested::gamma])).await;
+    assert_serves(
+        &first,
+        &[("Alpha", "AlphaSeen")],
+        &["Beta", "Gamma", "CalculateRequest"],
+    )
+    .await;
+    assert_serves(
+        &second,
+        &[("Beta", "BetaSeen"), ("Gamma", "GammaSeen")],
+        &["Alpha", "CalculateRequest"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn handlers_are_listed_by_path() {
+    let server = TestServer::start(Server::with_handlers(handlers![
+        self::alpha,
+        crate::beta,
+        common::calculate,
+        nested::deeper::gamma,
+    ]))
+    .await;
+    let mut client = server.connect().await;
+    client.assert_alive().await;
+    let reply = client.call("Gamma", json!(null)).await;
+    assert_eq!(reply, json!({ "Type": "GammaAlsoSeen", "Data": 1 }));
+    assert_serves(
+        &server,
+        &[("Alpha", "AlphaSeen"), ("Beta", "BetaSeen")],
+        &[],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_empty_list_serves_nothing() {
+    let server = TestServer::start(Server::with_handlers(handlers![])).await;
+    assert_serves(&server, &[], &["Alpha", "CalculateRequest"]).await;
+}
+
+#[tokio::test]
+async fn server_new_serves_every_handler_of_the_program() {
+    for server in [Server::new(), Server::default()] {
+        let server = TestServer::start(server).await;
+        assert_serves(
+            &server,
+            &[("Alpha", "AlphaSeen"), ("Beta", "BetaSeen")],
+            &["Delta"],
+        )
+        .await;
+        let mut client = server.connect().await;
+        // Handlers from another module of this test, and from `tests/common`.
+        client.assert_alive().await;
+        client.send_json(&json!({ "Type": "Gamma", "Id": 1 })).await;
+        let mut replies = vec![client.recv().await, client.recv().await];
+        replies.sort_by_key(|reply| reply["Type"].as_str().unwrap_or_default().to_owned());
+        assert_eq!(
+            replies,
+            vec![
+                json!({ "Type": "GammaAlsoSeen", "Data": 1, "Id": 1 }),
+                json!({ "Type": "GammaSeen", "Data": null, "Id": 1 }),
+            ]
+        );
+    }
+}
+
+#[test]
+fn handlers_describe_themselves() {
+    let list = handlers![alpha, nested::deeper::gamma];
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].message_type(), "Alpha");
+    assert_eq!(list[0].function(), "alpha");
+    assert!(
+        list[0].module_path().ends_with("registry"),
+        "{}",
+        list[0].module_path()
+    );
+    assert!(
+        list[0].location().contains("registry.rs:"),
+        "{}",
+        list[0].location()
+    );
+    assert_eq!(list[1].message_type(), "Gamma");
+    assert!(
+        list[1].module_path().ends_with("nested::deeper"),
+        "{}",
+        list[1].module_path()
+    );
+}

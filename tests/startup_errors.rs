@@ -1,0 +1,136 @@
+//! What `Server::bind` refuses, and that its errors say what to do. (Kept apart from
+//! `registry.rs`: an unusable handler here would break `Server::new()` there.)
+
+mod common;
+
+use exws::handler::RegistryError;
+use exws::{handlers, message, Server};
+use serde_json::Value;
+
+#[message(type = "ok")]
+async fn fine(_request: Value) {}
+
+#[message(type = " padded ")]
+async fn padded(_request: Value) {}
+
+#[message(type = "tab\there")]
+async fn control(_request: Value) {}
+
+async fn bind_error(server: Server) -> exws::Error {
+    common::within("bind", server.bind("127.0.0.1:0"))
+        .await
+        .err()
+        .expect("bind refuses the server")
+}
+
+#[tokio::test]
+async fn a_handler_listed_twice_is_refused_with_advice() {
+    let error = bind_error(Server::with_handlers(handlers![
+        fine,
+        common::calculate,
+        fine
+    ]))
+    .await;
+    assert!(
+        matches!(
+            &error,
+            exws::Error::Registry(RegistryError::DuplicateHandler { function, .. })
+                if function.ends_with("::fine")
+        ),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("fine"), "names the handler: {text}");
+    assert!(
+        text.contains("startup_errors.rs:"),
+        "says where it is: {text}"
+    );
+    assert!(text.contains("twice"), "says what is wrong: {text}");
+    assert!(
+        text.contains("list each handler once"),
+        "says what to do: {text}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_handler_by_two_paths_is_a_duplicate() {
+    let error = bind_error(Server::with_handlers(handlers![fine, self::fine])).await;
+    assert!(
+        matches!(
+            error,
+            exws::Error::Registry(RegistryError::DuplicateHandler { .. })
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_type_with_surrounding_whitespace_is_refused() {
+    for server in [
+        Server::with_handlers(handlers![padded]),
+        Server::with_handlers(handlers![control]),
+    ] {
+        let error = bind_error(server).await;
+        assert!(
+            matches!(
+                &error,
+                exws::Error::Registry(RegistryError::InvalidType { .. })
+            ),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("#[message(type"),
+            "says what to fix: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn out_of_range_options_are_refused_with_the_option_name() {
+    let cases = [
+        (
+            "max_message_size",
+            Server::with_handlers(handlers![fine]).max_message_size(10),
+        ),
+        (
+            "concurrent",
+            Server::with_handlers(handlers![fine]).concurrent(0),
+        ),
+        (
+            "outbound_queue",
+            Server::with_handlers(handlers![fine]).outbound_queue(0),
+        ),
+        (
+            "max_handshake_size",
+            Server::with_handlers(handlers![fine]).max_handshake_size(10),
+        ),
+        (
+            "read_buffer_size",
+            Server::with_handlers(handlers![fine]).read_buffer_size(10),
+        ),
+    ];
+    for (option, server) in cases {
+        let error = bind_error(server).await;
+        assert!(
+            matches!(&error, exws::Error::InvalidOption { option: named, .. } if *named == option),
+            "{option}: {error:?}"
+        );
+        assert!(error.to_string().contains(option), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn an_address_in_use_is_a_bind_error() {
+    let taken =
+        common::TestServer::start(Server::with_handlers(handlers![fine, common::calculate])).await;
+    let error = common::within(
+        "bind",
+        Server::with_handlers(handlers![fine]).bind(taken.addr()),
+    )
+    .await
+    .err()
+    .expect("the address is taken");
+    assert!(matches!(error, exws::Error::Bind(_)), "{error:?}");
+    // The server that holds the address is unaffected.
+    taken.connect().await.assert_alive().await;
+}

@@ -1,0 +1,4 @@
+#[exws::message]
+async fn ping<T: serde::de::DeserializeOwned + Send + 'static>(_request: T) {}
+
+fn main() {}

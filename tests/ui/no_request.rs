@@ -1,0 +1,4 @@
+#[exws::message]
+async fn ping() {}
+
+fn main() {}

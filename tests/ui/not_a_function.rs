@@ -1,0 +1,4 @@
+#[exws::message]
+struct Ping {}
+
+fn main() {}

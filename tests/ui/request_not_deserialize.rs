@@ -1,0 +1,6 @@
+struct Ping {}
+
+#[exws::message]
+async fn ping(_request: Ping) {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[exws::message]
+async fn add(_request: (i64, i64)) {}
+
+fn main() {}

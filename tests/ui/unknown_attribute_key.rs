@@ -1,0 +1,9 @@
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Ping {}
+
+#[exws::message(name = "ping")]
+async fn ping(_request: Ping) {}
+
+fn main() {}
