@@ -7,6 +7,7 @@ mod connection;
 mod context;
 mod error;
 pub mod extract;
+mod fuzzing;
 pub mod handler;
 mod handshake;
 mod hooks;
@@ -79,4 +80,6 @@ pub mod __private {
     pub use crate::handler::assert_send_future;
     pub use crate::handler::{Call, CallResult, Handler, Outcome, Registered};
     pub use inventory;
+
+    pub use crate::fuzzing::FrameHarness;
 }

@@ -1,5 +1,6 @@
 //! The `Server` builder.
 
+use super::StaticFile;
 use super::{BoundServer, Config, Heartbeat, Processing, RateLimit, Shared, SlowConsumerPolicy};
 use crate::adapter::{Adapter, InProcess};
 use crate::auth::{Authenticator, SharedAuthenticator};
@@ -7,6 +8,7 @@ use crate::context::AppState;
 use crate::handler::{registered, Handler, Registry};
 use crate::hooks::{HandlerFailure, Hooks};
 use crate::{Context, DisconnectReason, Error, Hub};
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -315,6 +317,44 @@ impl Server {
         }
         self.config.rate_limit = Some(RateLimit { per_second, burst });
         self
+    }
+
+    /// Answers plain HTTP `GET path` (not a WebSocket upgrade) with `body`, e.g. a page that
+    /// talks to this server. WebSocket upgrades are served on every path.
+    ///
+    /// ```
+    /// let server = exws::Server::new()
+    ///     .http_file("/", "text/html; charset=utf-8", "<script type=module src=/exws.js></script>")
+    ///     .serve_browser_client();
+    /// ```
+    pub fn http_file(
+        mut self,
+        path: &str,
+        content_type: impl Into<Cow<'static, str>>,
+        body: impl Into<Cow<'static, [u8]>>,
+    ) -> Self {
+        if !path.starts_with('/') {
+            self.reject(
+                "http_file",
+                format!("the path {path:?} must start with '/'"),
+            );
+        }
+        let file = StaticFile {
+            content_type: content_type.into(),
+            body: body.into(),
+        };
+        self.config.static_files.insert(path.to_owned(), file);
+        self
+    }
+
+    /// Serves the browser client module (`exws.js`, no dependencies) at `/exws.js`, so that a
+    /// page needs nothing else: `import { ExwsClient } from "/exws.js"`.
+    pub fn serve_browser_client(self) -> Self {
+        self.http_file(
+            "/exws.js",
+            "text/javascript; charset=utf-8",
+            super::static_files::BROWSER_CLIENT.as_bytes(),
+        )
     }
 
     fn reject(&mut self, option: &'static str, reason: String) {

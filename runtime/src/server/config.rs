@@ -68,6 +68,7 @@ pub(crate) struct Config {
     pub max_connections: usize,
     pub rate_limit: Option<RateLimit>,
     pub write_buffer_size: usize,
+    pub static_files: super::StaticFiles,
 }
 
 impl Default for Config {
@@ -92,6 +93,7 @@ impl Default for Config {
             max_connections: 10_000,
             rate_limit: None,
             write_buffer_size: 32 * 1024,
+            static_files: super::StaticFiles::default(),
         }
     }
 }

@@ -4,6 +4,7 @@ mod bound;
 mod builder;
 mod config;
 mod shutdown;
+mod static_files;
 
 pub use bound::BoundServer;
 pub use builder::Server;
@@ -11,6 +12,7 @@ pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
 pub use shutdown::shutdown_signal;
 
 pub(crate) use config::Config;
+pub(crate) use static_files::{StaticFile, StaticFiles};
 
 use crate::auth::SharedAuthenticator;
 use crate::context::AppState;

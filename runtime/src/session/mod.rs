@@ -8,6 +8,8 @@ mod writer;
 
 pub use reason::DisconnectReason;
 
+pub(crate) use dispatch::message as dispatch_message;
+
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
 use crate::server::Shared;
 use crate::{Connection, Context};

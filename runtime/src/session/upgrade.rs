@@ -2,8 +2,9 @@
 
 use crate::auth::{Admission, HandshakeRejection};
 use crate::handshake::HandshakeRequest;
-use crate::server::Shared;
+use crate::server::{Shared, StaticFile, StaticFiles};
 use futures_util::FutureExt;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,22 +20,33 @@ pub(crate) struct Upgraded {
     pub admission: Admission,
 }
 
-/// An HTTP answer other than 101.
-struct Refusal {
+/// An HTTP answer other than 101: a refusal, or a static file.
+struct HttpAnswer {
     status: u16,
-    body: String,
+    content_type: Cow<'static, str>,
+    body: Cow<'static, [u8]>,
 }
 
-impl Refusal {
+impl HttpAnswer {
     fn new(status: u16, body: impl Into<String>) -> Self {
-        Refusal {
+        HttpAnswer {
             status,
-            body: body.into(),
+            content_type: Cow::Borrowed("text/plain; charset=utf-8"),
+            body: Cow::Owned(body.into().into_bytes()),
+        }
+    }
+
+    fn file(file: &StaticFile) -> Self {
+        HttpAnswer {
+            status: 200,
+            content_type: file.content_type.clone(),
+            body: file.body.clone(),
         }
     }
 
     fn reason_phrase(&self) -> &'static str {
         match self.status {
+            200 => "OK",
             400 => "Bad Request",
             401 => "Unauthorized",
             403 => "Forbidden",
@@ -50,9 +62,9 @@ impl Refusal {
     }
 }
 
-impl From<HandshakeRejection> for Refusal {
+impl From<HandshakeRejection> for HttpAnswer {
     fn from(rejection: HandshakeRejection) -> Self {
-        Refusal::new(rejection.status(), rejection.reason())
+        HttpAnswer::new(rejection.status(), rejection.reason())
     }
 }
 
@@ -65,21 +77,24 @@ pub(crate) async fn accept(
 ) -> Option<Upgraded> {
     let admitted = match read_request(&mut stream, remote_addr, shared).await {
         Ok(None) => return None,
-        Ok(Some(_)) if at_capacity => Err(Refusal::new(
+        Ok(Some(_)) if at_capacity => Err(HttpAnswer::new(
             503,
             "the server is at its connection limit; retry later",
         )),
         Ok(Some((request, key, leftover))) => admit(&request, shared)
             .await
             .map(|admission| (key, leftover, admission)),
-        Err(refusal) => Err(refusal),
+        Err(answer) => Err(answer),
     };
     let (key, leftover, admission) = match admitted {
         Ok(parts) => parts,
-        Err(refusal) => {
-            tracing::debug!(%remote_addr, status = refusal.status, reason = %refusal.body, "handshake refused");
-            crate::metrics::handshake_rejected(refusal.status);
-            respond(&mut stream, &refusal).await;
+        Err(answer) => {
+            if answer.status != 200 {
+                let reason = String::from_utf8_lossy(&answer.body);
+                tracing::debug!(%remote_addr, status = answer.status, %reason, "handshake refused");
+                crate::metrics::handshake_rejected(answer.status);
+            }
+            respond(&mut stream, &answer).await;
             return None;
         }
     };
@@ -99,14 +114,14 @@ pub(crate) async fn accept(
 }
 
 /// The `Origin` allow-list, then the authenticator.
-async fn admit(request: &HandshakeRequest, shared: &Shared) -> Result<Admission, Refusal> {
+async fn admit(request: &HandshakeRequest, shared: &Shared) -> Result<Admission, HttpAnswer> {
     if let (Some(allowed), Some(origin)) = (&shared.config.allowed_origins, request.origin()) {
         let origin = origin.trim().trim_end_matches('/');
         if !allowed
             .iter()
             .any(|allowed| allowed.eq_ignore_ascii_case(origin))
         {
-            return Err(Refusal::new(403, "origin not allowed"));
+            return Err(HttpAnswer::new(403, "origin not allowed"));
         }
     }
     let Some(authenticator) = &shared.authenticator else {
@@ -116,10 +131,10 @@ async fn admit(request: &HandshakeRequest, shared: &Shared) -> Result<Admission,
         .catch_unwind()
         .await
     {
-        Ok(result) => result.map_err(Refusal::from),
+        Ok(result) => result.map_err(HttpAnswer::from),
         Err(_) => {
             tracing::error!(remote_addr = %request.remote_addr(), "the authenticator panicked");
-            Err(Refusal::new(500, "authentication failed"))
+            Err(HttpAnswer::new(500, "authentication failed"))
         }
     }
 }
@@ -130,12 +145,12 @@ async fn read_request(
     stream: &mut TcpStream,
     remote_addr: SocketAddr,
     shared: &Shared,
-) -> Result<Option<Parsed>, Refusal> {
+) -> Result<Option<Parsed>, HttpAnswer> {
     let limit = shared.config.max_handshake_size;
     let mut buffer = Vec::with_capacity(1024.min(limit));
     loop {
         if buffer.len() >= limit {
-            return Err(Refusal::new(431, "request head too large"));
+            return Err(HttpAnswer::new(431, "request head too large"));
         }
         let mut chunk = [0u8; 1024];
         let room = (limit - buffer.len()).min(chunk.len());
@@ -149,14 +164,14 @@ async fn read_request(
         match parsed.parse(&buffer) {
             Ok(httparse::Status::Partial) => continue,
             Ok(httparse::Status::Complete(head_len)) => {
-                let (request, key) = check(&parsed, remote_addr)?;
+                let (request, key) = check(&parsed, remote_addr, &shared.config.static_files)?;
                 let leftover = buffer.split_off(head_len);
                 return Ok(Some((request, key, leftover)));
             }
             Err(httparse::Error::TooManyHeaders) => {
-                return Err(Refusal::new(431, "too many headers"))
+                return Err(HttpAnswer::new(431, "too many headers"))
             }
-            Err(_) => return Err(Refusal::new(400, "malformed HTTP request")),
+            Err(_) => return Err(HttpAnswer::new(400, "malformed HTTP request")),
         }
     }
 }
@@ -165,7 +180,8 @@ async fn read_request(
 fn check(
     parsed: &httparse::Request<'_, '_>,
     remote_addr: SocketAddr,
-) -> Result<(HandshakeRequest, String), Refusal> {
+    static_files: &StaticFiles,
+) -> Result<(HandshakeRequest, String), HttpAnswer> {
     let method = parsed.method.unwrap_or_default().to_owned();
     let target = parsed.path.unwrap_or("/");
     let (path, query) = match target.split_once('?') {
@@ -189,8 +205,13 @@ fn check(
         headers,
         remote_addr,
     };
+    if request.method == "GET" && request.header("upgrade").is_none() {
+        if let Some(file) = static_files.get(&request.path) {
+            return Err(HttpAnswer::file(file));
+        }
+    }
     if request.method != "GET" {
-        return Err(Refusal::new(405, "WebSocket upgrades use GET"));
+        return Err(HttpAnswer::new(405, "WebSocket upgrades use GET"));
     }
     let has_token = |name: &str, token: &str| {
         request.header(name).is_some_and(|value| {
@@ -200,37 +221,41 @@ fn check(
         })
     };
     if !has_token("upgrade", "websocket") || !has_token("connection", "upgrade") {
-        return Err(Refusal::new(
+        return Err(HttpAnswer::new(
             426,
             "this is a WebSocket endpoint: connect with a WebSocket client",
         ));
     }
     if request.header("sec-websocket-version").map(str::trim) != Some("13") {
-        return Err(Refusal::new(426, "unsupported WebSocket version: use 13"));
+        return Err(HttpAnswer::new(
+            426,
+            "unsupported WebSocket version: use 13",
+        ));
     }
     let key = match request.header("sec-websocket-key").map(str::trim) {
         Some(key) if !key.is_empty() => key.to_owned(),
-        _ => return Err(Refusal::new(400, "missing Sec-WebSocket-Key")),
+        _ => return Err(HttpAnswer::new(400, "missing Sec-WebSocket-Key")),
     };
     Ok((request, key))
 }
 
-async fn respond(stream: &mut TcpStream, refusal: &Refusal) {
+async fn respond(stream: &mut TcpStream, answer: &HttpAnswer) {
     let mut response = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
-         Connection: close\r\n",
-        refusal.status,
-        refusal.reason_phrase(),
-        refusal.body.len()
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        answer.status,
+        answer.reason_phrase(),
+        answer.content_type,
+        answer.body.len()
     );
-    if refusal.status == 426 {
+    if answer.status == 426 {
         response.push_str("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
     }
-    if refusal.status == 503 {
+    if answer.status == 503 {
         response.push_str("Retry-After: 1\r\n");
     }
     response.push_str("\r\n");
-    response.push_str(&refusal.body);
-    let _ = stream.write_all(response.as_bytes()).await;
+    let mut bytes = response.into_bytes();
+    bytes.extend_from_slice(&answer.body);
+    let _ = stream.write_all(&bytes).await;
     let _ = stream.shutdown().await;
 }

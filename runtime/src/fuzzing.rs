@@ -1,0 +1,70 @@
+//! Dispatch without sockets, for the fuzz target and property tests: feed one frame's text
+//! to a server's handlers and collect what would be sent back.
+
+use crate::adapter::InProcess;
+use crate::connection::{ConnectionId, ConnectionParts, Outbound, OutboundQueue, QueueLimits};
+use crate::context::AppState;
+use crate::handler::{Handler, Registry};
+use crate::hooks::Hooks;
+use crate::server::{Config, Shared};
+use crate::{Connection, Context, Hub};
+use std::sync::Arc;
+
+/// A server's dispatch path without a network: [`FrameHarness::dispatch`] runs one text
+/// frame through envelope parsing, handler lookup, `Data` decoding and the handlers, and
+/// returns the envelopes the client would receive.
+pub struct FrameHarness {
+    shared: Arc<Shared>,
+}
+
+impl FrameHarness {
+    /// A harness serving `handlers`. Fails on an inconsistent handler set, as `bind` would.
+    pub fn new(handlers: Vec<&'static Handler>) -> Result<Self, crate::Error> {
+        let config = Config::default();
+        let hub = Hub::new(Arc::new(InProcess), config.max_rooms_per_connection);
+        let shared = Shared {
+            registry: Registry::new(handlers)?,
+            config,
+            app: Arc::new(AppState::default()),
+            hooks: Hooks::default(),
+            hub,
+            authenticator: None,
+            connections: std::sync::atomic::AtomicUsize::new(0),
+        };
+        Ok(FrameHarness {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// Dispatches one frame on a fresh connection; returns every envelope queued for it.
+    pub async fn dispatch(&self, frame: &str) -> Vec<String> {
+        let (outbound, mut queue) = OutboundQueue::new(QueueLimits {
+            messages: self.shared.config.outbound_queue,
+            bytes: self.shared.config.outbound_queue_bytes,
+            policy: self.shared.config.slow_consumer,
+        });
+        let connection = Connection::new(ConnectionParts {
+            id: ConnectionId::generate(),
+            remote_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            outbound,
+            user: None,
+            metadata: Default::default(),
+        });
+        let context = Context::new(connection, self.shared.app.clone(), self.shared.hub.clone());
+        let collect = async {
+            let mut sent = Vec::new();
+            while let Some(item) = queue.recv().await {
+                if let Outbound::Text(text, _) = item {
+                    sent.push(text.as_str().to_owned());
+                }
+            }
+            sent
+        };
+        let dispatch = async {
+            crate::session::dispatch_message(frame, &context, &self.shared).await;
+            drop(context);
+        };
+        let ((), sent) = tokio::join!(dispatch, collect);
+        sent
+    }
+}
