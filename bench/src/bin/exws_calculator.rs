@@ -1,2 +1,90 @@
-//! stub
-fn main() {}
+//! The exws server of the benchmark: the calculator handler (`CalculateRequest` →
+//! `CalculateResponse`), and the chat example's `JoinRoom`/`SendToRoom` handlers for the fan-out
+//! and cross-process measurements. Default server options unless a flag says otherwise.
+
+use clap::Parser;
+use exws::{message, Connection, Hub, HubError, Server, SlowConsumerPolicy};
+use exws_bench::net::{announce, raise_fd_limit};
+use exws_bench::proto::{
+    CalculateRequest, CalculateResponse, JoinRoom, Joined, RoomMessage, SendToRoom,
+};
+
+#[derive(Parser)]
+#[command(about = "exws calculator and rooms server (benchmark)")]
+struct Args {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: String,
+    /// Redis URL: several processes on the same Redis act as one server.
+    #[arg(long, env = "EXWS_REDIS_URL")]
+    redis: Option<String>,
+    /// The most connections at once (default: exws's default).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Drop hub messages for a client whose queue is full instead of disconnecting it.
+    #[arg(long)]
+    drop_newest: bool,
+    /// Handle up to this many messages of each connection at once (default: one at a time).
+    #[arg(long)]
+    concurrent: Option<usize>,
+}
+
+#[message]
+async fn calculate(request: CalculateRequest) -> CalculateResponse {
+    CalculateResponse {
+        result: request.numbers.iter().sum(),
+    }
+}
+
+#[message]
+async fn join_room(
+    request: JoinRoom,
+    connection: Connection,
+    hub: Hub,
+) -> Result<Joined, HubError> {
+    let members = hub.join(connection.id(), &request.room).await?;
+    Ok(Joined {
+        room: request.room,
+        members,
+    })
+}
+
+#[message]
+async fn send_to_room(
+    request: SendToRoom,
+    connection: Connection,
+    hub: Hub,
+) -> Result<(), HubError> {
+    let message = RoomMessage {
+        room: request.room.clone(),
+        from: connection.id().to_string(),
+        text: request.text,
+    };
+    hub.room(&request.room)
+        .except(connection.id())
+        .send(&message)
+        .await
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    raise_fd_limit();
+    let mut server = Server::new();
+    if let Some(url) = &args.redis {
+        server = server.adapter(exws::adapter::RedisAdapter::new(url.as_str())?);
+    }
+    if let Some(connections) = args.max_connections {
+        server = server.max_connections(connections);
+    }
+    if args.drop_newest {
+        server = server.slow_consumer(SlowConsumerPolicy::DropNewest);
+    }
+    if let Some(in_flight) = args.concurrent {
+        server = server.concurrent(in_flight);
+    }
+    let server = server.bind(args.addr.as_str()).await?;
+    announce(server.local_addr());
+    server.serve_with_shutdown(exws::shutdown_signal()).await?;
+    Ok(())
+}

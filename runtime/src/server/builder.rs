@@ -324,7 +324,7 @@ impl Server {
     ///
     /// ```
     /// let server = exws::Server::new()
-    ///     .http_file("/", "text/html; charset=utf-8", "<script type=module src=/exws.js></script>")
+    ///     .http_file("/", "text/html; charset=utf-8", "<script type=module src=/exws.js></script>".as_bytes())
     ///     .serve_browser_client();
     /// ```
     pub fn http_file(

@@ -1,0 +1,253 @@
+//! The request/reply load: C connections, each keeping up to D requests in flight, in a closed
+//! loop (as fast as replies come) or at a fixed offered rate.
+
+use crate::net::{connect, source_address, ConnectOptions, Ws};
+use crate::proto::{check_reply, write_request, Protocol};
+use crate::stats::{Latencies, LoadReport};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `ws://host:port/`.
+    pub url: String,
+    /// The wire protocol.
+    pub protocol: Protocol,
+    /// Connections.
+    pub conns: usize,
+    /// Requests in flight per connection (the most, in rate mode).
+    pub depth: usize,
+    /// The measured window, seconds.
+    pub seconds: f64,
+    /// Warm-up before the window, seconds (same load, not recorded).
+    pub warmup: f64,
+    /// Numbers per request.
+    pub numbers: usize,
+    /// Offered requests per second over all connections; 0: closed loop.
+    pub rate: f64,
+    /// Spread connections over this many loopback source addresses (0: the default one).
+    pub sources: usize,
+}
+
+/// What one connection saw.
+#[derive(Debug, Default)]
+struct Tally {
+    latencies: Latencies,
+    replies: u64,
+    total_replies: u64,
+    errors: u64,
+}
+
+/// How long in-flight requests may take to be answered after the window.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Runs the load and returns its report.
+pub async fn run(options: &LoadOptions) -> LoadReport {
+    let mut connections = Vec::with_capacity(options.conns);
+    let mut errors = 0;
+    let opened = futures_util::future::join_all((0..options.conns).map(|index| {
+        connect(
+            &options.url,
+            ConnectOptions {
+                source: source_address(index, options.sources),
+                ..ConnectOptions::default()
+            },
+        )
+    }))
+    .await;
+    for result in opened {
+        match result {
+            Ok(ws) => connections.push(ws),
+            Err(error) => {
+                eprintln!("connecting failed: {error}");
+                errors += 1;
+            }
+        }
+    }
+    let start = Instant::now();
+    let window_start = start + Duration::from_secs_f64(options.warmup);
+    let window_end = window_start + Duration::from_secs_f64(options.seconds);
+    let count = connections.len().max(1);
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .enumerate()
+        .map(|(index, ws)| {
+            let options = options.clone();
+            let schedule = Schedule {
+                start,
+                window_start,
+                window_end,
+                per_connection_rate: options.rate / count as f64,
+                phase: index as f64 / count as f64,
+            };
+            tokio::spawn(async move { drive(ws, index as u64, &options, schedule).await })
+        })
+        .collect();
+    let mut total = Tally::default();
+    total.errors = errors;
+    for task in tasks {
+        match task.await {
+            Ok(tally) => {
+                total.latencies.merge(&tally.latencies);
+                total.replies += tally.replies;
+                total.total_replies += tally.total_replies;
+                total.errors += tally.errors;
+            }
+            Err(_) => total.errors += 1,
+        }
+    }
+    let mode = if options.rate > 0.0 { "rate" } else { "load" };
+    let protocol = match options.protocol {
+        Protocol::Exws => "exws",
+        Protocol::Echo => "echo",
+        Protocol::Jsonrpc => "jsonrpc",
+    };
+    LoadReport {
+        mode: format!("{mode}-{protocol}"),
+        conns: options.conns,
+        depth: options.depth,
+        seconds: options.seconds,
+        replies: total.replies,
+        replies_per_sec: total.replies as f64 / options.seconds,
+        p50_us: total.latencies.quantile_us(0.50),
+        p99_us: total.latencies.quantile_us(0.99),
+        p999_us: total.latencies.quantile_us(0.999),
+        errors: total.errors,
+        total_replies: total.total_replies,
+        target_rate: options.rate,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    start: Instant,
+    window_start: Instant,
+    window_end: Instant,
+    /// 0: closed loop.
+    per_connection_rate: f64,
+    /// Offsets this connection's sends within the rate's period, in periods.
+    phase: f64,
+}
+
+impl Schedule {
+    /// When request number `k` of this connection is due (rate mode).
+    fn due(&self, k: u64) -> Instant {
+        self.start + Duration::from_secs_f64((k as f64 + self.phase) / self.per_connection_rate)
+    }
+}
+
+/// One connection's loop: send while allowed, verify every reply, until the window ends and
+/// the requests in flight are answered (or the drain time is over).
+async fn drive(mut ws: Ws, connection: u64, options: &LoadOptions, schedule: Schedule) -> Tally {
+    let mut tally = Tally::default();
+    // Request id → when it was sent (closed loop) or due (rate mode).
+    let mut in_flight: HashMap<u64, Instant> = HashMap::with_capacity(options.depth * 2);
+    let mut sent: u64 = 0;
+    let mut text = String::with_capacity(256);
+    let rate_mode = schedule.per_connection_rate > 0.0;
+    let mut ticker = tokio::time::interval(Duration::from_millis(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let id_base = connection << 32;
+    let drain_end = schedule.window_end + DRAIN;
+    'run: loop {
+        // Send what is allowed now.
+        let now = Instant::now();
+        if now < schedule.window_end {
+            while in_flight.len() < options.depth {
+                let stamp = if rate_mode {
+                    let due = schedule.due(sent);
+                    if due > now {
+                        break;
+                    }
+                    due
+                } else {
+                    now
+                };
+                let id = id_base | sent;
+                write_request(&mut text, options.protocol, id, options.numbers);
+                if ws.feed(Message::text(text.as_str())).await.is_err() {
+                    tally.errors += 1 + in_flight.len() as u64;
+                    break 'run;
+                }
+                in_flight.insert(id, stamp);
+                sent += 1;
+            }
+        } else if in_flight.is_empty() {
+            break;
+        }
+        if ws.flush().await.is_err() {
+            tally.errors += 1 + in_flight.len() as u64;
+            break;
+        }
+        // Wait for a reply (or, in rate mode, the next tick).
+        let frame = if now >= schedule.window_end {
+            match tokio::time::timeout_at(drain_end.into(), ws.next()).await {
+                Ok(frame) => frame,
+                Err(_) => {
+                    tally.errors += in_flight.len() as u64;
+                    break;
+                }
+            }
+        } else if rate_mode {
+            tokio::select! {
+                frame = ws.next() => frame,
+                _ = ticker.tick() => continue,
+            }
+        } else {
+            ws.next().await
+        };
+        let mut frame = frame;
+        // Handle this frame and every other one already read.
+        loop {
+            match frame {
+                None => {
+                    tally.errors += 1 + in_flight.len() as u64;
+                    break 'run;
+                }
+                Some(Err(error)) => {
+                    eprintln!("connection {connection}: {error}");
+                    tally.errors += 1 + in_flight.len() as u64;
+                    break 'run;
+                }
+                Some(Ok(Message::Text(reply))) => {
+                    let arrived = Instant::now();
+                    match check_reply(options.protocol, reply.as_str(), options.numbers) {
+                        Some((id, true)) => match in_flight.remove(&id) {
+                            Some(stamp) => {
+                                tally.total_replies += 1;
+                                if stamp >= schedule.window_start && stamp < schedule.window_end {
+                                    tally.replies += 1;
+                                    tally
+                                        .latencies
+                                        .record(arrived.saturating_duration_since(stamp));
+                                }
+                            }
+                            None => tally.errors += 1,
+                        },
+                        Some((id, false)) => {
+                            in_flight.remove(&id);
+                            tally.errors += 1;
+                        }
+                        None => {
+                            if tally.errors < 3 {
+                                eprintln!("connection {connection}: unexpected frame {reply}");
+                            }
+                            tally.errors += 1;
+                        }
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Binary(_) | Message::Close(_))) => tally.errors += 1,
+            }
+            match ws.next().now_or_never() {
+                Some(next) => frame = next,
+                None => break,
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
+    tally
+}

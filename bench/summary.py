@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Markdown tables of medians and ratios from the JSON lines bench/run.sh collects.
+
+    python3 bench/summary.py KIND FILE    (KIND: throughput, latency, idle, fanout, cross, stall)
+"""
+import json
+import statistics
+import sys
+
+
+def lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip().startswith("{")]
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def check(ok):
+    return "yes" if ok else "**no**"
+
+
+def throughput(rows):
+    servers = []
+    for row in rows:
+        if row["server"] not in servers:
+            servers.append(row["server"])
+    med = {}
+    print("| server | runs | replies/s (median) | p50 µs | p99 µs | p999 µs | server CPU µs/reply | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    for server in servers:
+        runs = [r for r in rows if r["server"] == server]
+        med[server] = {k: median([r.get(k) for r in runs])
+                       for k in ("replies_per_sec", "p50_us", "p99_us", "p999_us", "cpu_us_per_reply")}
+        m = med[server]
+        print(f"| {server} | {len(runs)} | {m['replies_per_sec']:,.0f} | {m['p50_us']:.0f} | {m['p99_us']:.0f} "
+              f"| {m['p999_us']:.0f} | {m['cpu_us_per_reply']:.2f} | {sum(r['errors'] for r in runs)} |")
+    if "exws" not in med:
+        return
+    print()
+    print("| ratio (replies/s, medians) | value | target | met |")
+    print("|---|---|---|---|")
+    targets = {"handwritten": 0.95, "echo": 0.85, "jsonrpsee": 1.5}
+    for other, target in targets.items():
+        if other in med and med[other]["replies_per_sec"] > 0:
+            ratio = med["exws"]["replies_per_sec"] / med[other]["replies_per_sec"]
+            print(f"| exws / {other} | {ratio:.3f} | ≥ {target} | {check(ratio >= target)} |")
+    # Per-round ratios show how much the noise moves them.
+    rounds = sorted({r["round"] for r in rows})
+    per_round = []
+    for rnd in rounds:
+        by = {r["server"]: r["replies_per_sec"] for r in rows if r["round"] == rnd}
+        if "exws" in by and "handwritten" in by and by["handwritten"] > 0:
+            per_round.append(by["exws"] / by["handwritten"])
+    if per_round:
+        print()
+        print("exws / handwritten per round: " + ", ".join(f"{x:.3f}" for x in per_round))
+
+
+def latency(rows):
+    print("| server | runs | offered req/s | achieved replies/s | p50 µs | p99 µs | p999 µs | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    med = {}
+    for server in ("exws", "handwritten"):
+        runs = [r for r in rows if r["server"] == server]
+        if not runs:
+            continue
+        med[server] = {k: median([r[k] for r in runs]) for k in ("target_rate", "replies_per_sec", "p50_us", "p99_us", "p999_us")}
+        m = med[server]
+        print(f"| {server} | {len(runs)} | {m['target_rate']:,.0f} | {m['replies_per_sec']:,.0f} | {m['p50_us']:.0f} "
+              f"| {m['p99_us']:.0f} | {m['p999_us']:.0f} | {sum(r['errors'] for r in runs)} |")
+    if len(med) == 2:
+        diff = med["exws"]["p99_us"] - med["handwritten"]["p99_us"]
+        print()
+        print(f"p99 exws − handwritten: {diff:+.0f} µs (target ≤ +50 µs: {check(diff <= 50)})")
+
+
+def idle(rows):
+    print("| connections | server RSS (MiB) |")
+    print("|---|---|")
+    for r in rows:
+        if r["mode"] == "idle":
+            print(f"| {r['conns']} | {r['server_rss_bytes'] / 2**20:.1f} |")
+    for r in rows:
+        if r["mode"] == "idle-slope":
+            per = r["bytes_per_conn"]
+            print()
+            print(f"RSS slope {r['from_conns']:.0f} → {r['to_conns']:.0f} connections: {per / 1024:.2f} KiB per idle "
+                  f"connection (target ≤ 8 KiB: {check(per <= 8192)}); errors: {r['errors']}")
+
+
+def fanout(rows):
+    print("| receivers | messages | size (B) | p50 ms | p99 ms | max ms | errors | target p50 ≤ 20, p99 ≤ 50 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ok = r["p50_us"] <= 20000 and r["p99_us"] <= 50000
+        print(f"| {r['receivers']} | {r['measured']}/{r['rounds']} | {r['size']} | {r['p50_us'] / 1000:.2f} "
+              f"| {r['p99_us'] / 1000:.2f} | {r['max_us'] / 1000:.2f} | {r['errors']} | {check(ok)} |")
+
+
+def cross(rows):
+    print("| rate msg/s | receivers | sent | delivered | p50 µs | p99 µs | p999 µs | max µs | errors | target p50 ≤ 1 ms, p99 ≤ 5 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ok = r["p50_us"] <= 1000 and r["p99_us"] <= 5000
+        print(f"| {r['rate']:,.0f} | {r['receivers']} | {r['sent']} | {r['delivered']} | {r['p50_us']} | {r['p99_us']} "
+              f"| {r['p999_us']} | {r['max_us']} | {r['errors']} | {check(ok)} |")
+
+
+def stall(rows):
+    print("| round | kind | stalled | held per stalled (KiB) | base replies/s | with stalled replies/s | drop % | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    for i, r in enumerate(rows, 1):
+        errors = r["errors"] + r["base"]["errors"] + r["with_stalled"]["errors"]
+        print(f"| {i} | {r['kind']} | {r['stalled']} | {r['held_bytes_per_stalled'] / 1024:.1f} "
+              f"| {r['base']['replies_per_sec']:,.0f} | {r['with_stalled']['replies_per_sec']:,.0f} "
+              f"| {r['throughput_drop_pct']:.1f} | {errors} |")
+    if rows:
+        held = median([r["held_bytes_per_stalled"] for r in rows])
+        drop = median([r["throughput_drop_pct"] for r in rows])
+        print()
+        print(f"medians: held {held / 1024:.1f} KiB per stalled client (target ≤ 1024 KiB: {check(held <= 2**20)}); "
+              f"throughput drop {drop:.1f} % (target ≤ 10 %: {check(drop <= 10)})")
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    kind, path = sys.argv[1], sys.argv[2]
+    rows = lines(path)
+    print()
+    {"throughput": throughput, "latency": latency, "idle": idle, "fanout": fanout,
+     "cross": cross, "stall": stall}[kind](rows)
+    print()
+
+
+if __name__ == "__main__":
+    main()
