@@ -205,15 +205,13 @@ mod tests {
 
     #[test]
     fn names_the_wrong_field() {
-        let error = Incoming::parse(r#"{"Type": 5}"#).err().expect("invalid");
+        let error = Incoming::parse(r#"{"Type": 5}"#).expect_err("invalid");
         assert!(error.message.contains("`Type`"), "{}", error.message);
     }
 
     #[test]
     fn echoes_the_id_of_an_invalid_envelope_when_it_can() {
-        let error = Incoming::parse(r#"{"Type": 5, "Id": "x"}"#)
-            .err()
-            .expect("invalid");
+        let error = Incoming::parse(r#"{"Type": 5, "Id": "x"}"#).expect_err("invalid");
         assert_eq!(error.id.as_deref(), Some(r#""x""#));
     }
 }

@@ -159,7 +159,7 @@ impl Server {
         self
     }
 
-    /// The size of each connection's read buffer, in bytes. Default: 8 KiB. Larger buffers
+    /// The size of each connection's read buffer, in bytes. Default: 4 KiB. Larger buffers
     /// read large messages in fewer system calls and cost memory on every connection.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         if bytes < 256 {
