@@ -112,7 +112,6 @@ async fn a_client_dropping_mid_request_does_not_disturb_others() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a TCP close without a WebSocket close is reported as ProtocolError, not ConnectionLost"]
 async fn a_vanished_client_is_reported_as_connection_lost() {
     let (server, mut reasons) = start(handlers()).await;
     let mut leaver = server.connect().await;

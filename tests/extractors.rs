@@ -369,7 +369,6 @@ async fn connection_close_sends_queued_messages_then_closes_with_1000() {
 }
 
 #[tokio::test]
-#[ignore = "bug: the reply of a handler that calls `Connection::close()` is dropped instead of sent before the close"]
 async fn the_reply_of_a_handler_that_closes_is_sent_before_the_close() {
     let (_server, mut client, _calls) = start().await;
     client

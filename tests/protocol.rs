@@ -22,6 +22,46 @@ async fn ping(_request: Ping) -> Pong {
     Pong
 }
 
+/// A braced struct without fields.
+#[derive(Deserialize)]
+struct Status {}
+
+#[derive(Serialize)]
+struct StatusReport {
+    ok: bool,
+}
+
+#[message]
+async fn status(_request: Status) -> StatusReport {
+    StatusReport { ok: true }
+}
+
+/// Only optional and defaulted fields.
+#[derive(Deserialize)]
+struct Search {
+    query: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+fn default_limit() -> u32 {
+    10
+}
+
+#[derive(Serialize)]
+struct Results {
+    query: Option<String>,
+    limit: u32,
+}
+
+#[message]
+async fn search(request: Search) -> Results {
+    Results {
+        query: request.query,
+        limit: request.limit,
+    }
+}
+
 #[derive(Deserialize)]
 struct Name {
     name: String,
@@ -90,6 +130,8 @@ async fn server() -> TestServer {
         Server::with_handlers(handlers![
             common::calculate,
             ping,
+            status,
+            search,
             greet,
             fail,
             explode,
@@ -188,6 +230,37 @@ async fn absent_data_is_null_for_a_unit_request() {
     assert_eq!(reply, json!({ "Type": "Pong", "Data": null, "Id": "p" }));
     let reply = client.request_text(r#"{"Type":"Ping","Data":null}"#).await;
     assert_eq!(reply, json!({ "Type": "Pong", "Data": null }));
+}
+
+#[tokio::test]
+async fn absent_data_reads_as_an_empty_object_for_structs_without_required_fields() {
+    let (_server, mut client) = client().await;
+    let reply = client.request_text(r#"{"Type":"Status","Id":1}"#).await;
+    assert_eq!(
+        reply,
+        json!({ "Type": "StatusReport", "Data": { "ok": true }, "Id": 1 })
+    );
+    let reply = client
+        .request_text(r#"{"Type":"Status","Data":null}"#)
+        .await;
+    assert_eq!(reply["Type"], "StatusReport");
+
+    let reply = client.request_text(r#"{"Type":"Search"}"#).await;
+    assert_eq!(
+        reply,
+        json!({ "Type": "Results", "Data": { "query": null, "limit": 10 } })
+    );
+    let reply = client
+        .call("Search", json!({ "query": "q", "limit": 2 }))
+        .await;
+    assert_eq!(
+        reply,
+        json!({ "Type": "Results", "Data": { "query": "q", "limit": 2 } })
+    );
+    // A struct with a required field still needs `Data`.
+    let error = client.request_text(r#"{"Type":"CalculateRequest"}"#).await;
+    common::assert_error(&error, "invalid_data");
+    assert!(error_message(&error).contains("numbers"), "{error}");
 }
 
 #[tokio::test]
@@ -516,7 +589,6 @@ async fn fragments_adding_up_over_the_limit_are_too_large() {
 }
 
 #[tokio::test]
-#[ignore = "bug: invalid UTF-8 in a text frame closes with 1002 (protocol error) instead of RFC 6455's 1007"]
 async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
     let server = server().await;
     let mut tcp = common::raw_upgrade(server.addr()).await;
@@ -527,4 +599,29 @@ async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
     let mut client = Client::from_upgraded(tcp).await;
     // RFC 6455 section 7.4.1: 1007 is for "non-UTF-8 data within a text message".
     client.expect_close(1007).await;
+}
+
+#[tokio::test]
+async fn deeply_nested_data_is_refused_without_crashing_the_server() {
+    let server = TestServer::start(Server::with_handlers(handlers![common::calculate, fail])).await;
+    let mut client = server.connect().await;
+    // Nesting the parser's recursion limit accepts: decoded, and the handler answers.
+    let shallow = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let error = client
+        .request_text(format!(r#"{{"Type":"fail","Data":{shallow}}}"#))
+        .await;
+    common::assert_error(&error, "handler_error");
+    // Far deeper than any stack allows if parsed recursively.
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let error = client
+        .request_text(format!(r#"{{"Type":"fail","Data":{deep},"Id":1}}"#))
+        .await;
+    assert_eq!(error["Type"], "Error", "{error}");
+    let code = error["Data"]["code"].as_str().unwrap_or_default();
+    assert!(
+        ["invalid_json", "invalid_envelope", "invalid_data"].contains(&code),
+        "refused as invalid input: {error}"
+    );
+    client.assert_alive().await;
+    server.connect().await.assert_alive().await;
 }

@@ -1,9 +1,11 @@
 //! Which handlers a server serves: explicit `handlers![...]` lists (two servers in one process
-//! with different sets) and `Server::new()`, which serves every `#[message]` of the program.
+//! with different sets, duplicates refused) and `Server::new()`, which serves every
+//! `#[message]` of the program.
 
 mod common;
 
 use common::TestServer;
+use exws::handler::RegistryError;
 use exws::{handlers, message, Server};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -133,8 +135,7 @@ async fn server_new_serves_every_handler_of_the_program() {
         // Handlers from another module of this test, and from `tests/common`.
         client.assert_alive().await;
         client.send_json(&json!({ "Type": "Gamma", "Id": 1 })).await;
-        let mut replies = vec![client.recv().await, client.recv().await];
-        replies.sort_by_key(|reply| reply["Type"].as_str().unwrap_or_default().to_owned());
+        let replies = client.recv_sorted_by_type(2).await;
         assert_eq!(
             replies,
             vec![
@@ -143,6 +144,45 @@ async fn server_new_serves_every_handler_of_the_program() {
             ]
         );
     }
+}
+
+async fn bind_error(server: Server) -> exws::Error {
+    common::within("bind", server.bind("127.0.0.1:0"))
+        .await
+        .expect_err("bind refuses the server")
+}
+
+#[tokio::test]
+async fn a_handler_listed_twice_is_refused_with_advice() {
+    let error = bind_error(Server::with_handlers(handlers![alpha, beta, alpha])).await;
+    assert!(
+        matches!(
+            &error,
+            exws::Error::Registry(RegistryError::DuplicateHandler { function, .. })
+                if function.ends_with("::alpha")
+        ),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("alpha"), "names the handler: {text}");
+    assert!(text.contains("registry.rs:"), "says where it is: {text}");
+    assert!(text.contains("twice"), "says what is wrong: {text}");
+    assert!(
+        text.contains("list each handler once"),
+        "says what to do: {text}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_handler_by_two_paths_is_a_duplicate() {
+    let error = bind_error(Server::with_handlers(handlers![alpha, self::alpha])).await;
+    assert!(
+        matches!(
+            error,
+            exws::Error::Registry(RegistryError::DuplicateHandler { .. })
+        ),
+        "{error:?}"
+    );
 }
 
 #[test]

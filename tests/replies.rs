@@ -362,8 +362,7 @@ async fn every_observer_of_a_type_answers_with_the_id() {
     client
         .send_json(&json!({ "Type": "Event", "Data": { "n": 4 }, "Id": "e" }))
         .await;
-    let mut replies = vec![client.recv().await, client.recv().await];
-    replies.sort_by_key(|reply| reply["Type"].as_str().unwrap_or_default().to_owned());
+    let replies = client.recv_sorted_by_type(2).await;
     assert_eq!(
         replies,
         vec![
@@ -399,8 +398,7 @@ async fn a_failing_observer_does_not_silence_the_others() {
     client
         .send_json(&json!({ "Type": "risky", "Data": null, "Id": 5 }))
         .await;
-    let mut replies = vec![client.recv().await, client.recv().await];
-    replies.sort_by_key(|reply| reply["Type"].as_str().unwrap_or_default().to_owned());
+    let replies = client.recv_sorted_by_type(2).await;
     assert_eq!(
         replies,
         vec![
@@ -422,8 +420,7 @@ async fn each_observer_decodes_data_into_its_own_request_type() {
     client
         .send_json(&json!({ "Type": "strict", "Data": { "n": "not a number" }, "Id": 1 }))
         .await;
-    let mut replies = vec![client.recv().await, client.recv().await];
-    replies.sort_by_key(|reply| reply["Type"].as_str().unwrap_or_default().to_owned());
+    let replies = client.recv_sorted_by_type(2).await;
     assert_eq!(
         replies[0],
         json!({ "Type": "Counted", "Data": { "n": 1 }, "Id": 1 })

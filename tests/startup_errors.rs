@@ -1,5 +1,6 @@
-//! What `Server::bind` refuses, and that its errors say what to do. (Kept apart from
-//! `registry.rs`: an unusable handler here would break `Server::new()` there.)
+//! What `Server::bind` refuses besides duplicate handlers (see `registry.rs`), and that its
+//! errors say what to do. Kept apart from `registry.rs`: the unusable handlers here would
+//! break `Server::new()` there.
 
 mod common;
 
@@ -19,53 +20,11 @@ async fn control(_request: Value) {}
 async fn bind_error(server: Server) -> exws::Error {
     common::within("bind", server.bind("127.0.0.1:0"))
         .await
-        .err()
-        .expect("bind refuses the server")
+        .expect_err("bind refuses the server")
 }
 
 #[tokio::test]
-async fn a_handler_listed_twice_is_refused_with_advice() {
-    let error = bind_error(Server::with_handlers(handlers![
-        fine,
-        common::calculate,
-        fine
-    ]))
-    .await;
-    assert!(
-        matches!(
-            &error,
-            exws::Error::Registry(RegistryError::DuplicateHandler { function, .. })
-                if function.ends_with("::fine")
-        ),
-        "{error:?}"
-    );
-    let text = error.to_string();
-    assert!(text.contains("fine"), "names the handler: {text}");
-    assert!(
-        text.contains("startup_errors.rs:"),
-        "says where it is: {text}"
-    );
-    assert!(text.contains("twice"), "says what is wrong: {text}");
-    assert!(
-        text.contains("list each handler once"),
-        "says what to do: {text}"
-    );
-}
-
-#[tokio::test]
-async fn the_same_handler_by_two_paths_is_a_duplicate() {
-    let error = bind_error(Server::with_handlers(handlers![fine, self::fine])).await;
-    assert!(
-        matches!(
-            error,
-            exws::Error::Registry(RegistryError::DuplicateHandler { .. })
-        ),
-        "{error:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_type_with_surrounding_whitespace_is_refused() {
+async fn a_type_with_surrounding_whitespace_or_control_characters_is_refused() {
     for server in [
         Server::with_handlers(handlers![padded]),
         Server::with_handlers(handlers![control]),
@@ -128,8 +87,7 @@ async fn an_address_in_use_is_a_bind_error() {
         Server::with_handlers(handlers![fine]).bind(taken.addr()),
     )
     .await
-    .err()
-    .expect("the address is taken");
+    .expect_err("the address is taken");
     assert!(matches!(error, exws::Error::Bind(_)), "{error:?}");
     // The server that holds the address is unaffected.
     taken.connect().await.assert_alive().await;

@@ -6,7 +6,7 @@ mod queue;
 #[cfg(feature = "redis")]
 pub(crate) use id::process_prefix;
 pub use id::ConnectionId;
-pub(crate) use queue::{Offer, Outbound, OutboundQueue, QueueLimits};
+pub(crate) use queue::{Offer, Outbound, OutboundQueue, OutboundReceiver, QueueLimits};
 
 use crate::protocol::{encode, message_type_name, CloseCode};
 use crate::server::SlowConsumerPolicy;
@@ -169,7 +169,7 @@ impl Connection {
             Offer::Queued => true,
             Offer::Closed => false,
             Offer::Full => {
-                match self.inner.outbound.policy {
+                match self.inner.outbound.policy() {
                     SlowConsumerPolicy::Disconnect => {
                         tracing::debug!(id = %self.inner.id, "slow consumer: outbound queue full, closing");
                         self.close_for(CloseRequest {
@@ -200,7 +200,7 @@ impl Connection {
 
     /// Queues the session's last item, even after the connection was marked closed.
     pub(crate) async fn push_final(&self, item: Outbound) -> bool {
-        self.inner.outbound.push_control(item).await
+        self.inner.outbound.push_control(item)
     }
 
     /// Queues a heartbeat ping if there is room.

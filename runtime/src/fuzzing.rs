@@ -54,7 +54,7 @@ impl FrameHarness {
         let collect = async {
             let mut sent = Vec::new();
             while let Some(item) = queue.recv().await {
-                if let Outbound::Text(text, _) = item {
+                if let Outbound::Text(text) = item {
                     sent.push(text.as_str().to_owned());
                 }
             }

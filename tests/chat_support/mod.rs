@@ -243,6 +243,22 @@ impl ChatClient {
         }
     }
 
+    /// The next envelope if one comes within `limit`, for waits longer than [`TIMEOUT`].
+    pub async fn recv_for(&mut self, limit: Duration) -> Option<Value> {
+        let text = loop {
+            match tokio::time::timeout(limit, self.ws.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Text(text)))) => break text.as_str().to_owned(),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(other) => panic!("{} expected a text frame, got {other:?}", self.id),
+            }
+        };
+        Some(
+            serde_json::from_str(&text)
+                .unwrap_or_else(|error| panic!("not JSON ({error}): {text}")),
+        )
+    }
+
     /// The next envelope.
     pub async fn recv(&mut self) -> Value {
         let text = self.recv_text().await;

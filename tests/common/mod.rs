@@ -215,6 +215,17 @@ impl Client {
             .unwrap_or_else(|error| panic!("the server sent invalid JSON ({error}): {text}"))
     }
 
+    /// The next `count` text frames, sorted by `Type` (for replies whose order is not
+    /// specified).
+    pub async fn recv_sorted_by_type(&mut self, count: usize) -> Vec<Value> {
+        let mut frames = Vec::with_capacity(count);
+        for _ in 0..count {
+            frames.push(self.recv().await);
+        }
+        frames.sort_by_key(|frame| frame["Type"].as_str().unwrap_or_default().to_owned());
+        frames
+    }
+
     /// Sends `text` and returns the next text frame, parsed.
     pub async fn request_text(&mut self, text: impl AsRef<str>) -> Value {
         self.send_text(text).await;

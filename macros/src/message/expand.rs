@@ -36,7 +36,13 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
         Some(name) => quote!(::core::option::Option::Some(#name)),
         None => quote!(::core::option::Option::None),
     };
-    let outcome = outcome(&handler.reply, quote!(__exws_output), &reply_name, 0);
+    // The output binding carries the return type's span, so that "not `Serialize`" points
+    // at the user's return type.
+    let output = match &handler.reply {
+        ReplyKind::Value(ty) => syn::Ident::new("__exws_output", ty.span()),
+        _ => format_ident!("__exws_output"),
+    };
+    let outcome = outcome(&handler.reply, quote!(#output), &reply_name, 0);
 
     let decode = quote_spanned! {request.span()=>
         __exws_call.decode::<#request>()?
@@ -57,6 +63,16 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
         ::exws::__private::assert_send_future(#name(#(#probe_args),*));
     };
 
+    // Spanned at the function's name: if the handler's future is not `Send`, this error
+    // (besides the probe's) also points at the user's function.
+    let boxed_future = quote_spanned! {name.span()=>
+        ::exws::__private::Outcome::future(async move {
+            #(#extract)*
+            let #output = #name(__exws_request #(, #extractor_idents)*).await;
+            #outcome
+        })
+    };
+
     quote! {
         #function
 
@@ -74,11 +90,7 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
                 let __exws_request = #decode;
                 let __exws_context = __exws_call.context();
                 let __exws_reply_to = __exws_call.reply_to();
-                ::exws::__private::Outcome::future(async move {
-                    #(#extract)*
-                    let __exws_output = #name(__exws_request #(, #extractor_idents)*).await;
-                    #outcome
-                })
+                #boxed_future
             }
 
             ::exws::__private::Handler::new(
@@ -110,9 +122,16 @@ fn outcome(
             let () = #value;
             ::exws::__private::Outcome::nothing()
         }},
-        ReplyKind::Value(ty) => quote_spanned! {ty.span()=>
-            ::exws::__private::Outcome::reply(&__exws_reply_to, &#value, #reply_name)
-        },
+        ReplyKind::Value(ty) => {
+            // Rebind with the type's span so the "not `Serialize`" error points at it.
+            let spanned = syn::Ident::new("__exws_value", ty.span());
+            quote_spanned! {ty.span()=>
+                {
+                    let #spanned = #value;
+                    ::exws::__private::Outcome::reply(&__exws_reply_to, &#spanned, #reply_name)
+                }
+            }
+        }
         ReplyKind::Optional(kind) => {
             let some = outcome(kind, quote!(#inner), reply_name, depth + 1);
             quote! {
@@ -122,15 +141,17 @@ fn outcome(
                 }
             }
         }
-        ReplyKind::Fallible(kind, ty) => {
+        ReplyKind::Fallible(kind, error) => {
             let ok = outcome(kind, quote!(#inner), reply_name, depth + 1);
-            let failed = quote_spanned! {ty.span()=>
-                ::exws::__private::Outcome::failed(&#inner)
+            // The error binding carries the error type's span: "not `Display`" points at it.
+            let error_binding = syn::Ident::new(&format!("__exws_error_{depth}"), error.span());
+            let failed = quote_spanned! {error.span()=>
+                ::exws::__private::Outcome::failed(&#error_binding)
             };
             quote! {
                 match #value {
                     ::core::result::Result::Ok(#inner) => #ok,
-                    ::core::result::Result::Err(#inner) => #failed,
+                    ::core::result::Result::Err(#error_binding) => #failed,
                 }
             }
         }

@@ -26,6 +26,7 @@ pub(crate) enum ReplyKind {
     Value(Type),
     /// `Option<T>`: `None` sends nothing.
     Optional(Box<ReplyKind>),
-    /// `Result<T, E>` (or an alias ending in `Result`): `Err` answers `handler_error`.
+    /// `Result<T, E>` (or an alias ending in `Result`): `Err` answers `handler_error`. Holds
+    /// the error type (or the whole type for a one-parameter alias) for error spans.
     Fallible(Box<ReplyKind>, Type),
 }

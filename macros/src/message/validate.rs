@@ -71,6 +71,15 @@ pub(crate) fn handler(function: &ItemFn, args: MessageArgs) -> syn::Result<Handl
     let message_type = match (&request, args.message_type) {
         (_, Some(explicit)) => Some(explicit),
         (Some(request), None) => match type_name(request) {
+            Some(name) if AMBIGUOUS_NAMES.contains(&name.as_str()) => {
+                errors.spanned(
+                    request,
+                    "this request type would name the message `Type` after a standard type \
+                     (`Option`, `Vec`, `String`, ...): give the name with \
+                     `#[message(type = \"...\")]`, or use a struct of your own",
+                );
+                None
+            }
             Some(name) => Some(LitStr::new(&name, request.span())),
             None => {
                 errors.spanned(
@@ -112,6 +121,13 @@ pub(crate) fn handler(function: &ItemFn, args: MessageArgs) -> syn::Result<Handl
         _ => Err(syn::Error::new_spanned(&sig.ident, "invalid exws handler")),
     }
 }
+
+/// Request type names too generic to be a message `Type` without an explicit `type = "..."`.
+const AMBIGUOUS_NAMES: &[&str] = &[
+    "Option", "Vec", "Box", "Arc", "Rc", "Result", "HashMap", "BTreeMap", "HashSet", "String",
+    "Value", "bool", "char", "str", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32",
+    "u64", "u128", "usize", "f32", "f64",
+];
 
 /// Why a handler argument of this type cannot work, if it cannot.
 fn argument_problem(ty: &Type) -> Option<&'static str> {
@@ -176,17 +192,24 @@ fn reply_kind(ty: &Type) -> ReplyKind {
             let Some(last) = path.path.segments.last() else {
                 return ReplyKind::Value(ty.clone());
             };
-            let first_type = match &last.arguments {
-                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
-                    GenericArgument::Type(inner) => Some(inner),
-                    _ => None,
-                }),
-                _ => None,
+            let type_arguments: Vec<&Type> = match &last.arguments {
+                PathArguments::AngleBracketed(args) => args
+                    .args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        GenericArgument::Type(inner) => Some(inner),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
             };
-            match (last.ident.to_string().as_str(), first_type) {
+            match (last.ident.to_string().as_str(), type_arguments.first()) {
                 ("Option", Some(inner)) => ReplyKind::Optional(Box::new(reply_kind(inner))),
                 ("Result", Some(inner)) => {
-                    ReplyKind::Fallible(Box::new(reply_kind(inner)), ty.clone())
+                    let error = type_arguments
+                        .get(1)
+                        .map_or_else(|| ty.clone(), |e| (*e).clone());
+                    ReplyKind::Fallible(Box::new(reply_kind(inner)), error)
                 }
                 _ => ReplyKind::Value(ty.clone()),
             }

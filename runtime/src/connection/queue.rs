@@ -1,15 +1,20 @@
 //! A connection's outbound queue, bounded in messages and in bytes.
+//!
+//! A `VecDeque` under a mutex rather than a channel: an idle connection's queue holds no
+//! allocation at all (it is released when the queue drains), which matters at tens of
+//! thousands of connections.
 
 use crate::server::SlowConsumerPolicy;
-use std::sync::Arc;
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// One item of the queue.
 #[derive(Debug)]
 pub(crate) enum Outbound {
-    /// An encoded envelope, holding its share of the byte budget until written.
-    Text(Utf8Bytes, OwnedSemaphorePermit),
+    /// An encoded envelope.
+    Text(Utf8Bytes),
     /// A heartbeat ping.
     Ping,
     /// Send a close frame after what is queued, then stop writing.
@@ -27,15 +32,6 @@ pub(crate) enum Offer {
     Closed,
 }
 
-/// The sending side of a connection's outbound queue.
-#[derive(Debug)]
-pub(crate) struct OutboundQueue {
-    sender: mpsc::Sender<Outbound>,
-    bytes: Arc<Semaphore>,
-    max_bytes: u32,
-    pub(crate) policy: SlowConsumerPolicy,
-}
-
 /// The limits of one queue.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct QueueLimits {
@@ -44,66 +40,280 @@ pub(crate) struct QueueLimits {
     pub policy: SlowConsumerPolicy,
 }
 
-impl OutboundQueue {
-    pub(crate) fn new(limits: QueueLimits) -> (Self, mpsc::Receiver<Outbound>) {
-        let max_bytes = u32::try_from(limits.bytes).unwrap_or(u32::MAX);
-        let (sender, receiver) = mpsc::channel(limits.messages);
-        let queue = OutboundQueue {
-            sender,
-            bytes: Arc::new(Semaphore::new(max_bytes as usize)),
-            max_bytes,
-            policy: limits.policy,
-        };
-        (queue, receiver)
+#[derive(Debug)]
+struct State {
+    items: VecDeque<Outbound>,
+    /// Bytes of queued text messages.
+    bytes: usize,
+    /// No more text messages are accepted.
+    closed: bool,
+    /// The writer is gone: nothing is accepted.
+    receiver_gone: bool,
+    /// The sending side is gone: the writer ends once the queue is empty.
+    sender_gone: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the writer.
+    item_ready: Notify,
+    /// Wakes senders waiting for room.
+    room_ready: Notify,
+    limits: QueueLimits,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// The permits a message of `len` bytes holds: a message larger than the whole budget
-    /// takes all of it, so it waits for an empty queue rather than forever.
-    fn cost(&self, len: usize) -> u32 {
-        u32::try_from(len).unwrap_or(u32::MAX).min(self.max_bytes)
+    fn has_room(&self, state: &State, len: usize) -> bool {
+        // A message larger than the whole byte budget goes alone into an empty queue.
+        state.items.len() < self.limits.messages
+            && (state.bytes + len <= self.limits.bytes || state.bytes == 0)
+    }
+}
+
+/// The sending side of a connection's outbound queue.
+#[derive(Debug)]
+pub(crate) struct OutboundQueue {
+    shared: Arc<Shared>,
+}
+
+/// The writer's side.
+#[derive(Debug)]
+pub(crate) struct OutboundReceiver {
+    shared: Arc<Shared>,
+}
+
+impl OutboundQueue {
+    pub(crate) fn new(limits: QueueLimits) -> (Self, OutboundReceiver) {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                bytes: 0,
+                closed: false,
+                receiver_gone: false,
+                sender_gone: false,
+            }),
+            item_ready: Notify::new(),
+            room_ready: Notify::new(),
+            limits,
+        });
+        (
+            OutboundQueue {
+                shared: shared.clone(),
+            },
+            OutboundReceiver { shared },
+        )
+    }
+
+    pub(crate) fn policy(&self) -> SlowConsumerPolicy {
+        self.shared.limits.policy
     }
 
     /// Queues `text`, waiting for room (backpressure). `false` if the connection is closed.
     pub(crate) async fn push(&self, text: Utf8Bytes) -> bool {
-        let cost = self.cost(text.len());
-        let Ok(permit) = self.bytes.clone().acquire_many_owned(cost).await else {
-            return false;
-        };
-        self.sender.send(Outbound::Text(text, permit)).await.is_ok()
+        let len = text.len();
+        loop {
+            let room = self.shared.room_ready.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut state = self.shared.lock();
+                if state.closed || state.receiver_gone {
+                    return false;
+                }
+                if self.shared.has_room(&state, len) {
+                    state.bytes += len;
+                    state.items.push_back(Outbound::Text(text));
+                    drop(state);
+                    self.shared.item_ready.notify_one();
+                    return true;
+                }
+            }
+            room.await;
+        }
     }
 
     /// Queues `text` if there is room now.
     pub(crate) fn offer(&self, text: Utf8Bytes) -> Offer {
-        let cost = self.cost(text.len());
-        let permit = match self.bytes.clone().try_acquire_many_owned(cost) {
-            Ok(permit) => permit,
-            Err(tokio::sync::TryAcquireError::NoPermits) => return Offer::Full,
-            Err(tokio::sync::TryAcquireError::Closed) => return Offer::Closed,
-        };
-        match self.sender.try_send(Outbound::Text(text, permit)) {
-            Ok(()) => Offer::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => Offer::Full,
-            Err(mpsc::error::TrySendError::Closed(_)) => Offer::Closed,
+        let len = text.len();
+        let mut state = self.shared.lock();
+        if state.closed || state.receiver_gone {
+            return Offer::Closed;
         }
+        if !self.shared.has_room(&state, len) {
+            return Offer::Full;
+        }
+        state.bytes += len;
+        state.items.push_back(Outbound::Text(text));
+        drop(state);
+        self.shared.item_ready.notify_one();
+        Offer::Queued
     }
 
-    /// Queues a control item, waiting for room. `false` if the writer is gone.
-    pub(crate) async fn push_control(&self, item: Outbound) -> bool {
-        self.sender.send(item).await.is_ok()
+    /// Queues a control item (close, finish) after everything queued, whatever the limits.
+    /// `false` if the writer is gone.
+    pub(crate) fn push_control(&self, item: Outbound) -> bool {
+        let mut state = self.shared.lock();
+        if state.receiver_gone {
+            return false;
+        }
+        state.items.push_back(item);
+        drop(state);
+        self.shared.item_ready.notify_one();
+        true
     }
 
     /// Queues a ping if there is room (a full queue means the client is not reading anyway).
     pub(crate) fn offer_ping(&self) -> bool {
-        self.sender.try_send(Outbound::Ping).is_ok()
+        let mut state = self.shared.lock();
+        if state.closed || state.receiver_gone || state.items.len() >= self.shared.limits.messages {
+            return false;
+        }
+        state.items.push_back(Outbound::Ping);
+        drop(state);
+        self.shared.item_ready.notify_one();
+        true
     }
 
     /// Stops accepting messages: senders waiting for room fail at once.
     pub(crate) fn close(&self) {
-        self.bytes.close();
+        self.shared.lock().closed = true;
+        self.shared.room_ready.notify_waiters();
     }
 
     /// Bytes queued and not yet written.
     pub(crate) fn queued_bytes(&self) -> usize {
-        (self.max_bytes as usize).saturating_sub(self.bytes.available_permits())
+        self.shared.lock().bytes
+    }
+}
+
+impl Drop for OutboundQueue {
+    fn drop(&mut self) {
+        self.shared.lock().sender_gone = true;
+        self.shared.item_ready.notify_one();
+    }
+}
+
+impl OutboundReceiver {
+    /// The next item, waiting for one; `None` once the sending side is gone and the queue is
+    /// empty.
+    pub(crate) async fn recv(&mut self) -> Option<Outbound> {
+        loop {
+            if let Some(item) = self.try_recv() {
+                return Some(item);
+            }
+            if self.shared.lock().sender_gone {
+                return self.try_recv();
+            }
+            self.shared.item_ready.notified().await;
+        }
+    }
+
+    /// The next item if one is queued.
+    pub(crate) fn try_recv(&mut self) -> Option<Outbound> {
+        let mut state = self.shared.lock();
+        let item = state.items.pop_front()?;
+        if let Outbound::Text(text) = &item {
+            state.bytes -= text.len();
+        }
+        if state.items.is_empty() && state.items.capacity() > 8 {
+            // Give an idle connection's memory back.
+            state.items = VecDeque::new();
+        }
+        drop(state);
+        self.shared.room_ready.notify_waiters();
+        Some(item)
+    }
+}
+
+impl Drop for OutboundReceiver {
+    fn drop(&mut self) {
+        self.shared.lock().receiver_gone = true;
+        self.shared.room_ready.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(messages: usize, bytes: usize) -> (OutboundQueue, OutboundReceiver) {
+        OutboundQueue::new(QueueLimits {
+            messages,
+            bytes,
+            policy: SlowConsumerPolicy::Disconnect,
+        })
+    }
+
+    #[test]
+    fn bounds_messages_and_bytes() {
+        let (queue, mut receiver) = queue(3, 10);
+        assert_eq!(queue.offer("12345".into()), Offer::Queued);
+        assert_eq!(queue.offer("12345".into()), Offer::Queued);
+        assert_eq!(queue.offer("1".into()), Offer::Full, "over the byte budget");
+        assert_eq!(queue.queued_bytes(), 10);
+        assert!(receiver.try_recv().is_some());
+        assert_eq!(queue.offer("1".into()), Offer::Queued);
+        assert_eq!(queue.offer("1".into()), Offer::Queued);
+        assert_eq!(
+            queue.offer("1".into()),
+            Offer::Full,
+            "over the message bound"
+        );
+    }
+
+    #[test]
+    fn a_message_over_the_budget_goes_alone() {
+        let (queue, mut receiver) = queue(10, 4);
+        assert_eq!(queue.offer("123456789".into()), Offer::Queued);
+        assert_eq!(queue.offer("1".into()), Offer::Full);
+        assert!(receiver.try_recv().is_some());
+        assert_eq!(queue.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn push_waits_for_room_and_fails_once_closed() {
+        let (queue, mut receiver) = queue(1, 100);
+        let queue = Arc::new(queue);
+        assert!(queue.push("a".into()).await);
+        let waiting = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.push("b".into()).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        assert!(
+            matches!(receiver.recv().await, Some(Outbound::Text(text)) if text.as_str() == "a")
+        );
+        assert!(waiting.await.unwrap_or(false));
+        queue.close();
+        assert!(!queue.push("c".into()).await);
+        assert!(
+            queue.push_control(Outbound::Finish),
+            "control items pass a closed queue"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_receiver_ends_when_the_sender_is_gone() {
+        let (queue, mut receiver) = queue(4, 100);
+        assert!(queue.push("a".into()).await);
+        drop(queue);
+        assert!(receiver.recv().await.is_some());
+        assert!(receiver.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn senders_fail_when_the_writer_is_gone() {
+        let (queue, receiver) = queue(4, 100);
+        drop(receiver);
+        assert!(!queue.push("a".into()).await);
+        assert!(!queue.push_control(Outbound::Finish));
     }
 }

@@ -43,6 +43,11 @@ impl BoundServer {
         self.local_addr
     }
 
+    #[cfg(test)]
+    pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
     /// The server's hub, to send to rooms, connections or everyone from any task.
     pub fn hub(&self) -> crate::Hub {
         self.shared.hub.clone()

@@ -140,7 +140,9 @@ async fn linger(stream: &mut TcpStream, timeout: Duration, max_message_size: usi
             return;
         }
         let mut budget = max_message_size.saturating_mul(2).saturating_add(64 * 1024);
-        let mut buffer = [0u8; 4096];
+        // On the heap and only while lingering: a buffer in the future would cost every
+        // connection its size for its whole life.
+        let mut buffer = vec![0u8; 4096];
         while budget > 0 {
             match stream.read(&mut buffer).await {
                 Ok(0) | Err(_) => return,
@@ -149,4 +151,26 @@ async fn linger(stream: &mut TcpStream, timeout: Duration, max_message_size: usi
         }
     };
     let _ = tokio::time::timeout(timeout, drain).await;
+}
+
+#[cfg(test)]
+mod size_probe {
+
+    #[tokio::test]
+    async fn print_sizes() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let server = crate::Server::with_handlers(Vec::new())
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let shared = server.shared_for_probe();
+        let future = super::run(stream, addr, shared, Default::default());
+        eprintln!("session future: {} bytes", std::mem::size_of_val(&future));
+        eprintln!(
+            "outbound item: {} bytes",
+            std::mem::size_of::<crate::connection::Outbound>()
+        );
+    }
 }

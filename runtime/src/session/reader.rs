@@ -87,7 +87,9 @@ pub(crate) async fn run(
         match message {
             Message::Text(text) => {
                 if max_in_flight == 0 {
-                    dispatch::message(text.as_str(), context, shared).await;
+                    // Boxed: the dispatch state is allocated while a message is handled, not
+                    // held by every idle connection.
+                    Box::pin(dispatch::message(text.as_str(), context, shared)).await;
                     // The handler ran while nothing was read: the client is not to blame.
                     if let Some(heartbeat) = &mut heartbeat {
                         heartbeat.seen();

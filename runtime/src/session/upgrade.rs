@@ -152,13 +152,13 @@ async fn read_request(
         if buffer.len() >= limit {
             return Err(HttpAnswer::new(431, "request head too large"));
         }
-        let mut chunk = [0u8; 1024];
-        let room = (limit - buffer.len()).min(chunk.len());
-        let read = match stream.read(&mut chunk[..room]).await {
+        let room = (limit - buffer.len()).min(1024);
+        buffer.reserve(room);
+        let read = match (&mut *stream).take(room as u64).read_buf(&mut buffer).await {
             Ok(0) | Err(_) => return Ok(None),
             Ok(read) => read,
         };
-        buffer.extend_from_slice(&chunk[..read]);
+        debug_assert!(read <= room);
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(&buffer) {

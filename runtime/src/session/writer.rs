@@ -1,12 +1,11 @@
 //! The writer half of a session: owns the socket's sink, fed by the outbound queue.
 
-use crate::connection::Outbound;
+use crate::connection::{Outbound, OutboundReceiver};
 use crate::Connection;
 use futures_util::stream::SplitSink;
 use futures_util::SinkExt;
 use std::future::Future;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
@@ -22,7 +21,7 @@ const MAX_BATCH: usize = 64;
 /// connection closed, signals `done` and hands the sink back.
 pub(crate) async fn run(
     mut sink: Sink,
-    mut queue: mpsc::Receiver<Outbound>,
+    mut queue: OutboundReceiver,
     abort: CancellationToken,
     done: CancellationToken,
     connection: Connection,
@@ -47,7 +46,7 @@ pub(crate) async fn run(
 /// whether the writer goes on.
 async fn write_batch(
     sink: &mut Sink,
-    queue: &mut mpsc::Receiver<Outbound>,
+    queue: &mut OutboundReceiver,
     first: Outbound,
     abort: &CancellationToken,
 ) -> bool {
@@ -55,12 +54,10 @@ async fn write_batch(
     let mut written = 0;
     while let Some(item) = next.take() {
         match item {
-            Outbound::Text(text, permit) => {
+            Outbound::Text(text) => {
                 if !guarded(abort, sink.feed(Message::Text(text))).await {
                     return false;
                 }
-                // Handed to the socket's buffer: the queue's byte budget is free again.
-                drop(permit);
                 written += 1;
             }
             Outbound::Ping => {
@@ -82,7 +79,7 @@ async fn write_batch(
             }
         }
         if written < MAX_BATCH {
-            next = queue.try_recv().ok();
+            next = queue.try_recv();
         }
     }
     crate::metrics::messages_out(written as u64);

@@ -4,9 +4,9 @@
 //! - `{prefix}:conns`, a hash from connection id to the id of the process holding it;
 //! - `{prefix}:room:{room}`, a set of the room's members across processes (for counts and
 //!   member lists);
-//! - the pub/sub channels `{prefix}:all` (broadcasts), `{prefix}:room:{room}` (room messages;
-//!   a process subscribes only while it has members in the room) and `{prefix}:node:{node}`
-//!   (direct messages to that process's connections).
+//! - the pub/sub channels `{prefix}:msg:all` (broadcasts), `{prefix}:msg:room:{room}` (room
+//!   messages; a process subscribes only while it has members in the room) and
+//!   `{prefix}:msg:node:{node}` (direct messages to that process's connections).
 //!
 //! If Redis goes away, each process goes on serving its own connections (local rooms,
 //! broadcasts and direct messages keep working) and reconnects with exponential backoff. On
@@ -187,6 +187,7 @@ impl Adapter for RedisAdapter {
                 prefix: inner.config.prefix.clone(),
                 reconnect_min: inner.config.reconnect_min,
                 reconnect_max: inner.config.reconnect_max,
+                command_timeout: inner.config.command_timeout,
             })
             .await?;
             let _ = inner.subscriber.set(subscriber);

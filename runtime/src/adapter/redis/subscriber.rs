@@ -33,6 +33,7 @@ pub(super) struct SubscriberConfig {
     pub prefix: String,
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
+    pub command_timeout: Duration,
 }
 
 /// A request to bring the subscription of one room in line with its local members.
@@ -44,6 +45,7 @@ struct Reconcile {
 /// The handle to the subscription task.
 pub(super) struct Subscriber {
     requests: mpsc::UnboundedSender<Reconcile>,
+    command_timeout: Duration,
 }
 
 impl Subscriber {
@@ -54,8 +56,12 @@ impl Subscriber {
             AdapterError::Unavailable(format!("cannot subscribe on Redis: {error}"))
         })?;
         let (requests, queue) = mpsc::unbounded_channel();
+        let command_timeout = config.command_timeout;
         tokio::spawn(run(config, connection, queue));
-        Ok(Subscriber { requests })
+        Ok(Subscriber {
+            requests,
+            command_timeout,
+        })
     }
 
     /// Subscribes to `room` if it has members here, unsubscribes otherwise; returns once done
@@ -67,12 +73,26 @@ impl Subscriber {
             done,
         };
         if self.requests.send(request).is_ok() {
-            let _ = finished.await;
+            // Bounded: requests queued behind a stuck one are answered when the task gives up
+            // on Redis and reconnects; a caller never waits much longer than that.
+            let _ = tokio::time::timeout(self.command_timeout * 3, finished).await;
         }
     }
 }
 
+/// Connects and subscribes to the process's own channels, within a few command timeouts.
 async fn connect(config: &SubscriberConfig) -> redis::RedisResult<(PubSubSink, PubSubStream)> {
+    let deadline = config.command_timeout * 3;
+    match tokio::time::timeout(deadline, connect_now(config)).await {
+        Ok(result) => result,
+        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "Redis did not answer in time",
+        ))),
+    }
+}
+
+async fn connect_now(config: &SubscriberConfig) -> redis::RedisResult<(PubSubSink, PubSubStream)> {
     let pubsub = config.client.get_async_pubsub().await?;
     let (mut sink, stream) = pubsub.split();
     sink.subscribe(everyone_channel(&config.prefix)).await?;
@@ -91,7 +111,12 @@ async fn run(
     loop {
         if let Some((mut sink, mut stream)) = connection.take() {
             let mut subscribed = HashSet::new();
-            if restore(&config, &mut sink, &mut subscribed).await.is_ok() {
+            let restored = tokio::time::timeout(
+                config.command_timeout * 3,
+                restore(&config, &mut sink, &mut subscribed),
+            )
+            .await;
+            if matches!(restored, Ok(Ok(()))) {
                 backoff = config.reconnect_min;
                 if !serve(
                     &config,
@@ -186,9 +211,15 @@ async fn serve(
             }
             request = requests.recv() => {
                 let Some(request) = request else { return false };
-                let result = reconcile(config, sink, subscribed, &request.room).await;
+                let result = tokio::time::timeout(
+                    config.command_timeout,
+                    reconcile(config, sink, subscribed, &request.room),
+                )
+                .await;
                 let _ = request.done.send(());
-                if result.is_err() {
+                if !matches!(result, Ok(Ok(()))) {
+                    // Redis did not answer in time: start over on a fresh connection, which
+                    // subscribes to every room with members here.
                     return true;
                 }
             }

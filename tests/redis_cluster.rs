@@ -1,0 +1,714 @@
+//! The Redis adapter: two servers sharing one real `redis-server` act as one chat server.
+//! Global member counts, room messages, direct messages and broadcasts across servers, room
+//! channel subscriptions that follow local members, cleanup in Redis after a dropped
+//! connection, a Redis restart, and the chat example run as two OS processes.
+//!
+//! Needs `redis-server` on PATH (the tests fail, not skip, without it). "Does not receive" is
+//! proven without waiting: the sender then broadcasts a marker, which travels the same way
+//! (Redis pub/sub keeps one publisher's order), and each connection's next message must be it.
+
+#![cfg(feature = "redis")]
+
+mod chat_support;
+mod redis_support;
+
+use chat_support::{chat_server, eventually, ChatClient, ChatServer};
+use exws::adapter::{RedisAdapter, RedisAdapterConfig};
+use exws::ConnectionId;
+use redis_support::RedisServer;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long state may take to settle in Redis (cleanup after a drop, a reconnection).
+const SETTLE: Duration = Duration::from_secs(15);
+
+/// A key prefix no other test uses.
+fn unique_prefix(test: &str) -> String {
+    format!("exws-test-{}-{test}", std::process::id())
+}
+
+/// Two chat servers, A and B, on one Redis.
+struct Cluster {
+    a: ChatServer,
+    b: ChatServer,
+    a_node: String,
+    b_node: String,
+    prefix: String,
+    redis: RedisServer,
+}
+
+impl Cluster {
+    async fn start(test: &str) -> Cluster {
+        let redis = RedisServer::start();
+        let prefix = unique_prefix(test);
+        let adapter = || {
+            RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix(prefix.clone()))
+                .expect("a valid Redis URL")
+        };
+        let (a_adapter, b_adapter) = (adapter(), adapter());
+        let (a_node, b_node) = (
+            a_adapter.node_id().to_owned(),
+            b_adapter.node_id().to_owned(),
+        );
+        let a = ChatServer::start(chat_server().adapter(a_adapter)).await;
+        let b = ChatServer::start(chat_server().adapter(b_adapter)).await;
+        Cluster {
+            a,
+            b,
+            a_node,
+            b_node,
+            prefix,
+            redis,
+        }
+    }
+
+    /// The Redis set of `room`'s members (documented: `{prefix}:room:{room}`).
+    fn room_key(&self, room: &str) -> String {
+        format!("{}:room:{room}", self.prefix)
+    }
+
+    /// The Redis hash of connections (documented: `{prefix}:conns`).
+    fn conns_key(&self) -> String {
+        format!("{}:conns", self.prefix)
+    }
+
+    /// How many subscriptions the pub/sub channel of `room` has (0 when nobody subscribes).
+    async fn room_subscribers(&self, room: &str) -> usize {
+        let channels = self
+            .redis
+            .channels(&format!("{}:*room:{room}", self.prefix))
+            .await;
+        let mut count = 0;
+        for channel in channels {
+            count += self.redis.subscribers(&channel).await;
+        }
+        count
+    }
+}
+
+/// The sorted ids of `clients`, as `Hub::members` lists them.
+fn ids(clients: &[&ChatClient]) -> Vec<ConnectionId> {
+    let mut ids: Vec<ConnectionId> = clients
+        .iter()
+        .map(|client| ConnectionId::from(client.id()))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The sorted ids of `clients`, as Redis holds them.
+fn id_strings(clients: &[&ChatClient]) -> Vec<String> {
+    ids(clients)
+        .iter()
+        .map(|id| id.as_str().to_owned())
+        .collect()
+}
+
+/// `sender` broadcasts a marker; it must be the next message of the sender and of every
+/// client in `clients`, whichever server they are on.
+async fn expect_only_marker(sender: &mut ChatClient, clients: &mut [&mut ChatClient]) {
+    let marker = format!("marker from {}", sender.id());
+    sender.broadcast(&marker).await;
+    let from = sender.id().to_owned();
+    sender.expect_broadcast(&from, &marker).await;
+    for client in clients {
+        client.expect_broadcast(&from, &marker).await;
+    }
+}
+
+#[test]
+fn two_adapters_in_one_process_are_two_nodes() {
+    let config = || RedisAdapterConfig::new("redis://127.0.0.1:6379/");
+    let a = RedisAdapter::with_config(config()).expect("a valid Redis URL");
+    let b = RedisAdapter::with_config(config()).expect("a valid Redis URL");
+    assert_ne!(
+        a.node_id(),
+        b.node_id(),
+        "two servers in one process would ignore each other's messages"
+    );
+    assert_eq!(a.node_id(), a.clone().node_id(), "a clone is the same node");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_member_counts_are_global() {
+    let cluster = Cluster::start("counts").await;
+    let mut a = cluster.a.connect().await;
+    let mut b = cluster.b.connect().await;
+
+    assert_eq!(a.join("lobby").await, 1);
+    assert_eq!(b.join("lobby").await, 2, "counts members on both servers");
+    for hub in [cluster.a.hub(), cluster.b.hub()] {
+        assert_eq!(hub.members("lobby").await.expect("members"), ids(&[&a, &b]));
+        assert_eq!(hub.local_room_count(), 1);
+    }
+    assert_eq!(
+        cluster.redis.set_members(&cluster.room_key("lobby")).await,
+        id_strings(&[&a, &b])
+    );
+
+    b.leave("lobby").await;
+    let mut a2 = cluster.a.connect().await;
+    assert_eq!(a2.join("lobby").await, 2, "b left, a2 joined");
+    assert_eq!(
+        cluster.b.hub().members("lobby").await.expect("members"),
+        ids(&[&a, &a2])
+    );
+    assert_eq!(cluster.b.hub().local_room_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_message_crosses_servers_but_skips_the_sender() {
+    let cluster = Cluster::start("room-message").await;
+    let mut a = cluster.a.connect().await;
+    let mut a_outsider = cluster.a.connect().await;
+    let mut b = cluster.b.connect().await;
+    let mut b_member = cluster.b.connect().await;
+    a.join("lobby").await;
+    b.join("lobby").await;
+    b_member.join("lobby").await;
+    a_outsider.join("elsewhere").await;
+
+    b.send_to_room("lobby", "hello from B").await;
+    let from = b.id().to_owned();
+    a.expect_room_message("lobby", &from, "hello from B").await;
+    b_member
+        .expect_room_message("lobby", &from, "hello from B")
+        .await;
+
+    expect_only_marker(&mut b, &mut [&mut a, &mut b_member, &mut a_outsider]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_message_crosses_servers() {
+    let cluster = Cluster::start("direct").await;
+    let mut a = cluster.a.connect().await;
+    let mut b = cluster.b.connect().await;
+    let mut b_other = cluster.b.connect().await;
+
+    let (a_id, b_id) = (a.id().to_owned(), b.id().to_owned());
+    a.direct(&b_id, "hello B").await;
+    b.expect_direct(&a_id, "hello B").await;
+    b.direct(&a_id, "hello A").await;
+    a.expect_direct(&b_id, "hello A").await;
+
+    expect_only_marker(&mut a, &mut [&mut b, &mut b_other]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_message_to_an_unknown_id_is_a_handler_error() {
+    let cluster = Cluster::start("direct-unknown").await;
+    let mut a = cluster.a.connect().await;
+
+    a.direct("nobody-42", "anyone?").await;
+    let error = a.expect_error("handler_error").await;
+    assert_eq!(error["type"], "DirectMessage", "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("nobody-42"), "names the id: {error}");
+
+    // A connection that closed on the other server is unknown too.
+    let b = cluster.b.connect().await;
+    let b_id = b.id().to_owned();
+    b.drop_abruptly();
+    eventually("the closed connection to leave Redis", SETTLE, || async {
+        let conns = cluster.redis.hash_keys(&cluster.conns_key()).await;
+        if conns.contains(&b_id) {
+            Err(format!("connections in Redis: {conns:?}"))
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    a.direct(&b_id, "still there?").await;
+    let error = a.expect_error("handler_error").await;
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&b_id), "names the id: {error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_reaches_both_servers_the_sender_included() {
+    let cluster = Cluster::start("broadcast").await;
+    let mut a1 = cluster.a.connect().await;
+    let mut a2 = cluster.a.connect().await;
+    let mut b1 = cluster.b.connect().await;
+
+    a1.broadcast("hello everyone").await;
+    let from = a1.id().to_owned();
+    for client in [&mut a1, &mut a2, &mut b1] {
+        client.expect_broadcast(&from, "hello everyone").await;
+    }
+
+    b1.broadcast("and back").await;
+    let from = b1.id().to_owned();
+    for client in [&mut a1, &mut a2, &mut b1] {
+        client.expect_broadcast(&from, "and back").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_subscribe_to_a_room_channel_only_while_they_have_members_in_it() {
+    let cluster = Cluster::start("subscriptions").await;
+    let everything = cluster
+        .redis
+        .channels(&format!("{}:*", cluster.prefix))
+        .await;
+    for node in [&cluster.a_node, &cluster.b_node] {
+        assert!(
+            everything
+                .iter()
+                .any(|channel| channel.contains(node.as_str())),
+            "node {node} listens for its direct messages: {everything:?}"
+        );
+    }
+    assert_eq!(cluster.room_subscribers("lobby").await, 0);
+
+    let mut a = cluster.a.connect().await;
+    let mut b = cluster.b.connect().await;
+    let mut b2 = cluster.b.connect().await;
+
+    // Subscribed before the join is answered: no waiting.
+    a.join("lobby").await;
+    assert_eq!(cluster.room_subscribers("lobby").await, 1, "A only");
+    b.join("lobby").await;
+    assert_eq!(cluster.room_subscribers("lobby").await, 2, "A and B");
+    b2.join("lobby").await;
+    assert_eq!(
+        cluster.room_subscribers("lobby").await,
+        2,
+        "one subscription per server"
+    );
+
+    b.leave("lobby").await;
+    assert_eq!(
+        cluster.room_subscribers("lobby").await,
+        2,
+        "B still has a member"
+    );
+    b2.leave("lobby").await;
+    eventually("B to unsubscribe", SETTLE, || async {
+        match cluster.room_subscribers("lobby").await {
+            1 => Ok(()),
+            other => Err(format!("{other} subscriptions")),
+        }
+    })
+    .await;
+
+    // What B no longer hears, A's member still does.
+    b.send_to_room("lobby", "from outside the room").await;
+    let from = b.id().to_owned();
+    a.expect_room_message("lobby", &from, "from outside the room")
+        .await;
+
+    // A's last member goes away without leaving: A unsubscribes too.
+    a.drop_abruptly();
+    eventually("A to unsubscribe", SETTLE, || async {
+        match cluster.room_subscribers("lobby").await {
+            0 => Ok(()),
+            other => Err(format!("{other} subscriptions")),
+        }
+    })
+    .await;
+    assert!(
+        cluster
+            .redis
+            .set_members(&cluster.room_key("lobby"))
+            .await
+            .is_empty(),
+        "the room is empty in Redis"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abrupt_disconnect_removes_the_member_from_redis() {
+    let cluster = Cluster::start("disconnect").await;
+    let mut a = cluster.a.connect().await;
+    let mut b = cluster.b.connect().await;
+    a.join("lobby").await;
+    b.join("lobby").await;
+    b.join("b only").await;
+    let b_id = b.id().to_owned();
+    assert!(cluster
+        .redis
+        .hash_keys(&cluster.conns_key())
+        .await
+        .contains(&b_id));
+
+    b.drop_abruptly();
+    let room_key = cluster.room_key("lobby");
+    let other_key = cluster.room_key("b only");
+    let a_only = id_strings(&[&a]);
+    eventually("b to leave Redis", SETTLE, || async {
+        let lobby = cluster.redis.set_members(&room_key).await;
+        let other = cluster.redis.set_members(&other_key).await;
+        let conns = cluster.redis.hash_keys(&cluster.conns_key()).await;
+        if lobby == a_only && other.is_empty() && !conns.contains(&b_id) {
+            Ok(())
+        } else {
+            Err(format!(
+                "lobby {lobby:?}, b only {other:?}, connections {conns:?}"
+            ))
+        }
+    })
+    .await;
+    assert_eq!(
+        cluster.a.hub().members("lobby").await.expect("members"),
+        ids(&[&a])
+    );
+    assert_eq!(cluster.b.hub().local_room_count(), 0);
+
+    let mut b2 = cluster.b.connect().await;
+    assert_eq!(
+        b2.join("lobby").await,
+        2,
+        "the dropped member is not counted"
+    );
+    a.leave("lobby").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_survives_a_redis_restart() {
+    let mut cluster = Cluster::start("restart").await;
+    let mut a1 = cluster.a.connect().await;
+    let mut a2 = cluster.a.connect().await;
+    let mut b1 = cluster.b.connect().await;
+    let mut b2 = cluster.b.connect().await;
+    for client in [&mut a1, &mut a2, &mut b1, &mut b2] {
+        client.join("lobby").await;
+    }
+    let mut gone = cluster.b.connect().await;
+    assert_eq!(gone.join("lobby").await, 5);
+
+    cluster.redis.stop();
+
+    // A connection that drops meanwhile leaves its rooms, though Redis cannot be told.
+    let gone_id = ConnectionId::from(gone.id());
+    gone.drop_abruptly();
+    let b_hub = cluster.b.hub();
+    eventually("B to forget the dropped connection", SETTLE, || async {
+        if b_hub.local_connection(&gone_id).is_none() && b_hub.rooms_of(&gone_id).is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{gone_id} is still on B"))
+        }
+    })
+    .await;
+
+    // Each server goes on serving its own connections.
+    a1.send_to_room("lobby", "A while Redis is down").await;
+    let from = a1.id().to_owned();
+    a2.expect_room_message("lobby", &from, "A while Redis is down")
+        .await;
+    // The sender learns that the other server missed it.
+    let error = a1.expect_error("handler_error").await;
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("unavailable"), "{error}");
+
+    b1.send_to_room("lobby", "B while Redis is down").await;
+    let from = b1.id().to_owned();
+    b2.expect_room_message("lobby", &from, "B while Redis is down")
+        .await;
+    b1.expect_error("handler_error").await;
+
+    let a2_id = a2.id().to_owned();
+    a1.direct(&a2_id, "local direct").await;
+    let from = a1.id().to_owned();
+    a2.expect_direct(&from, "local direct").await;
+
+    // A connection that opens and joins meanwhile gets this server's count.
+    let mut a3 = cluster.a.connect().await;
+    assert_eq!(a3.join("lobby").await, 3, "a1, a2 and a3 on A");
+
+    cluster.redis.restart();
+
+    // The servers reconnect and write their connections and memberships back (the dropped
+    // connection not among them).
+    let everyone = [&a1, &a2, &a3, &b1, &b2];
+    let all_ids = ids(&everyone);
+    let all_strings = id_strings(&everyone);
+    eventually("both servers to restore their state", SETTLE, || async {
+        let on_a = cluster
+            .a
+            .hub()
+            .members("lobby")
+            .await
+            .map_err(|e| format!("A: {e}"))?;
+        let on_b = cluster
+            .b
+            .hub()
+            .members("lobby")
+            .await
+            .map_err(|e| format!("B: {e}"))?;
+        let subscribers = cluster.room_subscribers("lobby").await;
+        let conns = cluster.redis.hash_keys(&cluster.conns_key()).await;
+        if on_a == all_ids && on_b == all_ids && subscribers == 2 && conns == all_strings {
+            Ok(())
+        } else {
+            Err(format!(
+                "members on A {on_a:?}, on B {on_b:?}, {subscribers} room subscriptions, \
+                 connections {conns:?}"
+            ))
+        }
+    })
+    .await;
+
+    // Room messages, direct messages and broadcasts cross servers again.
+    b1.send_to_room("lobby", "B after the restart").await;
+    let from = b1.id().to_owned();
+    for client in [&mut a1, &mut a2, &mut a3, &mut b2] {
+        client
+            .expect_room_message("lobby", &from, "B after the restart")
+            .await;
+    }
+    let b2_id = b2.id().to_owned();
+    a3.direct(&b2_id, "direct after the restart").await;
+    let from = a3.id().to_owned();
+    b2.expect_direct(&from, "direct after the restart").await;
+    expect_only_marker(&mut b1, &mut [&mut a1, &mut a2, &mut a3, &mut b2]).await;
+
+    let mut b3 = cluster.b.connect().await;
+    assert_eq!(b3.join("lobby").await, 6, "counts span both servers again");
+}
+
+/// Bug: with Redis down, `Hub::join` falls back to the local count, but `Hub::leave` fails
+/// with `HubError::Adapter` after it has left locally, so the client is told its leave failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_a_room_while_redis_is_down_answers_left() {
+    let mut cluster = Cluster::start("leave-while-down").await;
+    let mut a1 = cluster.a.connect().await;
+    let mut a2 = cluster.a.connect().await;
+    a1.join("lobby").await;
+    a2.join("lobby").await;
+
+    cluster.redis.stop();
+
+    a1.send("LeaveRoom", serde_json::json!({"room": "lobby"}))
+        .await;
+    let reply = a1.recv().await;
+    assert!(
+        cluster.a.hub().rooms_of(&a1.id().into()).is_empty(),
+        "the leave happened"
+    );
+    assert_eq!(
+        reply,
+        serde_json::json!({"Type": "Left", "Data": {"room": "lobby"}}),
+        "so the answer should say so, as a join answers with the local count"
+    );
+}
+
+/// Bug: the subscriber's SUBSCRIBE/UNSUBSCRIBE have no timeout, and `room_joined`,
+/// `room_left` and `connection_closed` wait for them: while Redis is unresponsive (frozen, or
+/// a network partition without a reset), joining a room new to the server hangs until Redis
+/// answers again, and with it every later message of that connection. Commands give up after
+/// the adapter's 1 s command timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_a_new_room_does_not_hang_while_redis_is_unresponsive() {
+    let mut cluster = Cluster::start("join-while-frozen").await;
+    let mut a1 = cluster.a.connect().await;
+    let mut a2 = cluster.a.connect().await;
+    a1.join("lobby").await;
+
+    cluster.redis.pause();
+
+    // A join to a room A already follows gives up on Redis after the command timeout...
+    assert_eq!(a2.join("lobby").await, 2, "the local count");
+    // ...but the first local member of a room waits for the subscription, without limit.
+    a1.send("JoinRoom", serde_json::json!({"room": "fresh"}))
+        .await;
+    assert_eq!(
+        a1.expect("Joined").await,
+        serde_json::json!({"room": "fresh", "members": 1})
+    );
+}
+
+/// The chat example's binary, built with the `redis` feature (in this test's target
+/// directory, to reuse what is built there).
+fn chat_example() -> PathBuf {
+    let mut command = Command::new(env!("CARGO"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "build",
+        "--features",
+        "redis",
+        "--example",
+        "chat",
+        "--message-format=json-render-diagnostics",
+    ]);
+    // This binary is `<target dir>/<profile>/deps/redis_cluster-<hash>`.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let deps = exe.parent().filter(|deps| deps.ends_with("deps"));
+    if let Some(target_dir) = deps.and_then(|deps| deps.parent()?.parent()) {
+        command.arg("--target-dir").arg(target_dir);
+    }
+    let mut build = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cargo runs");
+    let stdout = drain(build.stdout.take().expect("piped"));
+    let stderr = drain(build.stderr.take().expect("piped"));
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let status = loop {
+        if let Some(status) = build.try_wait().expect("cargo is waited for") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = build.kill();
+            panic!("building the chat example took over 15 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stdout = stdout.join().expect("stdout read");
+    let stderr = stderr.join().expect("stderr read");
+    assert!(
+        status.success(),
+        "`cargo build --features redis --example chat` failed:\n{stderr}"
+    );
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "chat"
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo named no chat executable:\n{stdout}"))
+}
+
+/// Reads `pipe` to its end on a thread.
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
+
+/// A running `chat` example process; killed on drop.
+struct ChatProcess {
+    child: Child,
+    addr: SocketAddr,
+    output: Arc<Mutex<String>>,
+}
+
+impl ChatProcess {
+    /// Starts `binary` on a free loopback port with `EXWS_REDIS_URL`, and reads the address
+    /// from its `exws listening on ws://...` line.
+    fn start(binary: &PathBuf, redis_url: &str) -> ChatProcess {
+        let mut child = Command::new(binary)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("EXWS_REDIS_URL", redis_url)
+            .env("EXWS_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "exws=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
+        let output = Arc::new(Mutex::new(String::new()));
+        let (found, address) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped");
+        let log = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("exws listening on ws://") {
+                    let _ = found.send(addr.trim().to_owned());
+                }
+                let mut log = log.lock().unwrap_or_else(|poison| poison.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let stderr = child.stderr.take().expect("piped");
+        let log = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut log = log.lock().unwrap_or_else(|poison| poison.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut process = ChatProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            output,
+        };
+        match address.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => {
+                process.addr = addr
+                    .parse()
+                    .unwrap_or_else(|error| panic!("bad address {addr:?}: {error}"));
+            }
+            Err(_) => panic!(
+                "the chat example printed no address within 30 s (status {:?}); its output:\n{}",
+                process.child.try_wait(),
+                process.output()
+            ),
+        }
+        process
+    }
+
+    fn output(&self) -> String {
+        self.output
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for ChatProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_example_runs_as_two_processes() {
+    let binary = tokio::task::spawn_blocking(chat_example)
+        .await
+        .expect("the build did not panic");
+    let redis = RedisServer::start();
+    let mut first = ChatProcess::start(&binary, &redis.url());
+    let mut second = ChatProcess::start(&binary, &redis.url());
+    assert_ne!(first.addr, second.addr);
+
+    let mut x = ChatClient::connect(first.addr).await;
+    let mut y = ChatClient::connect(second.addr).await;
+    let (x_id, y_id) = (x.id().to_owned(), y.id().to_owned());
+    let process_prefix = |id: &str| id.split('-').next().unwrap_or_default().to_owned();
+    assert_ne!(
+        process_prefix(&x_id),
+        process_prefix(&y_id),
+        "two processes give ids with two prefixes"
+    );
+
+    assert_eq!(x.join("general").await, 1);
+    assert_eq!(y.join("general").await, 2, "counted across processes");
+
+    y.send_to_room("general", "hi from the second process")
+        .await;
+    x.expect_room_message("general", &y_id, "hi from the second process")
+        .await;
+
+    x.direct(&y_id, "psst, second process").await;
+    y.expect_direct(&x_id, "psst, second process").await;
+
+    // The broadcast is y's next message: it did not get its own room message.
+    y.broadcast("hello both processes").await;
+    x.expect_broadcast(&y_id, "hello both processes").await;
+    y.expect_broadcast(&y_id, "hello both processes").await;
+
+    for process in [&mut first, &mut second] {
+        let status = process.child.try_wait().expect("the process is waited for");
+        assert!(
+            status.is_none(),
+            "a chat process exited ({status:?}); its output:\n{}",
+            process.output()
+        );
+    }
+}
