@@ -118,17 +118,21 @@ loadgen() { timeout "$LOADGEN_LIMIT" taskset -c "$LOADGEN_CPU" "$BIN/loadgen" "$
 load_run() {
     local file="$1" server="$2" round="$3"; shift 3
     start "$server" $([[ "$server" == exws ]] && echo "${EXWS_ARGS:-}")
-    local before after line
+    local before after line started ended
     before="$(cpu_ticks "$SERVER_PID")"
+    started="$(date +%s.%N)"
     line="$(loadgen load --url "$SERVER_URL" --protocol "$(protocol_of "$server")" \
         --conns "$CONNS" --depth "$DEPTH" --seconds "$BENCH_SECONDS" --warmup "$WARMUP" \
         --numbers "$NUMBERS" "$@")"
     after="$(cpu_ticks "$SERVER_PID")"
+    ended="$(date +%s.%N)"
     stop
     echo "$line" | jq -c --arg server "$server" --argjson round "$round" \
         --argjson ticks "$((after - before))" --argjson hz "$CLK_TCK" \
+        --argjson wall "$(awk "BEGIN { print $ended - $started }")" \
         '. + {server: $server, round: $round,
-              cpu_us_per_reply: (if .total_replies > 0 then $ticks * 1e6 / $hz / .total_replies else null end)}' \
+              cpu_us_per_reply: (if .total_replies > 0 then $ticks * 1e6 / $hz / .total_replies else null end),
+              server_cpu_pct: ($ticks * 100 / $hz / $wall)}' \
         | tee -a "$file" >&2
 }
 
@@ -192,7 +196,7 @@ fanout() {
     log "fan-out: $FANOUT_RECEIVERS receivers, $FANOUT_ROUNDS messages"
     timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" fanout --url "$SERVER_URL" \
         --receivers "$FANOUT_RECEIVERS" --rounds "$FANOUT_ROUNDS" --size "$FANOUT_SIZE" \
-        | tee "$file" >&2
+        --server-pid "$SERVER_PID" | tee "$file" >&2
     stop
     summary fanout "$file"
 }

@@ -1,4 +1,5 @@
-//! A chat server: rooms, direct messages and broadcasts, on one process or many.
+//! A chat server: rooms, direct messages and broadcasts, on one process or many, with a chat
+//! page for browsers.
 //!
 //! ```sh
 //! cargo run --example chat                                   # one process
@@ -7,17 +8,52 @@
 //! ```
 //! With `EXWS_REDIS_URL`, every process sharing that Redis acts as one chat server.
 //!
+//! Open <http://127.0.0.1:8765/> for the chat page: `examples/chat/index.html`, plain HTML and
+//! the browser client, which the server serves at `/exws.js`.
+//!
 //! Messages (`Data` fields in braces): on connect the server sends `Welcome {id}`;
 //! `JoinRoom {room}` → `Joined {room, members}`; `LeaveRoom {room}` → `Left {room}`;
 //! `SendToRoom {room, text}` → the room's other members get `RoomMessage {room, from, text}`;
 //! `DirectMessage {to, text}` → `to` gets `Direct {from, text}`; `Broadcast {text}` → everyone
 //! gets `Broadcasted {from, text}`.
+//!
+//! Who is here: `Members {room}` → `MemberList {room, members}` (connection ids, sorted), and
+//! the asking connection starts *watching* the room: until it leaves the room (`LeaveRoom`) or
+//! closes, it gets `Presence {room, id, joined}` whenever another connection joins
+//! (`joined: true`) or leaves (`joined: false`) the room; closing counts as leaving every room.
+//! Connections that never asked for `Members` get no `Presence`. Since the server starts the
+//! watch before it reads the list, a join or leave is in the list or in a `Presence`.
 
-use exws::{message, Connection, Context, Hub, HubError, Server};
+use exws::{message, Connection, ConnectionId, Context, DisconnectReason, Hub, HubError, Server};
 use exws_workspace::chat::{
-    Broadcast, Broadcasted, Direct, DirectMessage, JoinRoom, Joined, LeaveRoom, Left, RoomMessage,
-    SendToRoom, Welcome,
+    Broadcast, Broadcasted, Direct, DirectMessage, JoinRoom, Joined, LeaveRoom, Left, MemberList,
+    Members, Presence, RoomMessage, SendToRoom, Welcome,
 };
+
+/// The watchers of room `R` are the members of the hub room `WATCHERS` + `R`, so presence
+/// notices reach them on every process. U+2063 (invisible separator) is not a control
+/// character, so the hub accepts the name, and no one types it.
+const WATCHERS: &str = "\u{2063}watchers\u{2063}";
+
+/// The hub room of the watchers of `room`.
+fn watchers_of(room: &str) -> String {
+    format!("{WATCHERS}{room}")
+}
+
+/// Tells the watchers of `room`, but `id` itself, that `id` joined or left it. Best effort: a
+/// notice that could not reach other processes does not fail the request that caused it.
+async fn announce(hub: &Hub, room: &str, id: &ConnectionId, joined: bool) {
+    let presence = Presence {
+        room: room.to_owned(),
+        id: id.to_string(),
+        joined,
+    };
+    let _ = hub
+        .room(&watchers_of(room))
+        .except(id)
+        .send(&presence)
+        .await;
+}
 
 #[message]
 async fn join_room(
@@ -25,7 +61,11 @@ async fn join_room(
     connection: Connection,
     hub: Hub,
 ) -> Result<Joined, HubError> {
+    let already_in = hub.rooms_of(connection.id()).contains(&request.room);
     let members = hub.join(connection.id(), &request.room).await?;
+    if !already_in {
+        announce(&hub, &request.room, connection.id(), true).await;
+    }
     Ok(Joined {
         room: request.room,
         members,
@@ -38,8 +78,37 @@ async fn leave_room(
     connection: Connection,
     hub: Hub,
 ) -> Result<Left, HubError> {
-    hub.leave(connection.id(), &request.room).await?;
+    let was_in = hub.leave(connection.id(), &request.room).await?;
+    // Leaving a room also stops watching it (best effort, like the notices).
+    let _ = hub
+        .leave(connection.id(), &watchers_of(&request.room))
+        .await;
+    if was_in {
+        announce(&hub, &request.room, connection.id(), false).await;
+    }
     Ok(Left { room: request.room })
+}
+
+#[message]
+async fn list_members(
+    request: Members,
+    connection: Connection,
+    hub: Hub,
+) -> Result<MemberList, HubError> {
+    hub.join(connection.id(), &watchers_of(&request.room))
+        .await
+        .map_err(|error| match error {
+            // Name the room the client asked for, not the watchers' room.
+            HubError::InvalidRoom(_) => {
+                HubError::InvalidRoom(request.room.chars().take(64).collect())
+            }
+            other => other,
+        })?;
+    let members = hub.members(&request.room).await?;
+    Ok(MemberList {
+        room: request.room,
+        members: members.iter().map(ToString::to_string).collect(),
+    })
 }
 
 #[message]
@@ -90,13 +159,33 @@ async fn welcome(context: Context) {
     let _ = connection.send(&welcome).await;
 }
 
+/// A connection that closes leaves its rooms: tell their watchers. Disconnect hooks run before
+/// the hub forgets the connection's rooms.
+async fn farewell(context: Context, _reason: DisconnectReason) {
+    let hub = context.hub();
+    let id = context.connection().id();
+    for room in hub.rooms_of(id) {
+        if !room.starts_with(WATCHERS) {
+            announce(hub, &room, id, false).await;
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let addr = std::env::var("EXWS_ADDR").unwrap_or_else(|_| "127.0.0.1:8765".to_owned());
-    let mut server = Server::new().on_connect(welcome);
+    let mut server = Server::new()
+        .on_connect(welcome)
+        .on_disconnect(farewell)
+        .http_file(
+            "/",
+            "text/html; charset=utf-8",
+            include_str!("chat/index.html").as_bytes(),
+        )
+        .serve_browser_client();
     if let Ok(url) = std::env::var("EXWS_REDIS_URL") {
         server = with_redis(server, &url)?;
     }

@@ -92,3 +92,32 @@ pub struct Broadcasted {
     /// The text.
     pub text: String,
 }
+
+/// Ask who is in a room. Also starts watching it: until the connection leaves the room (or
+/// closes), it gets a [`Presence`] whenever another connection joins or leaves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Members {
+    /// The room.
+    pub room: String,
+}
+
+/// The answer to [`Members`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberList {
+    /// The room.
+    pub room: String,
+    /// The connection ids of its members across every server process, sorted.
+    pub members: Vec<String>,
+}
+
+/// Another connection joined or left a room, as the room's watchers (see [`Members`]) get it.
+/// Closing a connection counts as leaving each of its rooms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// The room.
+    pub room: String,
+    /// The connection id of who joined or left.
+    pub id: String,
+    /// `true`: joined; `false`: left.
+    pub joined: bool,
+}

@@ -26,7 +26,8 @@ pub struct LoadOptions {
     pub warmup: f64,
     /// Numbers per request.
     pub numbers: usize,
-    /// Offered requests per second over all connections; 0: closed loop.
+    /// Offered requests per second over all connections (paced per millisecond); 0: closed
+    /// loop.
     pub rate: f64,
     /// Spread connections over this many loopback source addresses (0: the default one).
     pub sources: usize,
@@ -86,8 +87,10 @@ pub async fn run(options: &LoadOptions) -> LoadReport {
             tokio::spawn(async move { drive(ws, index as u64, &options, schedule).await })
         })
         .collect();
-    let mut total = Tally::default();
-    total.errors = errors;
+    let mut total = Tally {
+        errors,
+        ..Tally::default()
+    };
     for task in tasks {
         match task.await {
             Ok(tally) => {
@@ -157,15 +160,13 @@ async fn drive(mut ws: Ws, connection: u64, options: &LoadOptions, schedule: Sch
         let now = Instant::now();
         if now < schedule.window_end {
             while in_flight.len() < options.depth {
-                let stamp = if rate_mode {
-                    let due = schedule.due(sent);
-                    if due > now {
-                        break;
-                    }
-                    due
-                } else {
-                    now
-                };
+                if rate_mode && schedule.due(sent) > now {
+                    break;
+                }
+                // Latency counts from the send: tokio's timers tick in milliseconds, so the
+                // rate is paced per millisecond, and counting from the due time would add
+                // that pacing lag to every request.
+                let stamp = Instant::now();
                 let id = id_base | sent;
                 write_request(&mut text, options.protocol, id, options.numbers);
                 if ws.feed(Message::text(text.as_str())).await.is_err() {

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs the browser client's tests (clients/js/test/*.test.mjs) in headless Debian Chromium
-# against the real calculator example. Works on a fresh machine: installs what is missing.
+# against the real calculator and chat examples. Works on a fresh machine: installs what is
+# missing.
 #
 #   clients/js/run-tests.sh                         # everything
 #   clients/js/run-tests.sh --test-name-pattern=Id   # extra arguments go to `node --test`
 #
 # Environment:
-#   EXWS_CALCULATOR_BIN  the calculator binary to test against; when set, nothing is built.
+#   EXWS_CALCULATOR_BIN  the calculator binary to test against; when set, it is not built.
 #                        Default: <cargo target dir>/debug/examples/calculator, built here.
+#   EXWS_CHAT_BIN        the chat example binary (it serves the chat page); when set, it is not
+#                        built. Default: <cargo target dir>/debug/examples/chat, built here.
 #   EXWS_CHROMIUM        the Chromium binary (default /usr/bin/chromium, installed when missing).
 set -euo pipefail
 
@@ -61,19 +64,30 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] \
   fi
 fi
 
-# 3. The calculator example, built by cargo from the repository root.
+# 3. The calculator and chat examples, built by cargo from the repository root (only those whose
+#    binary is not given).
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+examples=()
 if [ -z "${EXWS_CALCULATOR_BIN:-}" ]; then
-  target_dir="${CARGO_TARGET_DIR:-$root/target}"
-  case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-  log "cargo build --example calculator"
-  (cd "$root" && cargo build --example calculator)
+  examples+=(--example calculator)
   export EXWS_CALCULATOR_BIN="$target_dir/debug/examples/calculator"
 fi
-if [ ! -x "$EXWS_CALCULATOR_BIN" ]; then
-  log "calculator binary not found at $EXWS_CALCULATOR_BIN"
-  exit 1
+if [ -z "${EXWS_CHAT_BIN:-}" ]; then
+  examples+=(--example chat)
+  export EXWS_CHAT_BIN="$target_dir/debug/examples/chat"
 fi
+if [ "${#examples[@]}" -gt 0 ]; then
+  log "cargo build ${examples[*]}"
+  (cd "$root" && cargo build "${examples[@]}")
+fi
+for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN"; do
+  if [ ! -x "$binary" ]; then
+    log "example binary not found at $binary"
+    exit 1
+  fi
+done
 
 # 4. The tests, one file at a time (each starts its own Chromium and servers).
-log "node --test (calculator: $EXWS_CALCULATOR_BIN)"
+log "node --test (calculator: $EXWS_CALCULATOR_BIN, chat: $EXWS_CHAT_BIN)"
 exec node --test --test-concurrency=1 "$@" test/*.test.mjs

@@ -16,7 +16,7 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: String,
     /// Redis URL: several processes on the same Redis act as one server.
-    #[arg(long, env = "EXWS_REDIS_URL")]
+    #[arg(long)]
     redis: Option<String>,
     /// The most connections at once (default: exws's default).
     #[arg(long)]

@@ -5,7 +5,7 @@
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use exws_bench::load::{self, LoadOptions};
 use exws_bench::net::{connect, raise_fd_limit, source_address, ConnectOptions, Ws};
-use exws_bench::procfs::rss_bytes;
+use exws_bench::procfs::{cpu_ticks, rss_bytes};
 use exws_bench::proto::{self, Protocol, RoomMessageEnvelope};
 use exws_bench::stats::Latencies;
 use futures_util::stream::SplitSink;
@@ -62,7 +62,7 @@ struct LoadArgs {
     #[arg(long, default_value_t = 4)]
     numbers: usize,
     /// Offered load in requests/s over all connections (0: closed loop, as fast as replies
-    /// come). Latency is measured from when each request was due.
+    /// come), paced per millisecond. Latency is measured from each send.
     #[arg(long, default_value_t = 0.0)]
     rate: f64,
     /// Spread connections over this many source addresses 127.0.0.2.. (0: default address).
@@ -135,6 +135,10 @@ struct FanoutArgs {
     /// Handshakes (and joins) in progress at once.
     #[arg(long, default_value_t = 128)]
     concurrency: usize,
+    /// The server's process id, to report its CPU time per message (less noisy than latency
+    /// on a busy machine).
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 #[derive(ClapArgs)]
@@ -425,6 +429,8 @@ async fn fanout(args: FanoutArgs) -> Result {
     let mut sender = connect(&args.url, ConnectOptions::default()).await?;
     let mut latencies = Latencies::default();
     let mut missing = 0;
+    let server_ticks = args.server_pid.map(cpu_ticks).transpose()?;
+    let own_ticks = cpu_ticks(std::process::id())?;
     for round in 0..args.rounds {
         let mut text = format!("r{round}:");
         while text.len() < args.size {
@@ -451,10 +457,19 @@ async fn fanout(args: FanoutArgs) -> Result {
         tokio::time::sleep(Duration::from_millis(args.pause_ms)).await;
     }
     let errors = failed + missing + arrivals.wrong.load(Ordering::Relaxed);
+    // CPU milliseconds per message (one clock tick is 10 ms: use enough rounds).
+    let per_message = |ticks: u64| ticks as f64 * 10.0 / args.rounds.max(1) as f64;
+    let server_cpu_ms = match (args.server_pid, server_ticks) {
+        (Some(pid), Some(before)) => Some(per_message(cpu_ticks(pid)? - before)),
+        _ => None,
+    };
+    let loadgen_cpu_ms = per_message(cpu_ticks(std::process::id())? - own_ticks);
     println!(
         "{}",
         json!({"mode": "fanout", "receivers": arrivals.receivers, "rounds": args.rounds,
                "size": args.size, "measured": latencies.len(),
+               "server_cpu_ms_per_message": server_cpu_ms,
+               "loadgen_cpu_ms_per_message": loadgen_cpu_ms,
                "p50_us": latencies.quantile_us(0.5), "p99_us": latencies.quantile_us(0.99),
                "max_us": latencies.quantile_us(1.0), "join_seconds": join_seconds,
                "errors": errors})
@@ -620,12 +635,25 @@ async fn stall(args: StallArgs) -> Result {
         sink.flush().await?;
         pusher = Some(sink);
     }
-    // The peak of the server's RSS while the stalled clients' queues fill.
+    // Wait until the server has done what the stalled clients gave it (answering their
+    // requests, queueing the pushed messages) and is idle again, at least 3 s and at most
+    // 60 s, noting the peak of its RSS meanwhile.
+    let settle_started = Instant::now();
     let mut rss_peak = rss_open;
-    for _ in 0..30 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut ticks = cpu_ticks(args.server_pid)?;
+    let mut idle_polls = 0;
+    while settle_started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
         rss_peak = rss_peak.max(rss_bytes(args.server_pid)?);
+        let now = cpu_ticks(args.server_pid)?;
+        // At most 4 % of a core over the last half second.
+        idle_polls = if now - ticks <= 2 { idle_polls + 1 } else { 0 };
+        ticks = now;
+        if idle_polls >= 2 && settle_started.elapsed() >= Duration::from_secs(3) {
+            break;
+        }
     }
+    let settle_seconds = settle_started.elapsed().as_secs_f64();
     // The loaded phase, with a pusher still sending to the stalled room.
     let (stop, mut stopped) = watch::channel(false);
     let trickle = pusher.map(|mut sink| {
@@ -667,6 +695,7 @@ async fn stall(args: StallArgs) -> Result {
                "push_size": args.push_size, "rss_before_bytes": rss_before,
                "rss_open_bytes": rss_open, "rss_peak_bytes": rss_peak,
                "rss_after_load_bytes": rss_after, "held_bytes_per_stalled": held,
+               "settle_seconds": settle_seconds,
                "base": base, "with_stalled": with_stalled,
                "throughput_drop_pct": drop_pct, "errors": failed})
     );

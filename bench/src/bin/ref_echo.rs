@@ -5,7 +5,6 @@ use clap::Parser;
 use exws_bench::net::{announce, raise_fd_limit};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser)]
 #[command(about = "tokio-tungstenite echo server (benchmark reference)")]

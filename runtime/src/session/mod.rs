@@ -36,10 +36,10 @@ pub(crate) async fn run(
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
-    let upgraded = match tokio::time::timeout(
+    let upgraded = match Box::pin(tokio::time::timeout(
         config.handshake_timeout,
         upgrade::accept(stream, remote_addr, &shared, slot.over_limit),
-    )
+    ))
     .await
     {
         Ok(Some(upgraded)) => upgraded,
@@ -78,7 +78,7 @@ pub(crate) async fn run(
         metadata: admission.metadata,
     });
     let context = Context::new(connection.clone(), shared.app.clone(), shared.hub.clone());
-    shared.hub.register(&connection).await;
+    Box::pin(shared.hub.register(&connection)).await;
     tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
     crate::metrics::connection_opened();
 
@@ -95,15 +95,15 @@ pub(crate) async fn run(
     let ((stream, reason), sink) = tokio::join!(reader, writer);
     connection.mark_closed();
     crate::metrics::connection_closed(reason.label());
-    shared.hooks.disconnected(&context, &reason).await;
-    shared.hub.unregister(connection.id()).await;
+    Box::pin(shared.hooks.disconnected(&context, &reason)).await;
+    Box::pin(shared.hub.unregister(connection.id())).await;
 
     if let Ok(mut websocket) = stream.reunite(sink) {
-        linger(
+        Box::pin(linger(
             websocket.get_mut(),
             config.close_timeout,
             config.max_message_size,
-        )
+        ))
         .await;
     }
     tracing::debug!(id = %connection.id(), %reason, "connection closed");

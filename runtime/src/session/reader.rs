@@ -41,7 +41,8 @@ pub(crate) async fn run(
     let mut heartbeat = shared.config.heartbeat.map(HeartbeatState::new);
     let mut bucket = shared.config.rate_limit.map(TokenBucket::new);
     // Before any message: the connect hooks (the writer already runs, for welcome messages).
-    shared.hooks.connected(context).await;
+    // Cold paths are boxed throughout: a future's size is what every idle connection holds.
+    Box::pin(shared.hooks.connected(context)).await;
     let reason = loop {
         let frame = tokio::select! {
             biased;
@@ -65,7 +66,7 @@ pub(crate) async fn run(
         };
         let message = match frame {
             None => break DisconnectReason::ConnectionLost,
-            Some(Err(error)) => break read_failed(error, context).await,
+            Some(Err(error)) => break Box::pin(read_failed(error, context)).await,
             Some(Ok(message)) => message,
         };
         if let Some(heartbeat) = &mut heartbeat {
@@ -77,7 +78,7 @@ pub(crate) async fn run(
                 match bucket.take() {
                     Admit::Yes => {}
                     Admit::Refuse => {
-                        refuse_over_rate(&message, context).await;
+                        Box::pin(refuse_over_rate(&message, context)).await;
                         continue;
                     }
                     Admit::Close => break DisconnectReason::RateLimited,
@@ -103,14 +104,14 @@ pub(crate) async fn run(
                 }
             }
             Message::Binary(_) => {
-                dispatch::send_error(
+                Box::pin(dispatch::send_error(
                     connection,
                     ErrorCode::UnsupportedFrame,
                     "binary frames are not supported: send one JSON envelope per text frame"
                         .to_owned(),
                     None,
                     None,
-                )
+                ))
                 .await;
             }
             Message::Close(frame) => {
@@ -162,7 +163,10 @@ pub(crate) async fn run(
             writer_done.cancelled().await;
         }
     };
-    if tokio::time::timeout(close_timeout, finish).await.is_err() {
+    if Box::pin(tokio::time::timeout(close_timeout, finish))
+        .await
+        .is_err()
+    {
         abort.cancel();
     }
     (stream, reason)

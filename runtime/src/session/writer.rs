@@ -33,7 +33,7 @@ pub(crate) async fn run(
             item = queue.recv() => item,
         };
         let Some(item) = item else { break };
-        if !write_batch(&mut sink, &mut queue, item, &abort).await {
+        if !Box::pin(write_batch(&mut sink, &mut queue, item, &abort)).await {
             break;
         }
     }

@@ -1,5 +1,5 @@
-// Test harness: the real calculator example as the server, a tiny HTTP server for the page under
-// test, and headless Debian Chromium driven by playwright-core.
+// Test harness: the real calculator and chat examples as servers, a tiny HTTP server for the
+// page under test, and headless Debian Chromium driven by playwright-core.
 
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -16,6 +16,12 @@ export const clientDir = path.resolve(here, "..", "..");
 export const calculatorBin = path.resolve(
   clientDir,
   process.env.EXWS_CALCULATOR_BIN || "../../target/debug/examples/calculator",
+);
+
+/** The chat example binary: $EXWS_CHAT_BIN, or the repo's debug build. */
+export const chatBin = path.resolve(
+  clientDir,
+  process.env.EXWS_CHAT_BIN || "../../target/debug/examples/chat",
 );
 
 export const chromiumPath = process.env.EXWS_CHROMIUM || "/usr/bin/chromium";
@@ -45,7 +51,7 @@ export async function startCalculator({ port = 0, attempts = 20 } = {}) {
   let lastError;
   for (let attempt = 0; attempt < attempts; attempt += 1) {
     try {
-      return await spawnCalculator(port);
+      return await spawnExample(calculatorBin, "calculator", port);
     } catch (error) {
       lastError = error;
       if (port === 0) break;
@@ -55,8 +61,34 @@ export async function startCalculator({ port = 0, attempts = 20 } = {}) {
   throw lastError;
 }
 
-function spawnCalculator(port) {
-  const child = spawn(calculatorBin, [], {
+/**
+ * Starts the chat example (which also serves its page at `/` and exws.js at `/exws.js`) on
+ * 127.0.0.1 (port 0 unless given) and waits for its listening line; `httpUrl` is the page's
+ * address. Retries a few times when a fixed port is still busy.
+ */
+export async function startChat({ port = 0, attempts = 20 } = {}) {
+  if (!existsSync(chatBin)) {
+    throw new Error(
+      `chat example not found at ${chatBin}: run \`cargo build --example chat\` ` +
+        "from the repository root, or set EXWS_CHAT_BIN",
+    );
+  }
+  let lastError;
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    try {
+      const server = await spawnExample(chatBin, "chat", port);
+      return { ...server, httpUrl: server.url.replace(/^ws:/, "http:") + "/" };
+    } catch (error) {
+      lastError = error;
+      if (port === 0) break;
+      await sleep(250);
+    }
+  }
+  throw lastError;
+}
+
+function spawnExample(binary, name, port) {
+  const child = spawn(binary, [], {
     env: { ...process.env, EXWS_ADDR: `127.0.0.1:${port}`, RUST_LOG: process.env.RUST_LOG || "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -76,10 +108,10 @@ function spawnCalculator(port) {
     });
     child.once("error", reject);
     exited.then(({ code, signal }) =>
-      reject(new Error(`calculator exited (code ${code}, signal ${signal}) before listening:\n${stderr}`)),
+      reject(new Error(`${name} exited (code ${code}, signal ${signal}) before listening:\n${stderr}`)),
     );
   });
-  return withTimeout(listening, 20000, "calculator to print its listening line").then(
+  return withTimeout(listening, 20000, `${name} to print its listening line`).then(
     ({ url, port: boundPort }) => ({
       url,
       port: boundPort,
@@ -94,7 +126,7 @@ function spawnCalculator(port) {
         child.kill("SIGSTOP");
         const deadline = Date.now() + 10000;
         while (processState(child.pid) !== "T") {
-          if (Date.now() > deadline) throw new Error(`calculator ${child.pid} did not stop after SIGSTOP`);
+          if (Date.now() > deadline) throw new Error(`${name} ${child.pid} did not stop after SIGSTOP`);
           await sleep(5);
         }
       },
@@ -102,7 +134,7 @@ function spawnCalculator(port) {
       /** SIGKILL, and wait until the process is gone. */
       async kill() {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-        await withTimeout(exited, 10000, "calculator to exit");
+        await withTimeout(exited, 10000, `${name} to exit`);
       },
     }),
     async (error) => {
