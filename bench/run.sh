@@ -13,6 +13,7 @@
 #   CROSS_RATE=10000 CROSS_RECEIVERS=1
 #   STALLED=1000 STALL_KIND=room                room | requests
 #   OUT=target-bench/results/<date>             where raw JSON lines are kept
+#   EXWS_ARGS="--read-buffer-size 1024"         extra exws_calculator flags (throughput, latency, idle)
 #   NO_BUILD=1                                  skip the release build
 # Everything listens and connects on 127.0.0.0/8 only; every step has a time limit.
 set -euo pipefail
@@ -118,21 +119,17 @@ loadgen() { timeout "$LOADGEN_LIMIT" taskset -c "$LOADGEN_CPU" "$BIN/loadgen" "$
 load_run() {
     local file="$1" server="$2" round="$3"; shift 3
     start "$server" $([[ "$server" == exws ]] && echo "${EXWS_ARGS:-}")
-    local before after line started ended
+    local before after line
     before="$(cpu_ticks "$SERVER_PID")"
-    started="$(date +%s.%N)"
     line="$(loadgen load --url "$SERVER_URL" --protocol "$(protocol_of "$server")" \
         --conns "$CONNS" --depth "$DEPTH" --seconds "$BENCH_SECONDS" --warmup "$WARMUP" \
-        --numbers "$NUMBERS" "$@")"
+        --numbers "$NUMBERS" --server-pid "$SERVER_PID" "$@")"
     after="$(cpu_ticks "$SERVER_PID")"
-    ended="$(date +%s.%N)"
     stop
     echo "$line" | jq -c --arg server "$server" --argjson round "$round" \
         --argjson ticks "$((after - before))" --argjson hz "$CLK_TCK" \
-        --argjson wall "$(awk "BEGIN { print $ended - $started }")" \
         '. + {server: $server, round: $round,
-              cpu_us_per_reply: (if .total_replies > 0 then $ticks * 1e6 / $hz / .total_replies else null end),
-              server_cpu_pct: ($ticks * 100 / $hz / $wall)}' \
+              cpu_us_per_reply: (if .total_replies > 0 then $ticks * 1e6 / $hz / .total_replies else null end)}' \
         | tee -a "$file" >&2
 }
 
@@ -182,7 +179,7 @@ latency() {
 
 idle() {
     local file="$OUT/idle.jsonl"
-    start exws --max-connections 19900
+    start exws --max-connections 19900 ${EXWS_ARGS:-}
     log "idle: steps $IDLE_STEPS"
     timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" idle --url "$SERVER_URL" \
         --steps "$IDLE_STEPS" --server-pid "$SERVER_PID" | tee "$file" >&2

@@ -153,10 +153,19 @@ struct IdProbe<'a> {
     id: Option<&'a RawValue>,
 }
 
+/// The `Type` of an envelope, read as the server reads it (other fields skipped unchecked).
+#[derive(Deserialize)]
+struct TypeProbe<'a> {
+    #[serde(rename = "Type", borrow)]
+    message_type: std::borrow::Cow<'a, str>,
+}
+
 /// The raw `Id` of a JSON object, when it is a valid one (a string or an integer). `None` for
 /// anything else, including frames that are not a JSON object, or repeat `Id`.
 fn request_id(frame: &str) -> Option<&str> {
-    if !frame.trim_start().starts_with('{') {
+    // serde_json cannot decode an unpaired surrogate escape (valid in JSON's grammar): the
+    // server may then find the frame invalid JSON, which has no `Id` to echo.
+    if !frame.trim_start().starts_with('{') || has_unpaired_surrogate_escape(frame) {
         return None;
     }
     serde_json::from_str::<serde::de::IgnoredAny>(frame).ok()?;
@@ -226,13 +235,11 @@ fn check_answer(frame: &str, replies: &[String]) -> Result<Vec<Value>, TestCaseE
     }
     if replies.is_empty() {
         // Silence only for the handlers that may reply nothing.
-        let message_type = serde_json::from_str::<Value>(frame)
+        let message_type = serde_json::from_str::<TypeProbe<'_>>(frame)
             .ok()
-            .and_then(|value| value.get("Type").and_then(Value::as_str).map(str::to_owned));
+            .map(|probe| probe.message_type);
         prop_assert!(
-            message_type
-                .as_deref()
-                .is_some_and(|t| SILENT_TYPES.contains(&t)),
+            message_type.is_some_and(|t| SILENT_TYPES.contains(&&*t)),
             "no answer to {:?}",
             frame
         );
@@ -700,6 +707,8 @@ fn known_edge_cases_are_answered() {
         r#"{"Type":"CalculateRequest","Data":{"numbers":[1,2]},"Id":"\u0000\ud83d\ude00"}"#,
         r#"{"Type":"CalculateRequest","Data":{"numbers":[9223372036854775807,1]}}"#,
         r#"{"Type":"quiet"} trailing"#,
+        r#"{"Type":"quiet","x":-1e400}"#,
+        r#"{"Type":"CalculateRequest","Data":{"numbers":[1]},"Id":-0,"x":[1e400]}"#,
         r#"{"Type":"\ud800"}"#,
         r#"{"Id":12345678901234567890123456789,"Type":5}"#,
         "{\"Type\":\"boom\",\"Id\":\"x\"}",
@@ -729,8 +738,6 @@ fn the_surrogate_scan_finds_unpaired_escapes_only() {
 }
 
 #[test]
-#[ignore = "bug: a string Id with an unpaired surrogate escape is echoed as is, and the reply is \
-            JSON that serde_json (so exws-client) cannot read"]
 fn an_id_with_an_unpaired_surrogate_is_not_echoed_as_is() {
     // serde_json refuses `"\ud800"` as a string; the server refuses it in `Type`
     // (`invalid_json`) but keeps it in `Id`, unchecked, and echoes it.

@@ -351,8 +351,6 @@ async fn abrupt_tcp_drop_calls_the_disconnect_hook_once() {
 }
 
 #[tokio::test]
-#[ignore = "bug: a TCP close without a close frame (EOF) is reported as ProtocolError \
-            (\"Connection reset without closing handshake\"), not ConnectionLost"]
 async fn abrupt_tcp_drop_is_connection_lost() {
     let recorder = Recorder::default();
     let server = TestServer::start(recorded(handlers(), &recorder)).await;

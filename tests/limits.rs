@@ -607,7 +607,6 @@ async fn boundary_values_are_accepted() {
 }
 
 #[tokio::test]
-#[ignore = "bug: handshake_timeout(Duration::ZERO) is accepted; upgrades then fail unless the whole request is already buffered at the first poll"]
 async fn a_zero_handshake_timeout_is_refused() {
     assert_invalid(
         "handshake_timeout",

@@ -2,10 +2,10 @@
 //! loop (as fast as replies come) or at a fixed offered rate.
 
 use crate::net::{connect, source_address, ConnectOptions, Ws};
-use crate::proto::{check_reply, write_request, Protocol};
+use crate::procfs::cpu_ticks;
+use crate::proto::{check_reply, write_request_with, NumberTexts, Protocol};
 use crate::stats::{Latencies, LoadReport};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -31,6 +31,8 @@ pub struct LoadOptions {
     pub rate: f64,
     /// Spread connections over this many loopback source addresses (0: the default one).
     pub sources: usize,
+    /// The server's process id, to report how busy it was during the window.
+    pub server_pid: Option<u32>,
 }
 
 /// What one connection saw.
@@ -72,6 +74,21 @@ pub async fn run(options: &LoadOptions) -> LoadReport {
     let window_start = start + Duration::from_secs_f64(options.warmup);
     let window_end = window_start + Duration::from_secs_f64(options.seconds);
     let count = connections.len().max(1);
+    // The server's CPU time over the window, read when it starts and ends.
+    let server_cpu = options.server_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(window_start.into()).await;
+            let before = cpu_ticks(pid).ok()?;
+            let started = Instant::now();
+            tokio::time::sleep_until(window_end.into()).await;
+            let after = cpu_ticks(pid).ok()?;
+            let ticks_per_second = 100.0;
+            Some(
+                (after - before) as f64 / ticks_per_second / started.elapsed().as_secs_f64()
+                    * 100.0,
+            )
+        })
+    });
     let tasks: Vec<_> = connections
         .into_iter()
         .enumerate()
@@ -102,6 +119,10 @@ pub async fn run(options: &LoadOptions) -> LoadReport {
             Err(_) => total.errors += 1,
         }
     }
+    let server_cpu_pct = match server_cpu {
+        Some(task) => task.await.ok().flatten(),
+        None => None,
+    };
     let mode = if options.rate > 0.0 { "rate" } else { "load" };
     let protocol = match options.protocol {
         Protocol::Exws => "exws",
@@ -121,6 +142,7 @@ pub async fn run(options: &LoadOptions) -> LoadReport {
         errors: total.errors,
         total_replies: total.total_replies,
         target_rate: options.rate,
+        server_cpu_pct,
     }
 }
 
@@ -146,8 +168,9 @@ impl Schedule {
 /// the requests in flight are answered (or the drain time is over).
 async fn drive(mut ws: Ws, connection: u64, options: &LoadOptions, schedule: Schedule) -> Tally {
     let mut tally = Tally::default();
-    // Request id → when it was sent (closed loop) or due (rate mode).
-    let mut in_flight: HashMap<u64, Instant> = HashMap::with_capacity(options.depth * 2);
+    // Request ids and send times; a short list is faster to search than a hash map.
+    let mut in_flight = InFlight::with_capacity(options.depth);
+    let number_texts = NumberTexts::new(options.numbers);
     let mut sent: u64 = 0;
     let mut text = String::with_capacity(256);
     let rate_mode = schedule.per_connection_rate > 0.0;
@@ -168,7 +191,7 @@ async fn drive(mut ws: Ws, connection: u64, options: &LoadOptions, schedule: Sch
                 // that pacing lag to every request.
                 let stamp = Instant::now();
                 let id = id_base | sent;
-                write_request(&mut text, options.protocol, id, options.numbers);
+                write_request_with(&mut text, options.protocol, id, &number_texts);
                 if ws.feed(Message::text(text.as_str())).await.is_err() {
                     tally.errors += 1 + in_flight.len() as u64;
                     break 'run;
@@ -251,4 +274,34 @@ async fn drive(mut ws: Ws, connection: u64, options: &LoadOptions, schedule: Sch
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
     tally
+}
+
+/// The requests of one connection waiting for their reply: id and send time.
+struct InFlight {
+    entries: Vec<(u64, Instant)>,
+}
+
+impl InFlight {
+    fn with_capacity(capacity: usize) -> Self {
+        InFlight {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn insert(&mut self, id: u64, sent: Instant) {
+        self.entries.push((id, sent));
+    }
+
+    fn remove(&mut self, id: &u64) -> Option<Instant> {
+        let index = self.entries.iter().position(|(entry, _)| entry == id)?;
+        Some(self.entries.swap_remove(index).1)
+    }
 }

@@ -19,7 +19,8 @@ pub fn rss_bytes(pid: u32) -> io::Result<u64> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no VmRSS line"))
 }
 
-/// The CPU time (user + system) process `pid` used so far, in clock ticks (usually 1/100 s).
+/// The CPU time (user + system) process `pid` used so far, in clock ticks (`USER_HZ`, 1/100 s
+/// on Linux).
 pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name is in parentheses and may hold spaces: count fields after the last ')'.

@@ -87,10 +87,11 @@ pub enum Protocol {
     Jsonrpc,
 }
 
-/// The numbers of request `id`: `count` numbers derived from the id, so that every reply can
-/// be checked without keeping the request.
+/// The numbers of request `id`: `count` numbers derived from the id (modulo 1000), so that
+/// every reply can be checked without keeping the request.
 pub fn numbers(id: u64, count: usize) -> impl Iterator<Item = i64> {
-    (0..count as u64).map(move |j| ((id.wrapping_mul(31).wrapping_add(j * 7)) % 1000) as i64 - 500)
+    let id = id % NUMBER_PERIOD;
+    (0..count as u64).map(move |j| ((id * 31 + j * 7) % NUMBER_PERIOD) as i64 - 500)
 }
 
 /// The right result of request `id`.
@@ -98,8 +99,42 @@ pub fn expected(id: u64, count: usize) -> i64 {
     numbers(id, count).sum()
 }
 
+/// The numbers of a request depend on its id modulo this.
+const NUMBER_PERIOD: u64 = 1000;
+
+/// The JSON text of the numbers of every id modulo 1000, for `count` numbers per request: the
+/// load generator formats them once, not per request.
+#[derive(Debug, Clone)]
+pub struct NumberTexts {
+    texts: Vec<String>,
+}
+
+impl NumberTexts {
+    /// The texts for requests of `count` numbers.
+    pub fn new(count: usize) -> Self {
+        let texts = (0..NUMBER_PERIOD)
+            .map(|id| {
+                numbers(id, count)
+                    .map(|number| number.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        NumberTexts { texts }
+    }
+
+    fn get(&self, id: u64) -> &str {
+        &self.texts[(id % NUMBER_PERIOD) as usize]
+    }
+}
+
 /// Writes the text of request `id` into `out` (cleared first).
 pub fn write_request(out: &mut String, protocol: Protocol, id: u64, count: usize) {
+    write_request_with(out, protocol, id, &NumberTexts::new(count));
+}
+
+/// Writes the text of request `id` into `out` (cleared first), with preformatted numbers.
+pub fn write_request_with(out: &mut String, protocol: Protocol, id: u64, numbers: &NumberTexts) {
     out.clear();
     match protocol {
         Protocol::Exws | Protocol::Echo => {
@@ -112,12 +147,7 @@ pub fn write_request(out: &mut String, protocol: Protocol, id: u64, count: usize
             );
         }
     }
-    for (index, number) in numbers(id, count).enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{number}");
-    }
+    out.push_str(numbers.get(id));
     match protocol {
         Protocol::Exws | Protocol::Echo => {
             let _ = write!(out, "]}},\"Id\":{id}}}");

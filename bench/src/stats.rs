@@ -77,4 +77,8 @@ pub struct LoadReport {
     pub total_replies: u64,
     /// The offered rate in rate mode (requests/s), else 0.
     pub target_rate: f64,
+    /// With `--server-pid`: the server's CPU use during the window, in % of one core (under
+    /// ~95 % in a closed loop, the load generator rather than the server set the pace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu_pct: Option<f64>,
 }

@@ -34,7 +34,10 @@ struct CalculateResponse {
 #[message]
 async fn calculate(request: CalculateRequest) -> CalculateResponse {
     CalculateResponse {
-        result: request.numbers.iter().fold(0i64, |sum, n| sum.wrapping_add(*n)),
+        result: request
+            .numbers
+            .iter()
+            .fold(0i64, |sum, n| sum.wrapping_add(*n)),
     }
 }
 
@@ -129,9 +132,18 @@ struct IdProbe<'a> {
     id: Option<&'a RawValue>,
 }
 
+/// The `Type` of an envelope, read as the server reads it (other fields skipped unchecked).
+#[derive(Deserialize)]
+struct TypeProbe<'a> {
+    #[serde(rename = "Type", borrow)]
+    message_type: std::borrow::Cow<'a, str>,
+}
+
 /// The raw `Id` of a JSON object frame, when it is a valid one (a string or an integer).
 fn request_id(frame: &str) -> Option<&str> {
-    if !frame.trim_start().starts_with('{') {
+    // serde_json cannot decode an unpaired surrogate escape (valid in JSON's grammar): the
+    // server may then find the frame invalid JSON, which has no `Id` to echo.
+    if !frame.trim_start().starts_with('{') || has_unpaired_surrogate_escape(frame) {
         return None;
     }
     serde_json::from_str::<serde::de::IgnoredAny>(frame).ok()?;
@@ -215,17 +227,19 @@ fn check(frame: &str, replies: &[String]) {
             );
         }
         if let Some(id) = request_id(frame) {
-            assert_eq!(echoed, Some(id), "the Id is echoed in {reply:?} for {frame:?}");
+            assert_eq!(
+                echoed,
+                Some(id),
+                "the Id is echoed in {reply:?} for {frame:?}"
+            );
         }
     }
     if replies.is_empty() {
-        let message_type = serde_json::from_str::<Value>(frame)
+        let message_type = serde_json::from_str::<TypeProbe<'_>>(frame)
             .ok()
-            .and_then(|value| value.get("Type").and_then(Value::as_str).map(str::to_owned));
+            .map(|probe| probe.message_type);
         assert!(
-            message_type
-                .as_deref()
-                .is_some_and(|message_type| SILENT_TYPES.contains(&message_type)),
+            message_type.is_some_and(|t| SILENT_TYPES.contains(&&*t)),
             "no answer to {frame:?}"
         );
     }

@@ -27,6 +27,9 @@ struct Args {
     /// Handle up to this many messages of each connection at once (default: one at a time).
     #[arg(long)]
     concurrent: Option<usize>,
+    /// Each connection's read buffer in bytes (default: exws's default).
+    #[arg(long)]
+    read_buffer_size: Option<usize>,
 }
 
 #[message]
@@ -82,6 +85,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(in_flight) = args.concurrent {
         server = server.concurrent(in_flight);
+    }
+    if let Some(bytes) = args.read_buffer_size {
+        server = server.read_buffer_size(bytes);
     }
     let server = server.bind(args.addr.as_str()).await?;
     announce(server.local_addr());

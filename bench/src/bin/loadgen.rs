@@ -68,6 +68,9 @@ struct LoadArgs {
     /// Spread connections over this many source addresses 127.0.0.2.. (0: default address).
     #[arg(long, default_value_t = 0)]
     sources: usize,
+    /// The server's process id: reports its CPU use during the window (`server_cpu_pct`).
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 impl LoadArgs {
@@ -82,6 +85,7 @@ impl LoadArgs {
             numbers: self.numbers,
             rate: self.rate,
             sources: self.sources,
+            server_pid: self.server_pid,
         }
     }
 }

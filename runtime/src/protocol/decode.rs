@@ -130,7 +130,9 @@ fn classify(text: &str, error: &serde_json::Error) -> IncomingError {
 fn is_valid_id(raw: &str) -> bool {
     let raw = raw.trim();
     if raw.starts_with('"') {
-        return true;
+        // Also refuses escapes that are no string, like an unpaired surrogate `"\ud800"`,
+        // which the client could not read back.
+        return serde_json::from_str::<std::borrow::Cow<'_, str>>(raw).is_ok();
     }
     let digits = raw.strip_prefix('-').unwrap_or(raw);
     !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit())
@@ -201,6 +203,13 @@ mod tests {
             code(r#"{"Type": "A", "Id": [1]}"#),
             Some(ErrorCode::InvalidEnvelope)
         );
+    }
+
+    #[test]
+    fn refuses_string_ids_that_are_no_string() {
+        let error = Incoming::parse(r#"{"Type": "A", "Id": "\ud800"}"#).expect_err("invalid");
+        assert_eq!(error.code, ErrorCode::InvalidEnvelope);
+        assert!(Incoming::parse(r#"{"Type": "A", "Id": "\ud83d\ude00"}"#).is_ok());
     }
 
     #[test]

@@ -128,6 +128,12 @@ impl Server {
 
     /// How long a TCP connection may take to complete the WebSocket upgrade. Default: 10 s.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        if timeout.is_zero() {
+            self.reject(
+                "handshake_timeout",
+                "a zero timeout refuses every upgrade; use a positive duration".to_owned(),
+            );
+        }
         self.config.handshake_timeout = timeout;
         self
     }
