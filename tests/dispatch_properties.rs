@@ -180,21 +180,9 @@ fn request_id(frame: &str) -> Option<&str> {
 fn check_answer(frame: &str, replies: &[String]) -> Result<Vec<Value>, TestCaseError> {
     let mut parsed = Vec::new();
     for reply in replies {
-        let value: Value = match serde_json::from_str(reply) {
-            Ok(value) => value,
-            // The known bug of `an_id_with_an_unpaired_surrogate_is_not_echoed_as_is`: skip
-            // such inputs (rather than fail at random) until it is fixed.
-            Err(_) if has_unpaired_surrogate_escape(frame) => {
-                return Err(TestCaseError::reject(
-                    "known bug: unpaired surrogate in the Id",
-                ))
-            }
-            Err(error) => {
-                return Err(TestCaseError::fail(format!(
-                    "invalid JSON sent ({error}): {reply}"
-                )))
-            }
-        };
+        let value: Value = serde_json::from_str(reply).map_err(|error| {
+            TestCaseError::fail(format!("invalid JSON sent ({error}): {reply}"))
+        })?;
         let object = value
             .as_object()
             .ok_or_else(|| TestCaseError::fail(format!("not an object: {reply}")))?;
@@ -399,6 +387,9 @@ fn id_field() -> impl Strategy<Value = IdField> {
             Just("true".to_owned()),
             Just("[7]".to_owned()),
             Just("{\"Id\":7}".to_owned()),
+            // Valid JSON, but no string: serde_json cannot read it back.
+            Just(r#""\ud800""#.to_owned()),
+            Just(r#""a\udc00""#.to_owned()),
         ]
         .prop_map(IdField::Invalid),
     ]
@@ -738,17 +729,41 @@ fn the_surrogate_scan_finds_unpaired_escapes_only() {
 }
 
 #[test]
-fn an_id_with_an_unpaired_surrogate_is_not_echoed_as_is() {
-    // serde_json refuses `"\ud800"` as a string; the server refuses it in `Type`
-    // (`invalid_json`) but keeps it in `Id`, unchecked, and echoes it.
+fn an_id_with_an_unpaired_surrogate_is_refused_not_echoed() {
+    // JSON's grammar allows `"\ud800"`, but it is no string: serde_json (so exws-client)
+    // cannot read it back. Such an `Id` makes the envelope invalid, and is not echoed.
     for frame in [
         r#"{"Type":"CalculateRequest","Data":{"numbers":[1]},"Id":"\ud800"}"#,
         r#"{"Type":"fail","Id":"\udc00x"}"#,
         r#"{"Type":"nope","Id":"\ud83d\ud83d"}"#,
     ] {
-        for reply in dispatch(frame) {
+        let replies = dispatch(frame);
+        if let Err(error) = check_answer(frame, &replies) {
+            panic!("{error} for {frame:?}: {replies:?}");
+        }
+        let [reply] = &replies[..] else {
+            panic!("one error for {frame}, got {replies:?}");
+        };
+        let reply: Value = serde_json::from_str(reply).expect("checked above");
+        assert_eq!(reply["Data"]["code"], "invalid_envelope", "{reply}");
+        assert!(reply.get("Id").is_none(), "the Id is not echoed: {reply}");
+    }
+}
+
+#[test]
+#[ignore = "bug: an integer Id too large for serde_json (over ~309 digits) is echoed as is, \
+            and the reply cannot be read by serde_json (so exws-client drops the whole message)"]
+fn a_huge_integer_id_is_not_echoed_into_an_unreadable_reply() {
+    // Found by the fuzz target. 20- to 40-digit Ids are read back as `f64` and are fine; past
+    // `f64::MAX` serde_json refuses the number, and with it the whole envelope.
+    let id = format!("7{}", "3".repeat(400));
+    for message_type in ["CalculateRequest", "fail", "nope"] {
+        let frame = format!(r#"{{"Type":"{message_type}","Data":{{"numbers":[1]}},"Id":{id}}}"#);
+        let replies = dispatch(&frame);
+        assert!(!replies.is_empty(), "an answer to {frame}");
+        for reply in replies {
             if let Err(error) = serde_json::from_str::<Value>(&reply) {
-                panic!("the answer to {frame} cannot be read ({error}): {reply}");
+                panic!("the answer to a {message_type} cannot be read ({error}): {reply}");
             }
         }
     }

@@ -15,7 +15,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
@@ -55,6 +55,8 @@ struct Inner {
     dropped: AtomicU64,
     /// Cancelled once the connection stops: closed by either side, or failed.
     closed: CancellationToken,
+    /// Mirrors `closed` for the per-message checks (the token's own check takes a lock).
+    closing: AtomicBool,
     /// Set by [`Connection::close_with`]: the close frame the server sends.
     close_request: OnceLock<CloseRequest>,
     user: Option<Arc<dyn Any + Send + Sync>>,
@@ -106,6 +108,7 @@ impl Connection {
                 outbound: parts.outbound,
                 dropped: AtomicU64::new(0),
                 closed: CancellationToken::new(),
+                closing: AtomicBool::new(false),
                 close_request: OnceLock::new(),
                 user: parts.user,
                 metadata: RwLock::new(parts.metadata),
@@ -142,7 +145,7 @@ impl Connection {
 
     /// Queues an already encoded envelope.
     pub(crate) async fn send_encoded(&self, text: Utf8Bytes) -> Result<(), SendError> {
-        if self.inner.closed.is_cancelled() {
+        if self.inner.closing.load(Ordering::Acquire) {
             return Err(SendError::Closed);
         }
         self.send_reply(text).await
@@ -162,7 +165,7 @@ impl Connection {
     /// client reads slower than the server sends: the slow consumer policy applies. Returns
     /// whether it was queued.
     pub(crate) fn deliver(&self, text: Utf8Bytes) -> bool {
-        if self.inner.closed.is_cancelled() {
+        if self.inner.closing.load(Ordering::Acquire) {
             return false;
         }
         match self.inner.outbound.offer(text) {
@@ -225,12 +228,13 @@ impl Connection {
 
     pub(crate) fn close_for(&self, request: CloseRequest) {
         let _ = self.inner.close_request.set(request);
+        self.inner.closing.store(true, Ordering::Release);
         self.inner.closed.cancel();
     }
 
     /// Whether the connection is closed or closing.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.is_cancelled()
+        self.inner.closing.load(Ordering::Acquire)
     }
 
     /// Waits until the connection is closed or closing.
@@ -275,6 +279,7 @@ impl Connection {
 
     /// Marks the connection closed (the session is ending).
     pub(crate) fn mark_closed(&self) {
+        self.inner.closing.store(true, Ordering::Release);
         self.inner.closed.cancel();
         self.inner.outbound.close();
     }

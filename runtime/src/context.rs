@@ -6,8 +6,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The context of a message: the connection it came on and the server's application state.
+/// Cheap to clone (one reference count).
 #[derive(Clone, Debug)]
 pub struct Context {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     connection: Connection,
     app: Arc<AppState>,
     hub: Hub,
@@ -43,25 +49,27 @@ impl std::fmt::Debug for AppState {
 impl Context {
     pub(crate) fn new(connection: Connection, app: Arc<AppState>, hub: Hub) -> Self {
         Context {
-            connection,
-            app,
-            hub,
+            inner: Arc::new(Inner {
+                connection,
+                app,
+                hub,
+            }),
         }
     }
 
     /// The server's hub: rooms, broadcasts and direct messages.
     pub fn hub(&self) -> &Hub {
-        &self.hub
+        &self.inner.hub
     }
 
     /// The connection the message came on.
     pub fn connection(&self) -> &Connection {
-        &self.connection
+        &self.inner.connection
     }
 
     /// The application state of type `T` given with
     /// [`Server::with_state`](crate::Server::with_state), cloned.
     pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        self.app.get::<T>()
+        self.inner.app.get::<T>()
     }
 }

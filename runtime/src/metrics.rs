@@ -14,9 +14,11 @@
 //! | `exws_errors_total` | counter | `code` | `Error` envelopes sent, by code |
 //! | `exws_queue_drops_total` | counter | | hub messages refused by a full outbound queue |
 //! | `exws_disconnects_total` | counter | `reason` | connections closed, by reason |
-//! | `exws_handler_duration_seconds` | histogram | `type` | handler run time, by message `Type` |
+//! | `exws_handler_duration_seconds` | histogram | `type` | handler run time, by message `Type` (see below) |
 //!
-//! Without a recorder every call is a no-op.
+//! Without a recorder every call is a no-op. Handler durations cost two clock reads per call,
+//! so they are recorded only when turned on: by [`install_prometheus`], or by
+//! [`record_handler_durations`] for another recorder (before `bind`).
 
 use crate::protocol::ErrorCode;
 
@@ -51,9 +53,19 @@ pub(crate) fn queue_drop() {
     metrics::counter!("exws_queue_drops_total").increment(1);
 }
 
-/// The run-time histogram of one message `Type`'s handlers.
-pub(crate) fn handler_histogram(message_type: &'static str) -> metrics::Histogram {
-    metrics::histogram!("exws_handler_duration_seconds", "type" => message_type)
+static HANDLER_DURATIONS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records `exws_handler_duration_seconds` for servers bound from now on (on) or not (off,
+/// the default unless [`install_prometheus`] was called).
+pub fn record_handler_durations(on: bool) {
+    HANDLER_DURATIONS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The run-time histogram of one message `Type`'s handlers, if durations are recorded.
+pub(crate) fn handler_histogram(message_type: &'static str) -> Option<metrics::Histogram> {
+    HANDLER_DURATIONS
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .then(|| metrics::histogram!("exws_handler_duration_seconds", "type" => message_type))
 }
 
 /// Serves Prometheus's text format at `http://{addr}/metrics` and makes it the process's
@@ -71,7 +83,9 @@ pub fn install_prometheus(addr: std::net::SocketAddr) -> Result<(), PrometheusEr
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .with_http_listener(addr)
         .install()
-        .map_err(|error| PrometheusError(error.to_string()))
+        .map_err(|error| PrometheusError(error.to_string()))?;
+    record_handler_durations(true);
+    Ok(())
 }
 
 /// Why the Prometheus endpoint could not start.

@@ -18,7 +18,7 @@ use tokio::sync::{watch, Notify};
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser)]
-#[command(about = "exws benchmark load generator")]
+#[command(name = "loadgen", about = "exws benchmark load generator")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -188,9 +188,6 @@ struct StallArgs {
     /// Room messages per second pushed during the loaded phase (room kind).
     #[arg(long, default_value_t = 100.0)]
     push_rate: f64,
-    /// The server's process id, to read its RSS.
-    #[arg(long)]
-    server_pid: u32,
 }
 
 /// How stalled clients stall.
@@ -589,8 +586,12 @@ async fn cross(args: CrossArgs) -> Result {
 
 async fn stall(args: StallArgs) -> Result {
     let url = args.load.url.clone();
+    let server_pid = args
+        .load
+        .server_pid
+        .ok_or("stall needs --server-pid, to read the server's memory")?;
     let base = load::run(&args.load.options()).await;
-    let rss_before = rss_bytes(args.server_pid)?;
+    let rss_before = rss_bytes(server_pid)?;
     let room = "stall";
     let join_room = (args.kind == StallKind::Room).then_some(room);
     // A small receive buffer: the kernel holds little for a client that does not read, and
@@ -625,7 +626,7 @@ async fn stall(args: StallArgs) -> Result {
             }
         }
     }
-    let rss_open = rss_bytes(args.server_pid)?;
+    let rss_open = rss_bytes(server_pid)?;
     let mut pusher: Option<SplitSink<Ws, Message>> = None;
     if args.kind == StallKind::Room {
         let ws = connect(&url, ConnectOptions::default()).await?;
@@ -644,12 +645,12 @@ async fn stall(args: StallArgs) -> Result {
     // 60 s, noting the peak of its RSS meanwhile.
     let settle_started = Instant::now();
     let mut rss_peak = rss_open;
-    let mut ticks = cpu_ticks(args.server_pid)?;
+    let mut ticks = cpu_ticks(server_pid)?;
     let mut idle_polls = 0;
     while settle_started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        rss_peak = rss_peak.max(rss_bytes(args.server_pid)?);
-        let now = cpu_ticks(args.server_pid)?;
+        rss_peak = rss_peak.max(rss_bytes(server_pid)?);
+        let now = cpu_ticks(server_pid)?;
         // At most 4 % of a core over the last half second.
         idle_polls = if now - ticks <= 2 { idle_polls + 1 } else { 0 };
         ticks = now;
@@ -681,7 +682,7 @@ async fn stall(args: StallArgs) -> Result {
         })
     });
     let with_stalled = load::run(&args.load.options()).await;
-    let rss_after = rss_bytes(args.server_pid)?;
+    let rss_after = rss_bytes(server_pid)?;
     let _ = stop.send(true);
     if let Some(trickle) = trickle {
         let _ = trickle.await;

@@ -12,7 +12,7 @@ pub(crate) struct Registry {
 /// The handlers of one `Type`, and their run-time histogram.
 pub(crate) struct Entry {
     handlers: Box<[&'static Handler]>,
-    histogram: metrics::Histogram,
+    histogram: Option<metrics::Histogram>,
 }
 
 impl Entry {
@@ -20,8 +20,8 @@ impl Entry {
         &self.handlers
     }
 
-    pub(crate) fn histogram(&self) -> &metrics::Histogram {
-        &self.histogram
+    pub(crate) fn histogram(&self) -> Option<&metrics::Histogram> {
+        self.histogram.as_ref()
     }
 }
 

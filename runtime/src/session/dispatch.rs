@@ -49,9 +49,15 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
             context,
             reply_to: &reply_to,
         };
-        let started = std::time::Instant::now();
-        let outcome = run(handler, call).await;
-        entry.histogram().record(started.elapsed());
+        let outcome = match entry.histogram() {
+            Some(histogram) => {
+                let started = std::time::Instant::now();
+                let outcome = run(handler, call).await;
+                histogram.record(started.elapsed());
+                outcome
+            }
+            None => run(handler, call).await,
+        };
         match outcome.0 {
             OutcomeKind::Nothing => {}
             OutcomeKind::Reply(text) => {

@@ -43,11 +43,15 @@ pub(crate) async fn run(
     // Before any message: the connect hooks (the writer already runs, for welcome messages).
     // Cold paths are boxed throughout: a future's size is what every idle connection holds.
     Box::pin(shared.hooks.connected(context)).await;
+    // Made once: a fresh cancellation future per message would register a waiter each time.
+    let shutting_down = shutdown.cancelled();
+    let closing = connection.closed_token().cancelled();
+    tokio::pin!(shutting_down, closing);
     let reason = loop {
         let frame = tokio::select! {
             biased;
-            _ = shutdown.cancelled() => break DisconnectReason::ServerShutdown,
-            _ = connection.closed_token().cancelled() => break closed_reason(context),
+            _ = &mut shutting_down => break DisconnectReason::ServerShutdown,
+            _ = &mut closing => break closed_reason(context),
             Some(()) = in_flight.next(), if !in_flight.is_empty() => {
                 // Reading may have paused while the in-flight set was full.
                 if let Some(heartbeat) = &mut heartbeat {
@@ -56,7 +60,7 @@ pub(crate) async fn run(
                 continue;
             }
             () = tick(&mut heartbeat) => {
-                if heartbeat.as_ref().is_some_and(HeartbeatState::expired) {
+                if heartbeat.as_mut().is_some_and(HeartbeatState::expired) {
                     break DisconnectReason::HeartbeatTimeout;
                 }
                 connection.ping();
@@ -242,6 +246,8 @@ struct HeartbeatState {
     timer: Interval,
     timeout: std::time::Duration,
     last_seen: Instant,
+    /// Something was heard since the last tick: cheaper than reading the clock per frame.
+    active: bool,
 }
 
 impl HeartbeatState {
@@ -252,15 +258,22 @@ impl HeartbeatState {
             timer,
             timeout: config.timeout,
             last_seen: Instant::now(),
+            active: false,
         }
     }
 
     fn seen(&mut self) {
-        self.last_seen = Instant::now();
+        self.active = true;
     }
 
-    fn expired(&self) -> bool {
-        self.last_seen.elapsed() >= self.timeout
+    /// At a tick: whether the client has been silent for the timeout. Activity is sampled per
+    /// tick, so silence is measured to within one interval.
+    fn expired(&mut self) -> bool {
+        let now = Instant::now();
+        if std::mem::take(&mut self.active) {
+            self.last_seen = now;
+        }
+        now.duration_since(self.last_seen) >= self.timeout
     }
 }
 

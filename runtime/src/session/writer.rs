@@ -5,12 +5,13 @@ use crate::Connection;
 use futures_util::stream::SplitSink;
 use futures_util::SinkExt;
 use std::future::Future;
+use std::pin::Pin;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 pub(crate) type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 
@@ -26,14 +27,16 @@ pub(crate) async fn run(
     done: CancellationToken,
     connection: Connection,
 ) -> Sink {
+    // Made once: a fresh cancellation future per write would register a waiter each time.
+    let mut aborted: Aborted = Box::pin(abort.cancelled_owned());
     loop {
         let item = tokio::select! {
             biased;
-            _ = abort.cancelled() => break,
+            _ = &mut aborted => break,
             item = queue.recv() => item,
         };
         let Some(item) = item else { break };
-        if !Box::pin(write_batch(&mut sink, &mut queue, item, &abort)).await {
+        if !Box::pin(write_batch(&mut sink, &mut queue, item, &mut aborted)).await {
             break;
         }
     }
@@ -48,7 +51,7 @@ async fn write_batch(
     sink: &mut Sink,
     queue: &mut OutboundReceiver,
     first: Outbound,
-    abort: &CancellationToken,
+    abort: &mut Aborted,
 ) -> bool {
     let mut next = Some(first);
     let mut written = 0;
@@ -86,14 +89,14 @@ async fn write_batch(
     guarded(abort, sink.flush()).await
 }
 
+/// Completes when the writer is told to give up.
+type Aborted = Pin<Box<WaitForCancellationFutureOwned>>;
+
 /// Runs a sink operation unless `abort` fires first; whether it succeeded.
-async fn guarded<E>(
-    abort: &CancellationToken,
-    operation: impl Future<Output = Result<(), E>>,
-) -> bool {
+async fn guarded<E>(abort: &mut Aborted, operation: impl Future<Output = Result<(), E>>) -> bool {
     tokio::select! {
         biased;
-        _ = abort.cancelled() => false,
+        _ = abort => false,
         result = operation => result.is_ok(),
     }
 }
