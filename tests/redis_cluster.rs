@@ -184,6 +184,28 @@ async fn a_room_message_crosses_servers_but_skips_the_sender() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_room_messages_and_a_direct_message_cross_in_order() {
+    // Publishes are pipelined in batches: a burst still arrives complete and in sending order,
+    // and a direct message sent after it does not overtake it.
+    let cluster = Cluster::start("burst").await;
+    let mut a = cluster.a.connect().await;
+    let mut b = cluster.b.connect().await;
+    a.join("lobby").await;
+    b.join("lobby").await;
+    let b_id = b.id().to_owned();
+    for index in 0..500 {
+        a.send_to_room("lobby", &format!("burst {index}")).await;
+    }
+    a.direct(&b_id, "after the burst").await;
+    let from = a.id().to_owned();
+    for index in 0..500 {
+        b.expect_room_message("lobby", &from, &format!("burst {index}"))
+            .await;
+    }
+    b.expect_direct(&from, "after the burst").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_message_crosses_servers() {
     let cluster = Cluster::start("direct").await;
     let mut a = cluster.a.connect().await;

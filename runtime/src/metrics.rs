@@ -13,6 +13,7 @@
 //! | `exws_messages_out_total` | counter | | messages written to sockets |
 //! | `exws_errors_total` | counter | `code` | `Error` envelopes sent, by code |
 //! | `exws_queue_drops_total` | counter | | hub messages refused by a full outbound queue |
+//! | `exws_adapter_publish_failures_total` | counter | | hub messages the adapter could not pass to other processes (Redis down) |
 //! | `exws_disconnects_total` | counter | `reason` | connections closed, by reason |
 //! | `exws_handler_duration_seconds` | histogram | `type` | handler run time, by message `Type` (see below) |
 //!
@@ -47,6 +48,12 @@ pub(crate) fn messages_out(count: u64) {
 
 pub(crate) fn error_sent(code: ErrorCode) {
     metrics::counter!("exws_errors_total", "code" => code.as_str()).increment(1);
+}
+
+/// Messages the adapter could not hand to its backend (e.g. Redis), which other processes missed.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn adapter_publish_failed(messages: u64) {
+    metrics::counter!("exws_adapter_publish_failures_total").increment(messages);
 }
 
 pub(crate) fn queue_drop() {

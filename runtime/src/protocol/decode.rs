@@ -54,13 +54,13 @@ impl<'a> Incoming<'a> {
             Err(error) => return Err(classify(text, &error)),
         };
         let id = match envelope.id {
-            Some(id) if !is_valid_id(id.get()) => {
-                return Err(IncomingError {
-                    code: ErrorCode::InvalidEnvelope,
-                    message: "`Id` must be a string or an integer".to_owned(),
-                    id: None,
-                })
-            }
+            Some(id) if !is_valid_id(id.get()) => return Err(IncomingError {
+                code: ErrorCode::InvalidEnvelope,
+                message: format!(
+                    "`Id` must be a string or an integer of at most {MAX_INTEGER_ID_DIGITS} digits"
+                ),
+                id: None,
+            }),
             id => id.map(RawValue::get),
         };
         Ok(Incoming {
@@ -126,7 +126,12 @@ fn classify(text: &str, error: &serde_json::Error) -> IncomingError {
     }
 }
 
-/// `Id` is a JSON string or a JSON integer (no fraction, no exponent).
+/// Longest integer `Id`, in digits. Past about 309 digits a number is out of `f64`'s range and
+/// common JSON readers (serde_json, so exws-client) refuse it, and the reply with it.
+pub(crate) const MAX_INTEGER_ID_DIGITS: usize = 64;
+
+/// `Id` is a JSON string or a JSON integer (no fraction, no exponent, at most
+/// [`MAX_INTEGER_ID_DIGITS`] digits).
 fn is_valid_id(raw: &str) -> bool {
     let raw = raw.trim();
     if raw.starts_with('"') {
@@ -135,7 +140,9 @@ fn is_valid_id(raw: &str) -> bool {
         return serde_json::from_str::<std::borrow::Cow<'_, str>>(raw).is_ok();
     }
     let digits = raw.strip_prefix('-').unwrap_or(raw);
-    !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit())
+    !digits.is_empty()
+        && digits.len() <= MAX_INTEGER_ID_DIGITS
+        && digits.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 /// serde_json ends its messages with "at line L column C": noise for a one-line frame's part.
@@ -203,6 +210,18 @@ mod tests {
             code(r#"{"Type": "A", "Id": [1]}"#),
             Some(ErrorCode::InvalidEnvelope)
         );
+    }
+
+    #[test]
+    fn refuses_integer_ids_too_long_to_read_back() {
+        let longest = "9".repeat(MAX_INTEGER_ID_DIGITS);
+        let text = format!(r#"{{"Type":"A","Id":-{longest}}}"#);
+        let incoming = Incoming::parse(&text).expect("valid");
+        assert_eq!(incoming.id, Some(format!("-{longest}").as_str()));
+        let text = format!(r#"{{"Type":"A","Id":{longest}1}}"#);
+        let error = Incoming::parse(&text).expect_err("too long");
+        assert_eq!(error.code, ErrorCode::InvalidEnvelope);
+        assert_eq!(error.id, None);
     }
 
     #[test]

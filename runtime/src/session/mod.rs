@@ -154,23 +154,41 @@ async fn linger(stream: &mut TcpStream, timeout: Duration, max_message_size: usi
 }
 
 #[cfg(test)]
-mod size_probe {
+mod size_guard {
+    //! Every idle connection holds its session future for its whole life, so its size is part of
+    //! the per-connection memory promise (BENCHMARKS.md). These bounds leave headroom over the
+    //! sizes measured with Rust 1.95 (1,624 and 24 bytes) and catch a large value slipping into
+    //! the future's state, like a buffer or an unboxed cold path.
+
+    /// Upper bound for the session future, in bytes.
+    const MAX_SESSION_FUTURE: usize = 2048;
+    /// Upper bound for one item of the outbound queue, in bytes.
+    const MAX_OUTBOUND_ITEM: usize = 48;
 
     #[tokio::test]
-    async fn print_sizes() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    async fn the_session_future_stays_small() -> Result<(), Box<dyn std::error::Error>> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let stream = tokio::net::TcpStream::connect(addr).await?;
         let server = crate::Server::with_handlers(Vec::new())
             .bind("127.0.0.1:0")
-            .await
-            .unwrap();
-        let shared = server.shared_for_probe();
-        let future = super::run(stream, addr, shared, Default::default());
-        eprintln!("session future: {} bytes", std::mem::size_of_val(&future));
-        eprintln!(
-            "outbound item: {} bytes",
-            std::mem::size_of::<crate::connection::Outbound>()
+            .await?;
+        let future = super::run(stream, addr, server.shared_for_probe(), Default::default());
+        let size = std::mem::size_of_val(&future);
+        assert!(
+            size <= MAX_SESSION_FUTURE,
+            "the session future grew to {size} bytes (bound {MAX_SESSION_FUTURE}): box the new \
+             state or move it to the heap"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn outbound_items_stay_small() {
+        let size = std::mem::size_of::<crate::connection::Outbound>();
+        assert!(
+            size <= MAX_OUTBOUND_ITEM,
+            "an outbound queue item grew to {size} bytes (bound {MAX_OUTBOUND_ITEM})"
         );
     }
 }

@@ -14,9 +14,12 @@
 //! restarted Redis has lost them). Lost meanwhile: messages between processes (pub/sub does
 //! not queue), so other processes' members miss what was sent during the outage; direct
 //! messages to other processes fail with an error; member counts are this process's only.
+//! Room messages and broadcasts are published through a bounded queue that one task sends to
+//! Redis as pipelines (see [`RedisAdapterConfig::publish_queue`]).
 //! A process that crashes leaves its entries behind until they are overwritten; counts may
 //! include them.
 
+mod publisher;
 mod subscriber;
 mod wire;
 
@@ -25,6 +28,7 @@ use crate::hub::Inbound;
 use crate::ConnectionId;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use publisher::{Health, Publisher};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -38,11 +42,13 @@ pub struct RedisAdapterConfig {
     reconnect_min: Duration,
     reconnect_max: Duration,
     command_timeout: Duration,
+    publish_queue: usize,
 }
 
 impl RedisAdapterConfig {
     /// Settings for the Redis at `url` (e.g. `redis://127.0.0.1:6379/`), with defaults: key
-    /// prefix `exws`, reconnection backoff from 100 ms to 5 s, command timeout 1 s.
+    /// prefix `exws`, reconnection backoff from 100 ms to 5 s, command timeout 1 s, publish
+    /// queue of 10,000 messages.
     pub fn new(url: impl Into<String>) -> Self {
         RedisAdapterConfig {
             url: url.into(),
@@ -50,7 +56,17 @@ impl RedisAdapterConfig {
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
             command_timeout: Duration::from_secs(1),
+            publish_queue: 10_000,
         }
+    }
+
+    /// How many messages may wait to be published on Redis. Publishes are pipelined: a send
+    /// returns once its message is queued, and the queue goes out in batches, in order. When
+    /// the queue is full a sender waits for room; while Redis is unreachable it does not wait
+    /// (its send fails with [`AdapterError::Unavailable`] at once).
+    pub fn publish_queue(mut self, messages: usize) -> Self {
+        self.publish_queue = messages.max(1);
+        self
     }
 
     /// The prefix of every key and channel: deployments sharing one Redis use different ones.
@@ -96,6 +112,8 @@ struct Inner {
     node: String,
     commands: OnceLock<ConnectionManager>,
     subscriber: OnceLock<Subscriber>,
+    publisher: OnceLock<Publisher>,
+    health: Arc<Health>,
 }
 
 impl RedisAdapter {
@@ -116,6 +134,8 @@ impl RedisAdapter {
                 node: next_node_id(),
                 commands: OnceLock::new(),
                 subscriber: OnceLock::new(),
+                publisher: OnceLock::new(),
+                health: Health::new(),
             }),
         })
     }
@@ -141,6 +161,12 @@ impl Inner {
 
     fn commands(&self) -> Result<ConnectionManager, AdapterError> {
         self.commands.get().cloned().ok_or_else(|| {
+            AdapterError::Unavailable("the Redis adapter has not started".to_owned())
+        })
+    }
+
+    fn publisher(&self) -> Result<&Publisher, AdapterError> {
+        self.publisher.get().ok_or_else(|| {
             AdapterError::Unavailable("the Redis adapter has not started".to_owned())
         })
     }
@@ -179,6 +205,11 @@ impl Adapter for RedisAdapter {
                 .await
                 .map_err(unavailable)?;
             let _ = inner.commands.set(commands.clone());
+            let _ = inner.publisher.set(Publisher::start(
+                commands.clone(),
+                inner.config.publish_queue,
+                inner.health.clone(),
+            ));
             let subscriber = Subscriber::start(SubscriberConfig {
                 client: inner.client.clone(),
                 commands,
@@ -188,6 +219,7 @@ impl Adapter for RedisAdapter {
                 reconnect_min: inner.config.reconnect_min,
                 reconnect_max: inner.config.reconnect_max,
                 command_timeout: inner.config.command_timeout,
+                health: inner.health.clone(),
             })
             .await?;
             let _ = inner.subscriber.set(subscriber);
@@ -297,32 +329,32 @@ impl Adapter for RedisAdapter {
     fn publish(&self, message: Outgoing) -> BoxFuture<'_, Result<bool, AdapterError>> {
         async move {
             let inner = &self.inner;
-            let mut commands = inner.commands()?;
-            let (channel, to) = match &message.target {
-                Target::Everyone => (subscriber::everyone_channel(&inner.config.prefix), None),
-                Target::Room(room) => (subscriber::room_channel(&inner.config.prefix, room), None),
-                Target::Connection(id) => {
-                    let node: Option<String> = redis::cmd("HGET")
-                        .arg(inner.conns_key())
-                        .arg(id.as_str())
-                        .query_async(&mut commands)
-                        .await
-                        .map_err(unavailable)?;
-                    let Some(node) = node else { return Ok(false) };
-                    (
-                        subscriber::node_channel(&inner.config.prefix, &node),
-                        Some(id),
-                    )
+            let publisher = inner.publisher()?;
+            let prefix = &inner.config.prefix;
+            let text = message.text.as_str();
+            let id = match &message.target {
+                Target::Everyone | Target::Room(_) => {
+                    let channel = match &message.target {
+                        Target::Room(room) => subscriber::room_channel(prefix, room),
+                        _ => subscriber::everyone_channel(prefix),
+                    };
+                    let payload = wire::encode(&inner.node, &message.except, None, text);
+                    publisher.publish(channel, payload).await?;
+                    return Ok(true);
                 }
+                Target::Connection(id) => id,
             };
-            let payload = wire::encode(&inner.node, &message.except, to, message.text.as_str());
-            let receivers: usize = redis::cmd("PUBLISH")
-                .arg(&channel)
-                .arg(payload)
+            let mut commands = inner.commands()?;
+            let node: Option<String> = redis::cmd("HGET")
+                .arg(inner.conns_key())
+                .arg(id.as_str())
                 .query_async(&mut commands)
                 .await
                 .map_err(unavailable)?;
-            if let (Some(id), 0) = (to, receivers) {
+            let Some(node) = node else { return Ok(false) };
+            let payload = wire::encode(&inner.node, &message.except, Some(id), text);
+            let channel = subscriber::node_channel(prefix, &node);
+            if publisher.publish_counted(channel, payload).await? == 0 {
                 // Nobody listens for that process any more: the entry is stale.
                 let _: Result<(), _> = redis::cmd("HDEL")
                     .arg(inner.conns_key())

@@ -1,6 +1,7 @@
 //! The Redis subscription: receives other processes' messages, follows this process's rooms,
 //! and reconnects with backoff when Redis goes away.
 
+use super::publisher::Health;
 use super::wire;
 use super::AdapterError;
 use crate::adapter::Target;
@@ -9,6 +10,7 @@ use crate::ConnectionId;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -34,6 +36,8 @@ pub(super) struct SubscriberConfig {
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
     pub command_timeout: Duration,
+    /// Told when the subscription is lost and when it is back.
+    pub health: Arc<Health>,
 }
 
 /// A request to bring the subscription of one room in line with its local members.
@@ -118,6 +122,7 @@ async fn run(
             .await;
             if matches!(restored, Ok(Ok(()))) {
                 backoff = config.reconnect_min;
+                config.health.set(true);
                 if !serve(
                     &config,
                     &mut sink,
@@ -130,6 +135,7 @@ async fn run(
                     return;
                 }
             }
+            config.health.set(false);
             tracing::warn!("lost the Redis subscription: serving local connections, reconnecting");
         }
         if !wait(jittered(backoff), &mut requests).await {
