@@ -6,7 +6,10 @@
 #
 # Settings (environment):
 #   ROUNDS=5 BENCH_SECONDS=10 WARMUP=2 CONNS=64 DEPTH=16 NUMBERS=4
-#   SERVERS="exws handwritten echo jsonrpsee"   servers of the throughput run, in this order
+#   SERVERS="exws handwritten echo jsonrpsee"   servers of the throughput run, in this order; any
+#                                               other name is a binary in the release folder that
+#                                               speaks exws's protocol (e.g. an older exws_calculator
+#                                               copied there as exws_before, for a before/after run)
 #   SERVER_CPU=0 LOADGEN_CPU=1                  cores for taskset
 #   IDLE_STEPS=2000,6000,10000,14000,18000      idle connections at which RSS is read
 #   FANOUT_RECEIVERS=10000 FANOUT_ROUNDS=50 FANOUT_SIZE=100
@@ -106,7 +109,7 @@ cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
 protocol_of() {
     case "$1" in
-        exws|handwritten) echo exws ;;
+        exws*|handwritten) echo exws ;;
         echo) echo echo ;;
         jsonrpsee) echo jsonrpc ;;
     esac

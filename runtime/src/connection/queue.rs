@@ -51,6 +51,8 @@ struct State {
     receiver_gone: bool,
     /// The sending side is gone: the writer ends once the queue is empty.
     sender_gone: bool,
+    /// A sender waits for room: the writer wakes it when it takes an item.
+    senders_waiting: bool,
 }
 
 #[derive(Debug)]
@@ -98,6 +100,7 @@ impl OutboundQueue {
                 closed: false,
                 receiver_gone: false,
                 sender_gone: false,
+                senders_waiting: false,
             }),
             item_ready: Notify::new(),
             room_ready: Notify::new(),
@@ -117,26 +120,44 @@ impl OutboundQueue {
 
     /// Queues `text`, waiting for room (backpressure). `false` if the connection is closed.
     pub(crate) async fn push(&self, text: Utf8Bytes) -> bool {
-        let len = text.len();
+        // The common case, room right away, costs one lock and no waiter registration.
+        let mut text = match self.try_push(text, false) {
+            Ok(queued) => return queued,
+            Err(text) => text,
+        };
         loop {
             let room = self.shared.room_ready.notified();
             tokio::pin!(room);
+            // Registered before looking again under the lock: a wake-up in between is kept.
             room.as_mut().enable();
-            {
-                let mut state = self.shared.lock();
-                if state.closed || state.receiver_gone {
-                    return false;
-                }
-                if self.shared.has_room(&state, len) {
-                    state.bytes += len;
-                    state.items.push_back(Outbound::Text(text));
-                    drop(state);
-                    self.shared.item_ready.notify_one();
-                    return true;
-                }
-            }
+            text = match self.try_push(text, true) {
+                Ok(queued) => return queued,
+                Err(text) => text,
+            };
             room.await;
         }
+    }
+
+    /// Queues `text` if there is room: `Ok(true)` queued, `Ok(false)` closed, `Err` (the text
+    /// back) full; then, with `wait`, the writer is asked to wake senders when it takes one.
+    fn try_push(&self, text: Utf8Bytes, wait: bool) -> Result<bool, Utf8Bytes> {
+        let len = text.len();
+        let mut state = self.shared.lock();
+        if state.closed || state.receiver_gone {
+            return Ok(false);
+        }
+        if !self.shared.has_room(&state, len) {
+            state.senders_waiting |= wait;
+            return Err(text);
+        }
+        state.bytes += len;
+        state.items.push_back(Outbound::Text(text));
+        let first = state.items.len() == 1;
+        drop(state);
+        if first {
+            self.shared.item_ready.notify_one();
+        }
+        Ok(true)
     }
 
     /// Queues `text` if there is room now.
@@ -151,8 +172,12 @@ impl OutboundQueue {
         }
         state.bytes += len;
         state.items.push_back(Outbound::Text(text));
+        let first = state.items.len() == 1;
         drop(state);
-        self.shared.item_ready.notify_one();
+        // The writer takes whatever is queued once woken: only the first item wakes it.
+        if first {
+            self.shared.item_ready.notify_one();
+        }
         Offer::Queued
     }
 
@@ -226,8 +251,11 @@ impl OutboundReceiver {
             // Give an idle connection's memory back.
             state.items = VecDeque::new();
         }
+        let wake_senders = std::mem::take(&mut state.senders_waiting);
         drop(state);
-        self.shared.room_ready.notify_waiters();
+        if wake_senders {
+            self.shared.room_ready.notify_waiters();
+        }
         Some(item)
     }
 }

@@ -54,13 +54,15 @@ impl<'a> Incoming<'a> {
             Err(error) => return Err(classify(text, &error)),
         };
         let id = match envelope.id {
-            Some(id) if !is_valid_id(id.get()) => return Err(IncomingError {
-                code: ErrorCode::InvalidEnvelope,
-                message: format!(
+            Some(id) if !is_valid_id(id.get()) => {
+                return Err(IncomingError {
+                    code: ErrorCode::InvalidEnvelope,
+                    message: format!(
                     "`Id` must be a string or an integer of at most {MAX_INTEGER_ID_DIGITS} digits"
                 ),
-                id: None,
-            }),
+                    id: None,
+                })
+            }
             id => id.map(RawValue::get),
         };
         Ok(Incoming {

@@ -54,12 +54,21 @@ impl ReplyTo {
 
 /// The default message type name of a Rust type: the last path segment, without generics.
 pub(crate) fn message_type_name<T: ?Sized>() -> &'static str {
-    let full = std::any::type_name::<T>();
-    let without_generics = full.split('<').next().unwrap_or(full);
-    without_generics
-        .rsplit("::")
-        .next()
-        .unwrap_or(without_generics)
+    last_segment(std::any::type_name::<T>())
+}
+
+/// `a::b::Name<c::D>` → `Name`. A byte scan: this runs for every reply.
+fn last_segment(full: &str) -> &str {
+    let bytes = full.as_bytes();
+    let end = bytes
+        .iter()
+        .position(|&byte| byte == b'<')
+        .unwrap_or(bytes.len());
+    let start = bytes[..end]
+        .iter()
+        .rposition(|&byte| byte == b':')
+        .map_or(0, |colon| colon + 1);
+    &full[start..end]
 }
 
 /// Encodes `{"Type": message_type, "Data": data, "Id": id}`.

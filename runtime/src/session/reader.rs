@@ -7,7 +7,7 @@ use crate::protocol::{CloseCode, ErrorCode, Incoming};
 use crate::server::{Heartbeat, Processing, RateLimit, Shared};
 use crate::Context;
 use futures_util::stream::{FuturesUnordered, SplitStream};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -47,7 +47,7 @@ pub(crate) async fn run(
     let shutting_down = shutdown.cancelled();
     let closing = connection.closed_token().cancelled();
     tokio::pin!(shutting_down, closing);
-    let reason = loop {
+    let reason = 'session: loop {
         let frame = tokio::select! {
             biased;
             _ = &mut shutting_down => break DisconnectReason::ServerShutdown,
@@ -68,69 +68,36 @@ pub(crate) async fn run(
             }
             frame = stream.next(), if max_in_flight == 0 || in_flight.len() < max_in_flight => frame,
         };
-        let message = match frame {
-            None => break DisconnectReason::ConnectionLost,
-            Some(Err(error)) => break Box::pin(read_failed(error, context)).await,
-            Some(Ok(message)) => message,
-        };
-        if let Some(heartbeat) = &mut heartbeat {
-            heartbeat.seen();
-        }
-        if matches!(message, Message::Text(_) | Message::Binary(_)) {
-            crate::metrics::messages_in(1);
-            if let Some(bucket) = &mut bucket {
-                match bucket.take() {
-                    Admit::Yes => {}
-                    Admit::Refuse => {
-                        Box::pin(refuse_over_rate(&message, context)).await;
-                        continue;
-                    }
-                    Admit::Close => break DisconnectReason::RateLimited,
-                }
+        let mut frame = frame;
+        // Frames that have already arrived are handled without another round through the
+        // select above (whose cancellation futures cost a lock each per poll), up to a batch;
+        // a close asked for meanwhile is seen through the connection's flag.
+        let mut handled = 0;
+        loop {
+            let mut reading = Reading {
+                context,
+                shared,
+                heartbeat: &mut heartbeat,
+                bucket: &mut bucket,
+                in_flight: &mut in_flight,
+                max_in_flight,
+            };
+            if let Some(reason) = reading.handle(frame).await {
+                break 'session reason;
             }
-        }
-        match message {
-            Message::Text(text) => {
-                if max_in_flight == 0 {
-                    // Boxed: the dispatch state is allocated while a message is handled, not
-                    // held by every idle connection.
-                    Box::pin(dispatch::message(text.as_str(), context, shared)).await;
-                    // The handler ran while nothing was read: the client is not to blame.
-                    if let Some(heartbeat) = &mut heartbeat {
-                        heartbeat.seen();
-                    }
-                } else {
-                    let context = context.clone();
-                    let shared = shared.clone();
-                    in_flight.push(Box::pin(async move {
-                        dispatch::message(text.as_str(), &context, &shared).await;
-                    }));
-                }
+            handled += 1;
+            if handled == MAX_READ_BATCH
+                || connection.is_closed()
+                || (max_in_flight > 0 && in_flight.len() >= max_in_flight)
+            {
+                break;
             }
-            Message::Binary(_) => {
-                Box::pin(dispatch::send_error(
-                    connection,
-                    ErrorCode::UnsupportedFrame,
-                    "binary frames are not supported: send one JSON envelope per text frame"
-                        .to_owned(),
-                    None,
-                    None,
-                ))
-                .await;
+            // Polled without a waker: `Pending` is left for the select above, which polls the
+            // stream again with the task's own.
+            match stream.next().now_or_never() {
+                Some(next) => frame = next,
+                None => break,
             }
-            Message::Close(frame) => {
-                break match frame {
-                    Some(frame) => DisconnectReason::ClientClosed {
-                        code: Some(u16::from(frame.code)),
-                        reason: frame.reason.as_str().to_owned(),
-                    },
-                    None => DisconnectReason::ClientClosed {
-                        code: None,
-                        reason: String::new(),
-                    },
-                };
-            }
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
     };
 
@@ -174,6 +141,93 @@ pub(crate) async fn run(
         abort.cancel();
     }
     (stream, reason)
+}
+
+/// The most frames handled in a row before the reader looks at shutdown and timers again.
+const MAX_READ_BATCH: usize = 32;
+
+/// What handling one frame needs from the reader.
+struct Reading<'a> {
+    context: &'a Context,
+    shared: &'a Arc<Shared>,
+    heartbeat: &'a mut Option<HeartbeatState>,
+    bucket: &'a mut Option<TokenBucket>,
+    in_flight: &'a mut InFlight,
+    max_in_flight: usize,
+}
+
+impl Reading<'_> {
+    /// Handles one read result; `Some` when the connection ends.
+    async fn handle(
+        &mut self,
+        frame: Option<Result<Message, WsError>>,
+    ) -> Option<DisconnectReason> {
+        let context = self.context;
+        let message = match frame {
+            None => return Some(DisconnectReason::ConnectionLost),
+            Some(Err(error)) => return Some(Box::pin(read_failed(error, context)).await),
+            Some(Ok(message)) => message,
+        };
+        if let Some(heartbeat) = self.heartbeat {
+            heartbeat.seen();
+        }
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            crate::metrics::messages_in(1);
+            if let Some(bucket) = self.bucket {
+                match bucket.take() {
+                    Admit::Yes => {}
+                    Admit::Refuse => {
+                        Box::pin(refuse_over_rate(&message, context)).await;
+                        return None;
+                    }
+                    Admit::Close => return Some(DisconnectReason::RateLimited),
+                }
+            }
+        }
+        match message {
+            Message::Text(text) => {
+                if self.max_in_flight == 0 {
+                    // Boxed: the dispatch state is allocated while a message is handled, not
+                    // held by every idle connection.
+                    Box::pin(dispatch::message(text.as_str(), context, self.shared)).await;
+                    // The handler ran while nothing was read: the client is not to blame.
+                    if let Some(heartbeat) = self.heartbeat {
+                        heartbeat.seen();
+                    }
+                } else {
+                    let context = context.clone();
+                    let shared = self.shared.clone();
+                    self.in_flight.push(Box::pin(async move {
+                        dispatch::message(text.as_str(), &context, &shared).await;
+                    }));
+                }
+                None
+            }
+            Message::Binary(_) => {
+                Box::pin(dispatch::send_error(
+                    context.connection(),
+                    ErrorCode::UnsupportedFrame,
+                    "binary frames are not supported: send one JSON envelope per text frame"
+                        .to_owned(),
+                    None,
+                    None,
+                ))
+                .await;
+                None
+            }
+            Message::Close(frame) => Some(match frame {
+                Some(frame) => DisconnectReason::ClientClosed {
+                    code: Some(u16::from(frame.code)),
+                    reason: frame.reason.as_str().to_owned(),
+                },
+                None => DisconnectReason::ClientClosed {
+                    code: None,
+                    reason: String::new(),
+                },
+            }),
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
+        }
+    }
 }
 
 /// Why the connection stopped when its `closed` token fired.

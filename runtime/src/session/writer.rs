@@ -4,7 +4,6 @@ use crate::connection::{Outbound, OutboundReceiver};
 use crate::Connection;
 use futures_util::stream::SplitSink;
 use futures_util::SinkExt;
-use std::future::Future;
 use std::pin::Pin;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
@@ -36,7 +35,13 @@ pub(crate) async fn run(
             item = queue.recv() => item,
         };
         let Some(item) = item else { break };
-        if !Box::pin(write_batch(&mut sink, &mut queue, item, &mut aborted)).await {
+        // One guard for the whole batch: a write may wait on a client that does not read.
+        let goes_on = tokio::select! {
+            biased;
+            _ = &mut aborted => false,
+            goes_on = Box::pin(write_batch(&mut sink, &mut queue, item)) => goes_on,
+        };
+        if !goes_on {
             break;
         }
     }
@@ -47,24 +52,19 @@ pub(crate) async fn run(
 
 /// Writes `first` and whatever else is ready (up to a batch), then flushes once. Returns
 /// whether the writer goes on.
-async fn write_batch(
-    sink: &mut Sink,
-    queue: &mut OutboundReceiver,
-    first: Outbound,
-    abort: &mut Aborted,
-) -> bool {
+async fn write_batch(sink: &mut Sink, queue: &mut OutboundReceiver, first: Outbound) -> bool {
     let mut next = Some(first);
     let mut written = 0;
     while let Some(item) = next.take() {
         match item {
             Outbound::Text(text) => {
-                if !guarded(abort, sink.feed(Message::Text(text))).await {
+                if sink.feed(Message::Text(text)).await.is_err() {
                     return false;
                 }
                 written += 1;
             }
             Outbound::Ping => {
-                if !guarded(abort, sink.feed(Message::Ping(Default::default()))).await {
+                if sink.feed(Message::Ping(Default::default())).await.is_err() {
                     return false;
                 }
             }
@@ -73,11 +73,11 @@ async fn write_batch(
                     code: WireCloseCode::from(code.0),
                     reason: reason.into(),
                 };
-                guarded(abort, sink.send(Message::Close(Some(frame)))).await;
+                let _ = sink.send(Message::Close(Some(frame))).await;
                 return false;
             }
             Outbound::Finish => {
-                guarded(abort, sink.close()).await;
+                let _ = sink.close().await;
                 return false;
             }
         }
@@ -86,17 +86,8 @@ async fn write_batch(
         }
     }
     crate::metrics::messages_out(written as u64);
-    guarded(abort, sink.flush()).await
+    sink.flush().await.is_ok()
 }
 
 /// Completes when the writer is told to give up.
 type Aborted = Pin<Box<WaitForCancellationFutureOwned>>;
-
-/// Runs a sink operation unless `abort` fires first; whether it succeeded.
-async fn guarded<E>(abort: &mut Aborted, operation: impl Future<Output = Result<(), E>>) -> bool {
-    tokio::select! {
-        biased;
-        _ = abort => false,
-        result = operation => result.is_ok(),
-    }
-}
