@@ -78,7 +78,7 @@ pub use exws_macros::handlers;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::handler::assert_send_future;
-    pub use crate::handler::{Call, CallResult, Handler, Outcome, Registered};
+    pub use crate::handler::{Call, CallResult, Handler, Outcome, Registered, ReplyName};
     pub use inventory;
 
     pub use crate::fuzzing::FrameHarness;

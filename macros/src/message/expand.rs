@@ -32,9 +32,14 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
             }
         });
 
+    // Without an explicit name, the reply type's name is worked out once per handler.
     let reply_name = match &handler.reply_name {
         Some(name) => quote!(::core::option::Option::Some(#name)),
-        None => quote!(::core::option::Option::None),
+        None => quote!(::core::option::Option::Some({
+            static __EXWS_REPLY_NAME: ::exws::__private::ReplyName =
+                ::exws::__private::ReplyName::new();
+            __EXWS_REPLY_NAME.of(&__exws_value)
+        })),
     };
     // The output binding carries the return type's span, so that "not `Serialize`" points
     // at the user's return type.

@@ -9,7 +9,7 @@ mod registry;
 pub use call::{Call, CallResult};
 pub(crate) use definition::registered;
 pub use definition::{Handler, Registered};
-pub use outcome::{assert_send_future, Outcome};
+pub use outcome::{assert_send_future, Outcome, ReplyName};
 
 pub(crate) use outcome::OutcomeKind;
 pub(crate) use registry::Registry;

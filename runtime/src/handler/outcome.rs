@@ -73,6 +73,25 @@ impl Outcome {
     }
 }
 
+/// The `Type` of one handler's replies, worked out from the reply's Rust type on first use
+/// (a `static` in the code `#[message]` generates: a handler is never generic).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ReplyName(std::sync::OnceLock<&'static str>);
+
+impl ReplyName {
+    /// An empty cache.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        ReplyName(std::sync::OnceLock::new())
+    }
+
+    /// The name of `value`'s type (its last path segment, without generics).
+    pub fn of<T: ?Sized>(&self, _value: &T) -> &'static str {
+        self.0.get_or_init(message_type_name::<T>)
+    }
+}
+
 /// Compile-time check that a handler's future is `Send`. Never called at run time.
 #[doc(hidden)]
 pub fn assert_send_future<F: Future + Send>(_future: F) {}
