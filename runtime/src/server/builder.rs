@@ -165,8 +165,9 @@ impl Server {
         self
     }
 
-    /// The size of each connection's read buffer, in bytes. Default: 4 KiB. Larger buffers
-    /// read large messages in fewer system calls and cost memory on every connection.
+    /// The size of each connection's read buffer, in bytes. Default: 2 KiB, held by every
+    /// connection once it has read (6.25 KiB per idle connection in all, against 8.1 KiB with
+    /// 4 KiB: see BENCHMARKS.md). Larger buffers read large messages in fewer system calls.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         if bytes < 256 {
             self.reject(

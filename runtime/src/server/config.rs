@@ -81,7 +81,7 @@ impl Default for Config {
             max_handshake_size: 16 * 1024,
             close_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(30),
-            read_buffer_size: 4 * 1024,
+            read_buffer_size: 2 * 1024,
             allowed_origins: None,
             max_rooms_per_connection: 128,
             outbound_queue_bytes: 512 * 1024,
