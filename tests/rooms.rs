@@ -326,6 +326,59 @@ async fn a_message_to_many_receivers_arrives_identical_at_each() {
     }
 }
 
+/// A message that counts how often it is serialized.
+struct CountedMessage<'a> {
+    text: &'a str,
+    serialized: &'a std::sync::atomic::AtomicUsize,
+}
+
+impl serde::Serialize for CountedMessage<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialized
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        serializer.serialize_str(self.text)
+    }
+}
+
+#[tokio::test]
+async fn a_message_to_a_room_is_serialized_once_whatever_the_number_of_receivers() {
+    let server = ChatServer::start(chat_server()).await;
+    let mut receivers = Vec::new();
+    for _ in 0..20 {
+        let mut client = server.connect().await;
+        client.join("crowd").await;
+        receivers.push(client);
+    }
+    let serialized = std::sync::atomic::AtomicUsize::new(0);
+    let message = CountedMessage {
+        text: "once",
+        serialized: &serialized,
+    };
+    server
+        .hub()
+        .room("crowd")
+        .send_as("Counted", &message)
+        .await
+        .expect("a local room message succeeds");
+    server
+        .hub()
+        .everyone()
+        .send_as("Counted", &message)
+        .await
+        .expect("a local broadcast succeeds");
+    for receiver in &mut receivers {
+        for _ in 0..2 {
+            let frame: Value = serde_json::from_str(&receiver.recv_text().await).expect("JSON");
+            assert_eq!(frame, json!({"Type": "Counted", "Data": "once"}));
+        }
+    }
+    assert_eq!(
+        serialized.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one serialization per send, not per receiver"
+    );
+}
+
 #[tokio::test]
 async fn joining_and_leaving_ten_thousand_rooms_leaks_nothing() {
     let server = ChatServer::start(chat_server()).await;
