@@ -734,3 +734,82 @@ async fn the_chat_example_runs_as_two_processes() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
+    let binary = tokio::task::spawn_blocking(chat_example)
+        .await
+        .expect("the build did not panic");
+    let redis = RedisServer::start();
+    // The example uses the default key prefix, `exws`, on this test's own Redis.
+    let survivor = ChatServer::start(
+        chat_server().adapter(
+            RedisAdapter::with_config(
+                RedisAdapterConfig::new(redis.url()).sweep_interval(Duration::from_millis(200)),
+            )
+            .expect("a valid Redis URL"),
+        ),
+    )
+    .await;
+    let mut doomed = ChatProcess::start(&binary, &redis.url());
+    let mut x = ChatClient::connect(doomed.addr).await;
+    let mut y = survivor.connect().await;
+    let (x_id, y_id) = (x.id().to_owned(), y.id().to_owned());
+    assert_eq!(x.join("general").await, 1);
+    assert_eq!(x.join("x only").await, 1);
+    assert_eq!(y.join("general").await, 2);
+
+    // While the process lives, the survivor's sweeps (every ~200 ms) leave its entries alone.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(redis.hash_keys("exws:conns").await.contains(&x_id));
+    assert_eq!(
+        redis.set_members("exws:room:general").await.len(),
+        2,
+        "a live process's member is kept"
+    );
+    assert_eq!(
+        redis
+            .set_members(&format!("exws:connrooms:{x_id}"))
+            .await
+            .len(),
+        2
+    );
+
+    // Killed: it cannot clean up after itself; the survivor does.
+    doomed.child.kill().expect("the chat process is killed");
+    doomed.child.wait().expect("the chat process is reaped");
+    eventually("the survivor to sweep the killed process's entries", SETTLE, || async {
+        let conns = redis.hash_keys("exws:conns").await;
+        let general = redis.set_members("exws:room:general").await;
+        let x_only = redis.set_members("exws:room:x only").await;
+        let x_rooms = redis
+            .set_members(&format!("exws:connrooms:{x_id}"))
+            .await;
+        if !conns.contains(&x_id) && general == [y_id.clone()] && x_only.is_empty() && x_rooms.is_empty()
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "connections {conns:?}, general {general:?}, x only {x_only:?}, x's rooms {x_rooms:?}"
+            ))
+        }
+    })
+    .await;
+    assert!(
+        redis.hash_keys("exws:conns").await.contains(&y_id),
+        "the survivor's own connection stays"
+    );
+
+    // Counts and member lists are right again.
+    let mut z = survivor.connect().await;
+    assert_eq!(
+        z.join("general").await,
+        2,
+        "the killed member is not counted"
+    );
+    let mut members = survivor.hub().members("general").await.expect("members");
+    members.sort();
+    assert_eq!(members, ids(&[&y, &z]));
+    y.direct(&x_id, "are you there?").await;
+    y.expect_error("handler_error").await;
+}

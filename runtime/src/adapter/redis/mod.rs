@@ -4,6 +4,8 @@
 //! - `{prefix}:conns`, a hash from connection id to the id of the process holding it;
 //! - `{prefix}:room:{room}`, a set of the room's members across processes (for counts and
 //!   member lists);
+//! - `{prefix}:connrooms:{id}`, a set of the rooms a connection is in (for cleaning up after a
+//!   process that is gone);
 //! - the pub/sub channels `{prefix}:msg:all` (broadcasts), `{prefix}:msg:room:{room}` (room
 //!   messages; a process subscribes only while it has members in the room) and
 //!   `{prefix}:msg:node:{node}` (direct messages to that process's connections).
@@ -16,11 +18,13 @@
 //! messages to other processes fail with an error; member counts are this process's only.
 //! Room messages and broadcasts are published through a bounded queue that one task sends to
 //! Redis as pipelines (see [`RedisAdapterConfig::publish_queue`]).
-//! A process that crashes leaves its entries behind until they are overwritten; counts may
-//! include them.
+//! A process that crashes (or is killed, or cut off from Redis for good) cannot remove its own
+//! entries: the other processes do, within about [`RedisAdapterConfig::sweep_interval`]
+//! (30 s by default). Until then member counts and lists include its connections.
 
 mod publisher;
 mod subscriber;
+mod sweeper;
 mod wire;
 
 use super::{Adapter, AdapterError, Outgoing, Target};
@@ -33,6 +37,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use subscriber::{Subscriber, SubscriberConfig};
+use sweeper::SweeperConfig;
+use tokio::sync::oneshot;
 
 /// Settings of the [`RedisAdapter`].
 #[derive(Debug, Clone)]
@@ -43,12 +49,13 @@ pub struct RedisAdapterConfig {
     reconnect_max: Duration,
     command_timeout: Duration,
     publish_queue: usize,
+    sweep_interval: Duration,
 }
 
 impl RedisAdapterConfig {
     /// Settings for the Redis at `url` (e.g. `redis://127.0.0.1:6379/`), with defaults: key
     /// prefix `exws`, reconnection backoff from 100 ms to 5 s, command timeout 1 s, publish
-    /// queue of 10,000 messages.
+    /// queue of 10,000 messages, a sweep for gone processes every 30 s.
     pub fn new(url: impl Into<String>) -> Self {
         RedisAdapterConfig {
             url: url.into(),
@@ -57,7 +64,19 @@ impl RedisAdapterConfig {
             reconnect_max: Duration::from_secs(5),
             command_timeout: Duration::from_secs(1),
             publish_queue: 10_000,
+            sweep_interval: Duration::from_secs(30),
         }
+    }
+
+    /// How often this process looks for connections that processes which are gone (crashed,
+    /// killed, cut off from Redis) left in Redis, and removes them with their memberships, so
+    /// that member counts and lists heal (default 30 s, at least 100 ms; each sweep is jittered
+    /// by ±25 %). A process counts as gone when it has no subscription on Redis: one that
+    /// reconnects later writes its connections back. A sweep reads the connection hash
+    /// (`HSCAN`, one round trip per 1,000 connections).
+    pub fn sweep_interval(mut self, interval: Duration) -> Self {
+        self.sweep_interval = interval.max(Duration::from_millis(100));
+        self
     }
 
     /// How many messages may wait to be published on Redis. Publishes are pipelined: a send
@@ -113,6 +132,8 @@ struct Inner {
     commands: OnceLock<ConnectionManager>,
     subscriber: OnceLock<Subscriber>,
     publisher: OnceLock<Publisher>,
+    /// Dropped with the adapter, which ends the sweeping task.
+    sweeper: OnceLock<oneshot::Sender<()>>,
     health: Arc<Health>,
 }
 
@@ -135,6 +156,7 @@ impl RedisAdapter {
                 commands: OnceLock::new(),
                 subscriber: OnceLock::new(),
                 publisher: OnceLock::new(),
+                sweeper: OnceLock::new(),
                 health: Health::new(),
             }),
         })
@@ -157,6 +179,10 @@ impl Inner {
 
     fn room_key(&self, room: &str) -> String {
         self.key(format_args!("room:{room}"))
+    }
+
+    fn conn_rooms_key(&self, id: &ConnectionId) -> String {
+        conn_rooms_key(&self.config.prefix, id)
     }
 
     fn commands(&self) -> Result<ConnectionManager, AdapterError> {
@@ -186,6 +212,11 @@ fn next_node_id() -> String {
     format!("{}.{instance}", crate::connection::process_prefix())
 }
 
+/// The set of rooms connection `id` is in.
+fn conn_rooms_key(prefix: &str, id: &ConnectionId) -> String {
+    format!("{prefix}:connrooms:{id}")
+}
+
 fn unavailable(error: redis::RedisError) -> AdapterError {
     AdapterError::Unavailable(error.to_string())
 }
@@ -212,7 +243,7 @@ impl Adapter for RedisAdapter {
             ));
             let subscriber = Subscriber::start(SubscriberConfig {
                 client: inner.client.clone(),
-                commands,
+                commands: commands.clone(),
                 inbound,
                 node: inner.node.clone(),
                 prefix: inner.config.prefix.clone(),
@@ -223,6 +254,14 @@ impl Adapter for RedisAdapter {
             })
             .await?;
             let _ = inner.subscriber.set(subscriber);
+            let _ = inner.sweeper.set(sweeper::start(SweeperConfig {
+                commands,
+                prefix: inner.config.prefix.clone(),
+                node: inner.node.clone(),
+                interval: inner.config.sweep_interval,
+                command_timeout: inner.config.command_timeout,
+                health: inner.health.clone(),
+            }));
             Ok(())
         }
         .boxed()
@@ -268,6 +307,7 @@ impl Adapter for RedisAdapter {
                     .arg(id.as_str())
                     .ignore();
             }
+            pipe.cmd("DEL").arg(inner.conn_rooms_key(id)).ignore();
             pipe.query_async::<()>(&mut commands)
                 .await
                 .map_err(unavailable)
@@ -294,6 +334,10 @@ impl Adapter for RedisAdapter {
                 .arg(&key)
                 .arg(id.as_str())
                 .ignore()
+                .cmd("SADD")
+                .arg(inner.conn_rooms_key(id))
+                .arg(room)
+                .ignore()
                 .cmd("SCARD")
                 .arg(&key)
                 .query_async(&mut commands)
@@ -316,9 +360,15 @@ impl Adapter for RedisAdapter {
                 inner.reconcile(room).await;
             }
             let mut commands = inner.commands()?;
-            redis::cmd("SREM")
+            redis::pipe()
+                .cmd("SREM")
                 .arg(inner.room_key(room))
                 .arg(id.as_str())
+                .ignore()
+                .cmd("SREM")
+                .arg(inner.conn_rooms_key(id))
+                .arg(room)
+                .ignore()
                 .query_async::<()>(&mut commands)
                 .await
                 .map_err(unavailable)

@@ -177,6 +177,12 @@ async fn restore(
             .ignore();
     }
     for (room, members) in &memberships {
+        for member in members {
+            pipe.cmd("SADD")
+                .arg(super::conn_rooms_key(&config.prefix, member))
+                .arg(room)
+                .ignore();
+        }
         let members: Vec<&str> = members.iter().map(ConnectionId::as_str).collect();
         pipe.cmd("SADD")
             .arg(format!("{}:room:{room}", config.prefix))
