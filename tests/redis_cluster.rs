@@ -813,3 +813,180 @@ async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
     y.direct(&x_id, "are you there?").await;
     y.expect_error("handler_error").await;
 }
+
+/// Writes the Redis entries of a connection `id` held by process `node`, in rooms `rooms`, as an
+/// adapter does (documented keys: `conns`, `room:{room}`, `connrooms:{id}`).
+async fn plant_connection(redis: &RedisServer, prefix: &str, id: &str, node: &str, rooms: &[&str]) {
+    let _: () = redis
+        .query(
+            redis::cmd("HSET")
+                .arg(format!("{prefix}:conns"))
+                .arg(id)
+                .arg(node),
+        )
+        .await;
+    for room in rooms {
+        let _: () = redis
+            .query(
+                redis::cmd("SADD")
+                    .arg(format!("{prefix}:room:{room}"))
+                    .arg(id),
+            )
+            .await;
+        let _: () = redis
+            .query(
+                redis::cmd("SADD")
+                    .arg(format!("{prefix}:connrooms:{id}"))
+                    .arg(*room),
+            )
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_sweeps_out_its_own_connections_that_redis_was_not_told_had_closed() {
+    let redis = RedisServer::start();
+    let prefix = unique_prefix("own-leftovers");
+    let adapter = RedisAdapter::with_config(
+        RedisAdapterConfig::new(redis.url())
+            .prefix(prefix.clone())
+            .sweep_interval(Duration::from_millis(200)),
+    )
+    .expect("a valid Redis URL");
+    let node = adapter.node_id().to_owned();
+    let server = ChatServer::start(chat_server().adapter(adapter)).await;
+    let mut open = server.connect().await;
+    let open_id = open.id().to_owned();
+    assert_eq!(open.join("lobby").await, 1);
+    // What a close during a Redis outage leaves behind: an entry of this process for a
+    // connection it no longer has.
+    plant_connection(
+        &redis,
+        &prefix,
+        "leftover-1",
+        &node,
+        &["lobby", "elsewhere"],
+    )
+    .await;
+
+    eventually("the process to remove its leftover", SETTLE, || async {
+        let conns = redis.hash_keys(&format!("{prefix}:conns")).await;
+        let lobby = redis.set_members(&format!("{prefix}:room:lobby")).await;
+        let elsewhere = redis.set_members(&format!("{prefix}:room:elsewhere")).await;
+        let rooms = redis
+            .set_members(&format!("{prefix}:connrooms:leftover-1"))
+            .await;
+        if conns == [open_id.clone()]
+            && lobby == [open_id.clone()]
+            && elsewhere.is_empty()
+            && rooms.is_empty()
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "connections {conns:?}, lobby {lobby:?}, elsewhere {elsewhere:?}, its rooms {rooms:?}"
+            ))
+        }
+    })
+    .await;
+    // Its open connection is untouched.
+    let mut other = server.connect().await;
+    assert_eq!(other.join("lobby").await, 2);
+    assert_eq!(
+        redis
+            .set_members(&format!("{prefix}:connrooms:{open_id}"))
+            .await,
+        ["lobby"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_message_to_a_gone_process_removes_its_connection_with_its_memberships() {
+    let redis = RedisServer::start();
+    let prefix = unique_prefix("gone-direct");
+    // The default sweep interval (30 s): only the failed direct message cleans up here.
+    let server = ChatServer::start(
+        chat_server().adapter(
+            RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix(prefix.clone()))
+                .expect("a valid Redis URL"),
+        ),
+    )
+    .await;
+    let mut sender = server.connect().await;
+    assert_eq!(sender.join("lobby").await, 1);
+    plant_connection(&redis, &prefix, "ghost-1", "a-gone-process.1", &["lobby"]).await;
+    assert_eq!(
+        redis
+            .set_members(&format!("{prefix}:room:lobby"))
+            .await
+            .len(),
+        2
+    );
+
+    sender.direct("ghost-1", "anyone there?").await;
+    sender.expect_error("handler_error").await;
+    assert!(!redis
+        .hash_keys(&format!("{prefix}:conns"))
+        .await
+        .contains(&"ghost-1".to_owned()));
+    assert_eq!(
+        redis.set_members(&format!("{prefix}:room:lobby")).await,
+        [sender.id().to_owned()]
+    );
+    assert!(redis
+        .set_members(&format!("{prefix}:connrooms:ghost-1"))
+        .await
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_removes_memberships_that_only_redis_still_had() {
+    let cluster = Cluster::start("close-stale").await;
+    let mut a = cluster.a.connect().await;
+    let mut b = cluster.b.connect().await;
+    a.join("lobby").await;
+    assert_eq!(b.join("lobby").await, 2);
+    let b_id = b.id().to_owned();
+    // What a leave during a Redis outage leaves behind: Redis still counts b in a room it left.
+    plant_connection(
+        &cluster.redis,
+        &cluster.prefix,
+        &b_id,
+        &cluster.b_node,
+        &["left-long-ago"],
+    )
+    .await;
+    assert_eq!(
+        cluster
+            .redis
+            .set_members(&cluster.room_key("left-long-ago"))
+            .await,
+        [b_id.as_str()]
+    );
+
+    b.drop_abruptly();
+    let a_only = id_strings(&[&a]);
+    eventually(
+        "b's close to clear every room Redis had it in",
+        SETTLE,
+        || async {
+            let lobby = cluster.redis.set_members(&cluster.room_key("lobby")).await;
+            let stale = cluster
+                .redis
+                .set_members(&cluster.room_key("left-long-ago"))
+                .await;
+            let rooms = cluster
+                .redis
+                .set_members(&format!("{}:connrooms:{b_id}", cluster.prefix))
+                .await;
+            if lobby == a_only && stale.is_empty() && rooms.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "lobby {lobby:?}, left-long-ago {stale:?}, b's rooms {rooms:?}"
+                ))
+            }
+        },
+    )
+    .await;
+}

@@ -8,7 +8,7 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the server answered with an Error envelope (or an unusable reply)
-  2  usage error (bad arguments, invalid DATA_JSON or header)
+  2  usage error (bad arguments, invalid DATA_JSON, header or --cacert file)
   3  connection failure (refused, handshake rejected, connection lost)
   4  timeout (connecting, or waiting for the reply)";
 
@@ -17,7 +17,8 @@ Examples:
   exws call ws://127.0.0.1:8765 CalculateRequest '{\"numbers\":[2,2]}'
   exws send ws://127.0.0.1:8765 chat.message '{\"text\":\"hi\"}'
   exws listen ws://127.0.0.1:8765 --send room.join '{\"room\":\"lobby\"}'
-  exws --header 'Authorization: tma query_id=...' call ws://host/ws Me";
+  exws --header 'Authorization: tma query_id=...' call ws://host/ws Me
+  exws --cacert dev-ca.pem call wss://localhost:8443/ CalculateRequest '{\"numbers\":[1]}'";
 
 /// Talk to an exws server from the command line: one JSON envelope
 /// {"Type", "Data", "Id"} per WebSocket text frame.
@@ -51,6 +52,10 @@ pub struct GlobalOptions {
     /// `call` generates one by default.
     #[arg(long, value_name = "ID", global = true)]
     pub id: Option<String>,
+    /// A certificate file (PEM or DER) to trust for `wss://` URLs, beside the public roots: for
+    /// a server with a private CA or a self-signed certificate (repeatable).
+    #[arg(long = "cacert", value_name = "FILE", global = true)]
+    pub ca_certificates: Vec<std::path::PathBuf>,
 }
 
 /// The commands.

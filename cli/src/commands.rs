@@ -6,8 +6,8 @@ use exws_client::{CallOptions, Client, ClientBuilder, ConnectionState, Envelope,
 use serde_json::Value;
 use std::io::Write;
 
-fn builder(url: &str, global: &GlobalOptions) -> ClientBuilder {
-    global
+fn builder(url: &str, global: &GlobalOptions) -> Result<ClientBuilder, Failure> {
+    let mut builder = global
         .headers
         .iter()
         .fold(ClientBuilder::new(url), |builder, (name, value)| {
@@ -15,11 +15,38 @@ fn builder(url: &str, global: &GlobalOptions) -> ClientBuilder {
         })
         .connect_timeout(global.timeout)
         .call_timeout(global.timeout)
-        .reconnect(false)
+        .reconnect(false);
+    for path in &global.ca_certificates {
+        for der in certificates(path)? {
+            builder = builder.add_root_certificate(der);
+        }
+    }
+    Ok(builder)
+}
+
+/// The certificates of a `--cacert` file: every `CERTIFICATE` block of a PEM file, or the
+/// whole file as DER.
+fn certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, Failure> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let unusable =
+        |reason: String| Failure::new(USAGE, format!("--cacert {}: {reason}", path.display()));
+    let bytes = std::fs::read(path).map_err(|error| unusable(error.to_string()))?;
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Ok(vec![bytes]);
+    }
+    let certificates = CertificateDer::pem_slice_iter(&bytes)
+        .map(|certificate| certificate.map(|der| der.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| unusable(format!("not a PEM certificate file: {error}")))?;
+    if certificates.is_empty() {
+        return Err(unusable("no CERTIFICATE block in the file".to_owned()));
+    }
+    Ok(certificates)
 }
 
 async fn connect(url: &str, global: &GlobalOptions) -> Result<Client, Failure> {
-    builder(url, global)
+    builder(url, global)?
         .connect()
         .await
         .map_err(|error| Failure::connect(url, error))
@@ -62,7 +89,7 @@ pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Fail
     let messages = args
         .messages()
         .map_err(|message| Failure::new(USAGE, message))?;
-    let (client, mut events) = builder(&args.url, global)
+    let (client, mut events) = builder(&args.url, global)?
         .connect_with_events()
         .await
         .map_err(|error| Failure::connect(&args.url, error))?;

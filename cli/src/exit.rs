@@ -40,7 +40,9 @@ impl Failure {
     pub fn connect(url: &str, error: ConnectError) -> Self {
         let code = match error {
             ConnectError::Timeout(_) => TIMEOUT,
-            ConnectError::InvalidUrl { .. } | ConnectError::InvalidHeader { .. } => USAGE,
+            ConnectError::InvalidUrl { .. }
+            | ConnectError::InvalidHeader { .. }
+            | ConnectError::InvalidCertificate { .. } => USAGE,
             _ => CONNECTION,
         };
         Failure::new(code, format!("cannot connect to {url}: {error}"))

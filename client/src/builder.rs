@@ -45,7 +45,8 @@ impl ClientBuilder {
     /// Default number of envelopes buffered per event receiver: 1024.
     pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
 
-    /// A builder for the server at `url` (`ws://host:port/path`).
+    /// A builder for the server at `url` (`ws://host:port/path`, or `wss://` with the `tls`
+    /// feature, on by default).
     pub fn new(url: impl Into<String>) -> Self {
         ClientBuilder {
             connect: ConnectConfig {
@@ -54,6 +55,7 @@ impl ClientBuilder {
                 connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
                 max_message_size: Self::DEFAULT_MAX_MESSAGE_SIZE,
                 reconnect: ReconnectPolicy::default(),
+                root_certificates: Vec::new(),
             },
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
             outbound_capacity: Self::DEFAULT_OUTBOUND_CAPACITY,
@@ -66,6 +68,16 @@ impl ClientBuilder {
     /// [`ConnectError::InvalidHeader`].
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.connect.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Trusts one more root certificate (DER X.509) for `wss://` URLs, beside Mozilla's
+    /// public roots: for a server with a private CA or a self-signed certificate. An invalid
+    /// certificate fails [`connect`](Self::connect) with [`ConnectError::InvalidCertificate`].
+    /// Feature `tls` (on by default).
+    #[cfg(feature = "tls")]
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.connect.root_certificates.push(der.into());
         self
     }
 

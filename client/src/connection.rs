@@ -31,6 +31,9 @@ pub(crate) struct ConnectConfig {
     pub connect_timeout: Duration,
     pub max_message_size: usize,
     pub reconnect: ReconnectPolicy,
+    /// Extra trusted TLS roots (DER), beside the public ones.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub root_certificates: Vec<Vec<u8>>,
 }
 
 /// State shared by the client handles and the connection task.
@@ -131,6 +134,14 @@ pub(crate) async fn open(config: &ConnectConfig) -> Result<Socket, ConnectError>
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
+    #[cfg(feature = "tls")]
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(ws_config),
+        false,
+        Some(crate::tls::connector(&config.root_certificates)?),
+    );
+    #[cfg(not(feature = "tls"))]
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), false);
     match tokio::time::timeout(config.connect_timeout, connecting).await {
         Err(_) => Err(ConnectError::Timeout(config.connect_timeout)),
@@ -399,6 +410,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             max_message_size: 1024,
             reconnect: ReconnectPolicy::disabled(),
+            root_certificates: vec![],
         };
         assert!(matches!(
             open(&config).await,

@@ -139,6 +139,14 @@ pub enum ConnectError {
     /// The connection did not open within the connect timeout.
     #[error("connecting timed out after {0:?}")]
     Timeout(Duration),
+    /// A root certificate given to
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate) is not
+    /// a valid DER X.509 certificate (convert PEM with `openssl x509 -outform der`).
+    #[error("invalid TLS root certificate: {reason}")]
+    InvalidCertificate {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// TCP, TLS or WebSocket-handshake failure.
     #[error("connection failed: {0}")]
     Transport(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

@@ -45,8 +45,9 @@
 //! }
 //! ```
 //!
-//! TLS (`wss://`) is not enabled in this version: connect with `ws://` (behind a TLS-terminating
-//! proxy if needed).
+//! **TLS**: `wss://` URLs are served by rustls (the *ring* provider) trusting Mozilla's root
+//! certificates (feature `tls`, on by default); [`ClientBuilder::add_root_certificate`] adds a
+//! private CA or a self-signed certificate. Without the feature, only `ws://` URLs connect.
 
 mod builder;
 mod call;
@@ -57,6 +58,8 @@ mod error;
 mod events;
 mod reconnect;
 mod state;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use builder::ClientBuilder;
 pub use call::CallOptions;

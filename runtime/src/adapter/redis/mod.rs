@@ -19,10 +19,16 @@
 //! Room messages and broadcasts are published through a bounded queue that one task sends to
 //! Redis as pipelines (see [`RedisAdapterConfig::publish_queue`]).
 //! A process that crashes (or is killed, or cut off from Redis for good) cannot remove its own
-//! entries: the other processes do, within about [`RedisAdapterConfig::sweep_interval`]
-//! (30 s by default). Until then member counts and lists include its connections.
+//! entries: the other processes do once Redis has dropped its subscription (at once when its
+//! host closes the socket, as for a killed process; after Redis's `tcp-keepalive` detects a
+//! dead peer, a few minutes by default, when the host itself is gone), at their next sweep
+//! ([`RedisAdapterConfig::sweep_interval`], 30 s by default). Until then member counts and lists
+//! include its connections. A leave or close that fails while Redis is unreachable is repaired
+//! the same way: the close of the connection removes every membership Redis has for it, and a
+//! process's sweep removes its own connections that closed meanwhile.
 
 mod publisher;
+mod scripts;
 mod subscriber;
 mod sweeper;
 mod wire;
@@ -34,11 +40,15 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use publisher::{Health, Publisher};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use scripts::{Owner, Scripts};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use subscriber::{Subscriber, SubscriberConfig};
 use sweeper::SweeperConfig;
 use tokio::sync::oneshot;
+
+/// The longest [`RedisAdapterConfig::sweep_interval`].
+const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Settings of the [`RedisAdapter`].
 #[derive(Debug, Clone)]
@@ -73,9 +83,9 @@ impl RedisAdapterConfig {
     /// that member counts and lists heal (default 30 s, at least 100 ms; each sweep is jittered
     /// by ±25 %). A process counts as gone when it has no subscription on Redis: one that
     /// reconnects later writes its connections back. A sweep reads the connection hash
-    /// (`HSCAN`, one round trip per 1,000 connections).
+    /// (`HSCAN`, one round trip per 1,000 connections); at most a day.
     pub fn sweep_interval(mut self, interval: Duration) -> Self {
-        self.sweep_interval = interval.max(Duration::from_millis(100));
+        self.sweep_interval = interval.clamp(Duration::from_millis(100), MAX_SWEEP_INTERVAL);
         self
     }
 
@@ -134,6 +144,7 @@ struct Inner {
     publisher: OnceLock<Publisher>,
     /// Dropped with the adapter, which ends the sweeping task.
     sweeper: OnceLock<oneshot::Sender<()>>,
+    scripts: Scripts,
     health: Arc<Health>,
 }
 
@@ -157,6 +168,7 @@ impl RedisAdapter {
                 subscriber: OnceLock::new(),
                 publisher: OnceLock::new(),
                 sweeper: OnceLock::new(),
+                scripts: Scripts::new(),
                 health: Health::new(),
             }),
         })
@@ -244,7 +256,7 @@ impl Adapter for RedisAdapter {
             let subscriber = Subscriber::start(SubscriberConfig {
                 client: inner.client.clone(),
                 commands: commands.clone(),
-                inbound,
+                inbound: inbound.clone(),
                 node: inner.node.clone(),
                 prefix: inner.config.prefix.clone(),
                 reconnect_min: inner.config.reconnect_min,
@@ -256,6 +268,8 @@ impl Adapter for RedisAdapter {
             let _ = inner.subscriber.set(subscriber);
             let _ = inner.sweeper.set(sweeper::start(SweeperConfig {
                 commands,
+                scripts: inner.scripts.clone(),
+                inbound,
                 prefix: inner.config.prefix.clone(),
                 node: inner.node.clone(),
                 interval: inner.config.sweep_interval,
@@ -296,19 +310,15 @@ impl Adapter for RedisAdapter {
                 inner.reconcile(room).await;
             }
             let mut commands = inner.commands()?;
-            let mut pipe = redis::pipe();
-            pipe.cmd("HDEL")
-                .arg(inner.conns_key())
-                .arg(id.as_str())
-                .ignore();
-            for room in rooms {
-                pipe.cmd("SREM")
-                    .arg(inner.room_key(room))
-                    .arg(id.as_str())
-                    .ignore();
-            }
-            pipe.cmd("DEL").arg(inner.conn_rooms_key(id)).ignore();
-            pipe.query_async::<()>(&mut commands)
+            inner
+                .scripts
+                .remove_closed(
+                    &mut commands,
+                    &inner.config.prefix,
+                    &inner.node,
+                    id.as_str(),
+                    rooms,
+                )
                 .await
                 .map_err(unavailable)
         }
@@ -330,6 +340,7 @@ impl Adapter for RedisAdapter {
             let mut commands = inner.commands()?;
             let key = inner.room_key(room);
             let (count,): (usize,) = redis::pipe()
+                .atomic()
                 .cmd("SADD")
                 .arg(&key)
                 .arg(id.as_str())
@@ -405,12 +416,20 @@ impl Adapter for RedisAdapter {
             let payload = wire::encode(&inner.node, &message.except, Some(id), text);
             let channel = subscriber::node_channel(prefix, &node);
             if publisher.publish_counted(channel, payload).await? == 0 {
-                // Nobody listens for that process any more: the entry is stale.
-                let _: Result<(), _> = redis::cmd("HDEL")
-                    .arg(inner.conns_key())
-                    .arg(id.as_str())
-                    .query_async(&mut commands)
-                    .await;
+                // Nobody listens for that process any more: it is gone, and so is this
+                // connection (removed with its memberships, as a sweep would).
+                let owner = Owner::Gone {
+                    channel: &subscriber::node_channel(prefix, &node),
+                    node: &node,
+                };
+                let ids = [id.as_str().to_owned()];
+                if let Err(error) = inner
+                    .scripts
+                    .remove_owned(&mut commands, prefix, owner, &ids)
+                    .await
+                {
+                    tracing::debug!(%error, "removing a gone process's connection failed");
+                }
                 return Ok(false);
             }
             Ok(true)

@@ -9,7 +9,7 @@ use crate::hub::Inbound;
 use crate::ConnectionId;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -176,17 +176,21 @@ async fn restore(
             .arg(&config.node)
             .ignore();
     }
+    let mut rooms_of: HashMap<&ConnectionId, Vec<&str>> = HashMap::new();
     for (room, members) in &memberships {
         for member in members {
-            pipe.cmd("SADD")
-                .arg(super::conn_rooms_key(&config.prefix, member))
-                .arg(room)
-                .ignore();
+            rooms_of.entry(member).or_default().push(room);
         }
         let members: Vec<&str> = members.iter().map(ConnectionId::as_str).collect();
         pipe.cmd("SADD")
             .arg(format!("{}:room:{room}", config.prefix))
             .arg(members)
+            .ignore();
+    }
+    for (member, rooms) in rooms_of {
+        pipe.cmd("SADD")
+            .arg(super::conn_rooms_key(&config.prefix, member))
+            .arg(rooms)
             .ignore();
     }
     let mut commands = config.commands.clone();

@@ -1,18 +1,20 @@
 //! Cleaning up after processes that are gone: a process that crashes, is killed or loses its
-//! network leaves its connections and their memberships in Redis, and member counts would count
-//! them for ever. Every process looks, from time to time, for connections whose process has no
-//! subscription on Redis any more (a live process always holds one on its own channel) and
-//! removes them with their memberships.
+//! network for good leaves its connections and their memberships in Redis, and member counts
+//! would count them for ever. Every process looks, from time to time, for connections whose
+//! process has no subscription on Redis any more (a live process always holds one on its own
+//! channel) and removes them with their memberships. It also removes its own leftovers: entries
+//! of connections that closed here while Redis could not be told.
 //!
-//! The check and the removal are one Lua script per batch, so a process that reconnects at that
-//! moment either is seen alive (nothing is removed) or writes its entries back after the
-//! removal (it restores everything on reconnection). A connection id that another process holds
-//! by now (an application-chosen id that reconnected elsewhere) is left alone.
+//! The check and the removal are one Lua script per batch ([`Scripts::remove_owned`]), so a
+//! process that reconnects at that moment either is seen alive (nothing is removed) or writes
+//! its entries back after the removal (it restores everything on reconnection).
 
 use super::publisher::Health;
+use super::scripts::{Owner, Scripts};
 use super::subscriber::node_channel;
+use crate::hub::Inbound;
 use redis::aio::ConnectionManager;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -23,34 +25,11 @@ const BATCH: usize = 200;
 /// Hash entries asked for per `HSCAN` round trip.
 const SCAN_COUNT: usize = 1000;
 
-/// Removes the connections of a gone process: `KEYS[1]` is the connection hash; `ARGV` is the
-/// process's channel, its node id, the key prefix, then the connection ids. Returns how many
-/// were removed, or -1 if the process is alive.
-const REMOVE_GONE: &str = r"
-local alive = redis.call('PUBSUB', 'NUMSUB', ARGV[1])
-if tonumber(alive[2]) ~= 0 then
-  return -1
-end
-local removed = 0
-for i = 4, #ARGV do
-  local id = ARGV[i]
-  if redis.call('HGET', KEYS[1], id) == ARGV[2] then
-    local rooms_key = ARGV[3] .. ':connrooms:' .. id
-    local rooms = redis.call('SMEMBERS', rooms_key)
-    for _, room in ipairs(rooms) do
-      redis.call('SREM', ARGV[3] .. ':room:' .. room, id)
-    end
-    redis.call('DEL', rooms_key)
-    redis.call('HDEL', KEYS[1], id)
-    removed = removed + 1
-  end
-end
-return removed
-";
-
 /// What the sweeping task needs.
 pub(super) struct SweeperConfig {
     pub commands: ConnectionManager,
+    pub scripts: Scripts,
+    pub inbound: Inbound,
     pub prefix: String,
     pub node: String,
     pub interval: Duration,
@@ -66,9 +45,14 @@ pub(super) fn start(config: SweeperConfig) -> oneshot::Sender<()> {
 }
 
 async fn run(mut config: SweeperConfig, mut stopped: oneshot::Receiver<()>) {
-    let script = redis::Script::new(REMOVE_GONE);
+    // Generous: a sweep is many round trips on a large deployment.
+    let limit = config
+        .command_timeout
+        .checked_mul(30)
+        .unwrap_or(Duration::MAX);
+    let mut failures_reported = false;
     loop {
-        // Jittered, so that processes started together do not sweep together.
+        // Jittered by ±25 %, so that processes started together do not sweep together.
         let delay = config.interval.mul_f64(0.75 + fastrand::f64() / 2.0);
         tokio::select! {
             _ = &mut stopped => return,
@@ -77,26 +61,57 @@ async fn run(mut config: SweeperConfig, mut stopped: oneshot::Receiver<()>) {
         if !config.health.reachable() {
             continue;
         }
-        // Generous: a sweep is many round trips on a large deployment.
-        let limit = config.command_timeout * 30;
-        match tokio::time::timeout(limit, sweep(&mut config, &script)).await {
-            Ok(Ok(0)) => {}
+        let failure = match tokio::time::timeout(limit, sweep(&mut config)).await {
+            Ok(Ok(0)) => None,
             Ok(Ok(removed)) => {
                 tracing::info!(removed, "removed connections of gone processes from Redis");
+                None
             }
-            Ok(Err(error)) => tracing::debug!(%error, "sweeping Redis failed"),
-            Err(_) => tracing::debug!("sweeping Redis timed out"),
+            Ok(Err(error)) => Some(error.to_string()),
+            Err(_) => Some(format!("a sweep took over {limit:?}")),
+        };
+        match failure {
+            // The first failure in a row is worth a warning (e.g. a Redis user without the
+            // right to run scripts); the next ones only while debugging.
+            Some(reason) if !failures_reported => {
+                tracing::warn!(%reason, "sweeping Redis for gone processes failed");
+                failures_reported = true;
+            }
+            Some(reason) => tracing::debug!(%reason, "sweeping Redis failed again"),
+            None => failures_reported = false,
         }
     }
 }
 
 /// One sweep; returns how many connections it removed.
-async fn sweep(config: &mut SweeperConfig, script: &redis::Script) -> redis::RedisResult<usize> {
-    let conns_key = format!("{}:conns", config.prefix);
-    let by_node = other_nodes_connections(config, &conns_key).await?;
-    if by_node.is_empty() {
-        return Ok(0);
+async fn sweep(config: &mut SweeperConfig) -> redis::RedisResult<usize> {
+    let mut by_node = connections_by_node(config).await?;
+    let mut removed = 0;
+
+    // This process's leftovers: read after Redis, so that a connection opened meanwhile (added
+    // here before it is written to Redis) is known here.
+    if let Some(ids) = by_node.remove(&config.node) {
+        let open: HashSet<String> = config
+            .inbound
+            .connections()
+            .iter()
+            .map(|id| id.as_str().to_owned())
+            .collect();
+        let leftovers: Vec<String> = ids.into_iter().filter(|id| !open.contains(id)).collect();
+        for batch in leftovers.chunks(BATCH) {
+            let owner = Owner::ThisProcess { node: &config.node };
+            let count = config
+                .scripts
+                .remove_owned(&mut config.commands, &config.prefix, owner, batch)
+                .await?;
+            removed += count.unwrap_or(0);
+        }
     }
+    if by_node.is_empty() {
+        return Ok(removed);
+    }
+
+    // Other processes: gone when nobody listens on their channel.
     let mut pipe = redis::pipe();
     for node in by_node.keys() {
         pipe.cmd("PUBSUB")
@@ -104,48 +119,49 @@ async fn sweep(config: &mut SweeperConfig, script: &redis::Script) -> redis::Red
             .arg(node_channel(&config.prefix, node));
     }
     let subscribers: Vec<(String, usize)> = pipe.query_async(&mut config.commands).await?;
-    let mut removed = 0;
-    for ((node, ids), (_, count)) in by_node.iter().zip(subscribers) {
+    for ((node, ids), (channel, count)) in by_node.iter().zip(subscribers) {
         if count > 0 {
             continue;
         }
         for batch in ids.chunks(BATCH) {
-            let mut call = script.key(&conns_key);
-            call.arg(node_channel(&config.prefix, node))
-                .arg(node)
-                .arg(&config.prefix)
-                .arg(batch);
-            let outcome: i64 = call.invoke_async(&mut config.commands).await?;
-            if outcome < 0 {
+            let owner = Owner::Gone {
+                channel: &channel,
+                node,
+            };
+            let count = config
+                .scripts
+                .remove_owned(&mut config.commands, &config.prefix, owner, batch)
+                .await?;
+            match count {
+                Some(count) => removed += count,
                 // Back (or never gone): leave the rest of its connections alone.
-                break;
+                None => break,
             }
-            removed += usize::try_from(outcome).unwrap_or(0);
         }
     }
     Ok(removed)
 }
 
-/// The connections Redis has for processes other than this one, by process.
-async fn other_nodes_connections(
+/// The connections Redis has, by process.
+async fn connections_by_node(
     config: &mut SweeperConfig,
-    conns_key: &str,
 ) -> redis::RedisResult<HashMap<String, Vec<String>>> {
+    let conns_key = format!("{}:conns", config.prefix);
     let mut by_node: HashMap<String, Vec<String>> = HashMap::new();
     let mut cursor = "0".to_owned();
     loop {
         let (next, flat): (String, Vec<String>) = redis::cmd("HSCAN")
-            .arg(conns_key)
+            .arg(&conns_key)
             .arg(&cursor)
             .arg("COUNT")
             .arg(SCAN_COUNT)
             .query_async(&mut config.commands)
             .await?;
         for pair in flat.chunks_exact(2) {
-            let (id, node) = (&pair[0], &pair[1]);
-            if *node != config.node {
-                by_node.entry(node.clone()).or_default().push(id.clone());
-            }
+            by_node
+                .entry(pair[1].clone())
+                .or_default()
+                .push(pair[0].clone());
         }
         if next == "0" {
             return Ok(by_node);
