@@ -16,6 +16,9 @@
 #   CROSS_RATE=10000 CROSS_RECEIVERS=1
 #   STALLED=1000 STALL_KIND=room                room | requests
 #   OUT=target-bench/results/<date>             where raw JSON lines are kept
+#   LATENCY_RATES="half 50000"                  offered rates of the latency runs: `half` (half the
+#                                               hand-written peak) and/or requests/s
+#   LATENCY_PACING="tick spin"                  loadgen --pacing of the latency runs
 #   EXWS_ARGS="--read-buffer-size 1024"         extra exws_calculator flags (throughput, latency, idle)
 #   NO_BUILD=1                                  skip the release build
 # Everything listens and connects on 127.0.0.0/8 only; every step has a time limit.
@@ -168,13 +171,18 @@ latency() {
         load_run "$probe" handwritten 0
         peak="$(jq -s '.[0].replies_per_sec' "$probe")"
     fi
-    local rate
-    rate="$(python3 -c "print(round($peak / 2))")"
-    log "latency at half the hand-written peak: $rate requests/s"
-    for round in $(seq 1 "$ROUNDS"); do
-        for server in exws handwritten; do
-            log "latency round $round/$ROUNDS: $server"
-            load_run "$file" "$server" "$round" --rate "$rate"
+    local half rate pacing
+    half="$(python3 -c "print(round($peak / 2))")"
+    log "half the hand-written peak: $half requests/s"
+    for rate in ${LATENCY_RATES:-half 50000}; do
+        [[ "$rate" == half ]] && rate="$half"
+        for pacing in ${LATENCY_PACING:-tick spin}; do
+            for round in $(seq 1 "$ROUNDS"); do
+                for server in exws handwritten; do
+                    log "latency at $rate requests/s ($pacing) round $round/$ROUNDS: $server"
+                    load_run "$file" "$server" "$round" --rate "$rate" --pacing "$pacing"
+                done
+            done
         done
     done
     summary latency "$file"

@@ -72,21 +72,42 @@ def throughput(rows):
 
 
 def latency(rows):
-    print("| server | runs | offered req/s | achieved replies/s | p50 µs | p99 µs | p999 µs | errors |")
-    print("|---|---|---|---|---|---|---|---|")
-    med = {}
-    for server in ("exws", "handwritten"):
-        runs = [r for r in rows if r["server"] == server]
-        if not runs:
-            continue
-        med[server] = {k: median([r[k] for r in runs]) for k in ("target_rate", "replies_per_sec", "p50_us", "p99_us", "p999_us")}
-        m = med[server]
-        print(f"| {server} | {len(runs)} | {m['target_rate']:,.0f} | {m['replies_per_sec']:,.0f} | {m['p50_us']:.0f} "
-              f"| {m['p99_us']:.0f} | {m['p999_us']:.0f} | {sum(r['errors'] for r in runs)} |")
-    if len(med) == 2:
-        diff = med["exws"]["p99_us"] - med["handwritten"]["p99_us"]
+    # One table per offered rate and pacing (the mode: rate-exws is tick pacing, rate-spin-exws spin).
+    groups = []
+    for row in rows:
+        key = (row["target_rate"], "spin" if row["mode"].startswith("rate-spin") else "tick")
+        if key not in groups:
+            groups.append(key)
+    for rate, pacing in groups:
+        group = [r for r in rows if r["target_rate"] == rate and
+                 ("spin" if r["mode"].startswith("rate-spin") else "tick") == pacing]
+        print(f"Offered {rate:,.0f} requests/s, {pacing} pacing:")
         print()
-        print(f"p99 exws − handwritten: {diff:+.0f} µs (target ≤ +50 µs: {check(diff <= 50)})")
+        print("| server | runs | achieved replies/s | p50 µs | p99 µs | p999 µs | server CPU % | errors |")
+        print("|---|---|---|---|---|---|---|---|")
+        med = {}
+        for server in ("exws", "handwritten"):
+            runs = [r for r in group if r["server"] == server]
+            if not runs:
+                continue
+            med[server] = {k: median([r.get(k) for r in runs])
+                           for k in ("replies_per_sec", "p50_us", "p99_us", "p999_us", "server_cpu_pct")}
+            m = med[server]
+            print(f"| {server} | {len(runs)} | {m['replies_per_sec']:,.0f} | {m['p50_us']:.0f} "
+                  f"| {m['p99_us']:.0f} | {m['p999_us']:.0f} | {m['server_cpu_pct']:.0f} "
+                  f"| {sum(r['errors'] for r in runs)} |")
+        if len(med) == 2:
+            diff = med["exws"]["p99_us"] - med["handwritten"]["p99_us"]
+            rounds = sorted({r["round"] for r in group})
+            per_round = []
+            for rnd in rounds:
+                by = {r["server"]: r["p99_us"] for r in group if r["round"] == rnd}
+                if "exws" in by and "handwritten" in by:
+                    per_round.append(by["exws"] - by["handwritten"])
+            print()
+            print(f"p99 exws − handwritten: {diff:+.0f} µs (target ≤ +50 µs: {check(diff <= 50)}); "
+                  "per round: " + ", ".join(f"{d:+.0f}" for d in per_round))
+        print()
 
 
 def idle(rows):

@@ -26,13 +26,25 @@ pub struct LoadOptions {
     pub warmup: f64,
     /// Numbers per request.
     pub numbers: usize,
-    /// Offered requests per second over all connections (paced per millisecond); 0: closed
-    /// loop.
+    /// Offered requests per second over all connections; 0: closed loop.
     pub rate: f64,
+    /// How sends are paced in rate mode.
+    pub pacing: Pacing,
     /// Spread connections over this many loopback source addresses (0: the default one).
     pub sources: usize,
     /// The server's process id, to report how busy it was during the window.
     pub server_pid: Option<u32>,
+}
+
+/// How the rate mode paces its sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pacing {
+    /// On tokio's timer, which ticks per millisecond: each millisecond's requests leave
+    /// together, in one burst over all connections.
+    Tick,
+    /// Busy: every connection task yields instead of sleeping and sends each request when it
+    /// is due, to within a few microseconds; the load generator's core is then always busy.
+    Spin,
 }
 
 /// What one connection saw.
@@ -123,7 +135,11 @@ pub async fn run(options: &LoadOptions) -> LoadReport {
         Some(task) => task.await.ok().flatten(),
         None => None,
     };
-    let mode = if options.rate > 0.0 { "rate" } else { "load" };
+    let mode = match (options.rate > 0.0, options.pacing) {
+        (false, _) => "load",
+        (true, Pacing::Tick) => "rate",
+        (true, Pacing::Spin) => "rate-spin",
+    };
     let protocol = match options.protocol {
         Protocol::Exws => "exws",
         Protocol::Echo => "echo",
@@ -186,9 +202,9 @@ async fn drive(mut ws: Ws, connection: u64, options: &LoadOptions, schedule: Sch
                 if rate_mode && schedule.due(sent) > now {
                     break;
                 }
-                // Latency counts from the send: tokio's timers tick in milliseconds, so the
-                // rate is paced per millisecond, and counting from the due time would add
-                // that pacing lag to every request.
+                // Latency counts from the send: with tick pacing the rate is paced per
+                // millisecond, and counting from the due time would add that pacing lag to
+                // every request.
                 let stamp = Instant::now();
                 let id = id_base | sent;
                 write_request_with(&mut text, options.protocol, id, &number_texts);
@@ -216,9 +232,16 @@ async fn drive(mut ws: Ws, connection: u64, options: &LoadOptions, schedule: Sch
                 }
             }
         } else if rate_mode {
-            tokio::select! {
-                frame = ws.next() => frame,
-                _ = ticker.tick() => continue,
+            match options.pacing {
+                Pacing::Tick => tokio::select! {
+                    frame = ws.next() => frame,
+                    _ = ticker.tick() => continue,
+                },
+                Pacing::Spin => tokio::select! {
+                    biased;
+                    frame = ws.next() => frame,
+                    () = tokio::task::yield_now() => continue,
+                },
             }
         } else {
             ws.next().await

@@ -3,7 +3,7 @@
 //! see `bench/README.md`.
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
-use exws_bench::load::{self, LoadOptions};
+use exws_bench::load::{self, LoadOptions, Pacing};
 use exws_bench::net::{connect, raise_fd_limit, source_address, ConnectOptions, Ws};
 use exws_bench::procfs::{cpu_ticks, rss_bytes};
 use exws_bench::proto::{self, Protocol, RoomMessageEnvelope};
@@ -62,9 +62,13 @@ struct LoadArgs {
     #[arg(long, default_value_t = 4)]
     numbers: usize,
     /// Offered load in requests/s over all connections (0: closed loop, as fast as replies
-    /// come), paced per millisecond. Latency is measured from each send.
+    /// come). Latency is measured from each send.
     #[arg(long, default_value_t = 0.0)]
     rate: f64,
+    /// With --rate: `tick` sends each millisecond's requests together (tokio's timer), `spin`
+    /// sends each when it is due, to within microseconds (the load generator's core stays busy).
+    #[arg(long, value_enum, default_value = "tick")]
+    pacing: Pacing,
     /// Spread connections over this many source addresses 127.0.0.2.. (0: default address).
     #[arg(long, default_value_t = 0)]
     sources: usize,
@@ -84,6 +88,7 @@ impl LoadArgs {
             warmup: self.warmup,
             numbers: self.numbers,
             rate: self.rate,
+            pacing: self.pacing,
             sources: self.sources,
             server_pid: self.server_pid,
         }
