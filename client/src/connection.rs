@@ -134,12 +134,18 @@ pub(crate) async fn open(config: &ConnectConfig) -> Result<Socket, ConnectError>
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
+    // The TLS configuration (root store, provider) is built only for `wss://`.
+    #[cfg(feature = "tls")]
+    let connector = match request.uri().scheme_str() {
+        Some("wss") => Some(crate::tls::connector(&config.root_certificates)?),
+        _ => None,
+    };
     #[cfg(feature = "tls")]
     let connecting = tokio_tungstenite::connect_async_tls_with_config(
         request,
         Some(ws_config),
         false,
-        Some(crate::tls::connector(&config.root_certificates)?),
+        connector,
     );
     #[cfg(not(feature = "tls"))]
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), false);

@@ -27,6 +27,7 @@
 //! the same way: the close of the connection removes every membership Redis has for it, and a
 //! process's sweep removes its own connections that closed meanwhile.
 
+mod keys;
 mod publisher;
 mod scripts;
 mod subscriber;
@@ -181,20 +182,16 @@ impl RedisAdapter {
 }
 
 impl Inner {
-    fn key(&self, suffix: std::fmt::Arguments<'_>) -> String {
-        format!("{}:{}", self.config.prefix, suffix)
-    }
-
     fn conns_key(&self) -> String {
-        self.key(format_args!("conns"))
+        keys::conns(&self.config.prefix)
     }
 
     fn room_key(&self, room: &str) -> String {
-        self.key(format_args!("room:{room}"))
+        keys::room(&self.config.prefix, room)
     }
 
     fn conn_rooms_key(&self, id: &ConnectionId) -> String {
-        conn_rooms_key(&self.config.prefix, id)
+        keys::conn_rooms(&self.config.prefix, id)
     }
 
     fn commands(&self) -> Result<ConnectionManager, AdapterError> {
@@ -222,11 +219,6 @@ fn next_node_id() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let instance = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{}.{instance}", crate::connection::process_prefix())
-}
-
-/// The set of rooms connection `id` is in.
-fn conn_rooms_key(prefix: &str, id: &ConnectionId) -> String {
-    format!("{prefix}:connrooms:{id}")
 }
 
 fn unavailable(error: redis::RedisError) -> AdapterError {

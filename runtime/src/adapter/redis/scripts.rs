@@ -6,12 +6,31 @@
 
 use redis::aio::ConnectionManager;
 
+/// Lua shared by both scripts: `forget(conns, prefix, id)` removes connection `id` from every
+/// room in its `connrooms` set, deletes that set and its entry in the `conns` hash.
+macro_rules! forget_lua {
+    () => {
+        r"
+local function forget(conns, prefix, id)
+  local rooms_key = prefix .. ':connrooms:' .. id
+  for _, room in ipairs(redis.call('SMEMBERS', rooms_key)) do
+    redis.call('SREM', prefix .. ':room:' .. room, id)
+  end
+  redis.call('DEL', rooms_key)
+  redis.call('HDEL', conns, id)
+end
+"
+    };
+}
+
 /// Removes connections that a process owns: `KEYS[1]` is the connection hash; `ARGV` is the
 /// process's channel (whose subscribers are counted first: the process must have none, i.e. be
 /// gone; an empty channel skips the check, for this process's own leftovers), its node id, the
 /// key prefix, then the connection ids. An id another process owns by now is left alone.
 /// Returns how many were removed, or -1 if the process is alive.
-const REMOVE_OWNED: &str = r"
+const REMOVE_OWNED: &str = concat!(
+    forget_lua!(),
+    r"
 if ARGV[1] ~= '' then
   local alive = redis.call('PUBSUB', 'NUMSUB', ARGV[1])
   if tonumber(alive[2]) ~= 0 then
@@ -20,42 +39,36 @@ if ARGV[1] ~= '' then
 end
 local removed = 0
 for i = 4, #ARGV do
-  local id = ARGV[i]
-  if redis.call('HGET', KEYS[1], id) == ARGV[2] then
-    local rooms_key = ARGV[3] .. ':connrooms:' .. id
-    for _, room in ipairs(redis.call('SMEMBERS', rooms_key)) do
-      redis.call('SREM', ARGV[3] .. ':room:' .. room, id)
-    end
-    redis.call('DEL', rooms_key)
-    redis.call('HDEL', KEYS[1], id)
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[2] then
+    forget(KEYS[1], ARGV[3], ARGV[i])
     removed = removed + 1
   end
 end
 return removed
-";
+"
+);
 
 /// Removes a closed connection: `KEYS[1]` is the connection hash; `ARGV` is the key prefix, the
 /// id, the closing process's node id, then the rooms it was in here. If this process still owns
 /// the id (or nobody does), the id leaves every room Redis knows it in (memberships a failed
 /// leave left behind included) and is forgotten; if another process owns it by now (an id the
 /// application chose, reconnected elsewhere), it only leaves the rooms it was in here.
-const REMOVE_CLOSED: &str = r"
+const REMOVE_CLOSED: &str = concat!(
+    forget_lua!(),
+    r"
 local prefix, id = ARGV[1], ARGV[2]
-local rooms_key = prefix .. ':connrooms:' .. id
 local owner = redis.call('HGET', KEYS[1], id)
 if owner == ARGV[3] or owner == false then
-  for _, room in ipairs(redis.call('SMEMBERS', rooms_key)) do
-    redis.call('SREM', prefix .. ':room:' .. room, id)
-  end
-  redis.call('DEL', rooms_key)
-  redis.call('HDEL', KEYS[1], id)
+  forget(KEYS[1], prefix, id)
 end
+local rooms_key = prefix .. ':connrooms:' .. id
 for i = 4, #ARGV do
   redis.call('SREM', prefix .. ':room:' .. ARGV[i], id)
   redis.call('SREM', rooms_key, ARGV[i])
 end
 return 0
-";
+"
+);
 
 /// The scripts, loaded once per adapter (a script is sent by its SHA-1, and in full only when
 /// Redis does not know it yet).
@@ -94,7 +107,7 @@ impl Scripts {
             Owner::Gone { channel, node } => (channel, node),
             Owner::ThisProcess { node } => ("", node),
         };
-        let mut call = self.remove_owned.key(format!("{prefix}:conns"));
+        let mut call = self.remove_owned.key(super::keys::conns(prefix));
         call.arg(channel).arg(node).arg(prefix).arg(ids);
         let removed: i64 = call.invoke_async(commands).await?;
         Ok(usize::try_from(removed).ok())
@@ -109,7 +122,7 @@ impl Scripts {
         id: &str,
         rooms: &[String],
     ) -> redis::RedisResult<()> {
-        let mut call = self.remove_closed.key(format!("{prefix}:conns"));
+        let mut call = self.remove_closed.key(super::keys::conns(prefix));
         call.arg(prefix).arg(id).arg(node).arg(rooms);
         call.invoke_async(commands).await
     }

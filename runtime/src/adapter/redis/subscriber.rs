@@ -171,7 +171,7 @@ async fn restore(
     let mut pipe = redis::pipe();
     for id in &connections {
         pipe.cmd("HSET")
-            .arg(format!("{}:conns", config.prefix))
+            .arg(super::keys::conns(&config.prefix))
             .arg(id.as_str())
             .arg(&config.node)
             .ignore();
@@ -183,13 +183,13 @@ async fn restore(
         }
         let members: Vec<&str> = members.iter().map(ConnectionId::as_str).collect();
         pipe.cmd("SADD")
-            .arg(format!("{}:room:{room}", config.prefix))
+            .arg(super::keys::room(&config.prefix, room))
             .arg(members)
             .ignore();
     }
     for (member, rooms) in rooms_of {
         pipe.cmd("SADD")
-            .arg(super::conn_rooms_key(&config.prefix, member))
+            .arg(super::keys::conn_rooms(&config.prefix, member))
             .arg(rooms)
             .ignore();
     }

@@ -13,6 +13,7 @@ use super::publisher::Health;
 use super::scripts::{Owner, Scripts};
 use super::subscriber::node_channel;
 use crate::hub::Inbound;
+use crate::ConnectionId;
 use redis::aio::ConnectionManager;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -91,13 +92,12 @@ async fn sweep(config: &mut SweeperConfig) -> redis::RedisResult<usize> {
     // This process's leftovers: read after Redis, so that a connection opened meanwhile (added
     // here before it is written to Redis) is known here.
     if let Some(ids) = by_node.remove(&config.node) {
-        let open: HashSet<String> = config
-            .inbound
-            .connections()
-            .iter()
-            .map(|id| id.as_str().to_owned())
+        let open = config.inbound.connections();
+        let open: HashSet<&str> = open.iter().map(ConnectionId::as_str).collect();
+        let leftovers: Vec<String> = ids
+            .into_iter()
+            .filter(|id| !open.contains(id.as_str()))
             .collect();
-        let leftovers: Vec<String> = ids.into_iter().filter(|id| !open.contains(id)).collect();
         for batch in leftovers.chunks(BATCH) {
             let owner = Owner::ThisProcess { node: &config.node };
             let count = config
@@ -146,7 +146,7 @@ async fn sweep(config: &mut SweeperConfig) -> redis::RedisResult<usize> {
 async fn connections_by_node(
     config: &mut SweeperConfig,
 ) -> redis::RedisResult<HashMap<String, Vec<String>>> {
-    let conns_key = format!("{}:conns", config.prefix);
+    let conns_key = super::keys::conns(&config.prefix);
     let mut by_node: HashMap<String, Vec<String>> = HashMap::new();
     let mut cursor = "0".to_owned();
     loop {
