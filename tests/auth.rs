@@ -29,6 +29,7 @@ struct Me {
     name: String,
     admin: bool,
     id: String,
+    user_id: Option<String>,
     via: Option<String>,
     tenant: Option<String>,
 }
@@ -40,6 +41,7 @@ async fn who_am_i(_request: WhoAmI, User(account): User<Account>, connection: Co
         name: account.name,
         admin: account.admin,
         id: connection.id().as_str().to_owned(),
+        user_id: connection.user_id().map(|id| id.as_str().to_owned()),
         via: connection.metadata("via"),
         tenant: connection.metadata("tenant"),
     }
@@ -150,8 +152,8 @@ async fn authenticate(request: HandshakeRequest) -> Result<Admission, HandshakeR
     let mut admission = Admission::user(account_for(&token)?)
         .with_metadata("via", via)
         .with_metadata("tenant", "acme");
-    if let Some(device) = request.header("x-device") {
-        admission = admission.with_id(device);
+    if let Some(user) = request.header("x-user-id") {
+        admission = admission.with_user_id(user);
     }
     Ok(admission)
 }
@@ -275,27 +277,25 @@ async fn admitted_raw_upgrade_switches_protocols() {
 }
 
 #[tokio::test]
-async fn admission_with_id_sets_the_connection_id() {
+async fn a_user_id_names_the_user_and_every_connection_keeps_its_own_id() {
     let server = TestServer::start(server()).await;
-    let mut chosen = connect(
-        &server.url("/"),
-        &[("X-Api-Key", "ada-token"), ("X-Device", "ada-laptop")],
-    )
-    .await;
-    let reply = call(&mut chosen, "WhoAmI", json!({})).await;
-    assert_eq!(reply["Data"]["id"], "ada-laptop", "{reply}");
+    let headers = [("X-Api-Key", "ada-token"), ("X-User-Id", "ada")];
+    let mut laptop = connect(&server.url("/"), &headers).await;
+    let mut phone = connect(&server.url("/"), &headers).await;
+    let laptop_reply = call(&mut laptop, "WhoAmI", json!({})).await;
+    let phone_reply = call(&mut phone, "WhoAmI", json!({})).await;
+    assert_eq!(laptop_reply["Data"]["user_id"], "ada", "{laptop_reply}");
+    assert_eq!(phone_reply["Data"]["user_id"], "ada", "{phone_reply}");
+    let laptop_id = laptop_reply["Data"]["id"].as_str().unwrap_or_default().to_owned();
+    let phone_id = phone_reply["Data"]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(!laptop_id.is_empty());
+    assert_ne!(laptop_id, phone_id, "connection ids are unique, always");
 
-    // Without `with_id`, every connection gets its own generated id.
-    let mut first = connect(&server.url("/"), &[("X-Api-Key", "bob-token")]).await;
-    let mut second = connect(&server.url("/"), &[("X-Api-Key", "bob-token")]).await;
-    let first_id = call(&mut first, "WhoAmI", json!({})).await["Data"]["id"].clone();
-    let second_id = call(&mut second, "WhoAmI", json!({})).await["Data"]["id"].clone();
-    assert!(
-        first_id.as_str().is_some_and(|id| !id.is_empty()),
-        "{first_id}"
-    );
-    assert_ne!(first_id, second_id);
-    assert_ne!(first_id, "ada-laptop");
+    // Without a user id, the user id is absent; the connection id is still generated.
+    let mut anonymous_id = connect(&server.url("/"), &[("X-Api-Key", "bob-token")]).await;
+    let reply = call(&mut anonymous_id, "WhoAmI", json!({})).await;
+    assert_eq!(reply["Data"]["user_id"], serde_json::Value::Null, "{reply}");
+    assert_ne!(reply["Data"]["id"], laptop_id.as_str());
     server.stop().await;
 }
 

@@ -109,9 +109,9 @@ async fn logout(_request: Value, connection: Connection) -> LoggedOut {
 
 #[message(type = "kick")]
 async fn kick(_request: Value, connection: Connection) {
-    connection.close_with(CloseCode(4000), "kicked");
+    assert!(connection.close_with(CloseCode(4000), "kicked").is_ok());
     // The first close wins.
-    connection.close_with(CloseCode(4001), "ignored");
+    assert!(connection.close_with(CloseCode(4001), "ignored").is_ok());
 }
 
 /// Reports, through the channel in its state, what a send after the close gives.

@@ -74,10 +74,10 @@ struct CloseMe {
     reason: String,
 }
 
-/// Closes its own connection.
+/// Closes its own connection; a code or reason that may not be sent answers `handler_error`.
 #[message]
-async fn close_me(request: CloseMe, connection: Connection) {
-    connection.close_with(CloseCode(request.code), &request.reason);
+async fn close_me(request: CloseMe, connection: Connection) -> Result<(), exws::CloseError> {
+    connection.close_with(CloseCode(request.code), &request.reason)
 }
 
 /// What the connect hook sends.

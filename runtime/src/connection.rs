@@ -6,8 +6,9 @@ mod queue;
 #[cfg(feature = "redis")]
 pub(crate) use id::process_prefix;
 pub use id::ConnectionId;
-pub(crate) use queue::{Offer, Outbound, OutboundQueue, OutboundReceiver, QueueLimits};
+pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 
+use crate::auth::UserId;
 use crate::protocol::{encode, message_type_name, CloseCode};
 use crate::server::SlowConsumerPolicy;
 use serde::Serialize;
@@ -49,6 +50,7 @@ pub struct Connection {
 
 struct Inner {
     id: ConnectionId,
+    user_id: Option<UserId>,
     remote_addr: SocketAddr,
     outbound: OutboundQueue,
     /// Messages dropped by the `DropNewest` slow consumer policy.
@@ -75,6 +77,24 @@ pub enum SendError {
     Serialize(#[from] serde_json::Error),
 }
 
+/// The longest close reason a close frame carries, in bytes (125 less the code's two).
+const MAX_CLOSE_REASON: usize = 123;
+
+/// Why [`Connection::close_with`] refused a close.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CloseError {
+    /// The code is one no endpoint may send (0-999, 1004-1006, 1015, 1016-2999, 5000 and up).
+    #[error(
+        "close code {0} may not be sent: use 1000 (normal), 1001, 1008 (policy), 1011, or an \
+         application code from 3000 to 4999"
+    )]
+    Code(u16),
+    /// The reason is longer than the 123 bytes a close frame can carry.
+    #[error("a close reason of {0} bytes is too long: a close frame carries at most 123 bytes")]
+    ReasonTooLong(usize),
+}
+
 /// Why the server closes a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CloseCause {
@@ -93,6 +113,7 @@ pub(crate) struct CloseRequest {
 /// What the session needs to set a connection up.
 pub(crate) struct ConnectionParts {
     pub id: ConnectionId,
+    pub user_id: Option<UserId>,
     pub remote_addr: SocketAddr,
     pub outbound: OutboundQueue,
     pub user: Option<Arc<dyn Any + Send + Sync>>,
@@ -104,6 +125,7 @@ impl Connection {
         Connection {
             inner: Arc::new(Inner {
                 id: parts.id,
+                user_id: parts.user_id,
                 remote_addr: parts.remote_addr,
                 outbound: parts.outbound,
                 dropped: AtomicU64::new(0),
@@ -120,6 +142,12 @@ impl Connection {
     /// backend, of every process).
     pub fn id(&self) -> &ConnectionId {
         &self.inner.id
+    }
+
+    /// The user this connection belongs to, if the authenticator said
+    /// ([`Admission::with_user_id`](crate::auth::Admission::with_user_id)).
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.inner.user_id.as_ref()
     }
 
     /// The address of the peer.
@@ -201,29 +229,35 @@ impl Connection {
         self.inner.outbound.queued_bytes()
     }
 
-    /// Queues the session's last item, even after the connection was marked closed.
-    pub(crate) async fn push_final(&self, item: Outbound) -> bool {
-        self.inner.outbound.push_control(item)
-    }
-
-    /// Queues a heartbeat ping if there is room.
-    pub(crate) fn ping(&self) -> bool {
-        self.inner.outbound.offer_ping()
-    }
-
     /// Closes the connection normally (1000) once the messages already queued are sent.
     pub fn close(&self) {
-        self.close_with(CloseCode::NORMAL, "");
+        self.close_for(CloseRequest {
+            code: CloseCode::NORMAL,
+            reason: String::new(),
+            cause: CloseCause::Application,
+        });
     }
 
-    /// Closes the connection with `code` and `reason` once the messages already queued are sent.
+    /// Closes the connection with `code` and `reason` once the messages already queued are
+    /// sent (and the handlers still running have finished, or their grace period has passed).
     /// The first close wins; later calls do nothing.
-    pub fn close_with(&self, code: CloseCode, reason: &str) {
+    ///
+    /// `code` must be one an endpoint may send (RFC 6455 section 7.4): 1000-1003, 1007-1014,
+    /// or 3000-4999 for applications; `reason` at most 123 bytes. Anything else is refused
+    /// with a [`CloseError`] and the connection stays open.
+    pub fn close_with(&self, code: CloseCode, reason: &str) -> Result<(), CloseError> {
+        if !code.is_sendable() {
+            return Err(CloseError::Code(code.0));
+        }
+        if reason.len() > MAX_CLOSE_REASON {
+            return Err(CloseError::ReasonTooLong(reason.len()));
+        }
         self.close_for(CloseRequest {
             code,
             reason: reason.to_owned(),
             cause: CloseCause::Application,
         });
+        Ok(())
     }
 
     pub(crate) fn close_for(&self, request: CloseRequest) {

@@ -2,7 +2,7 @@
 //! to a server's handlers and collect what would be sent back.
 
 use crate::adapter::InProcess;
-use crate::connection::{ConnectionId, ConnectionParts, Outbound, OutboundQueue, QueueLimits};
+use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
 use crate::context::AppState;
 use crate::handler::{Handler, Registry};
 use crate::hooks::Hooks;
@@ -45,6 +45,7 @@ impl FrameHarness {
         });
         let connection = Connection::new(ConnectionParts {
             id: ConnectionId::generate(),
+            user_id: None,
             remote_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             outbound,
             user: None,
@@ -53,10 +54,8 @@ impl FrameHarness {
         let context = Context::new(connection, self.shared.app.clone(), self.shared.hub.clone());
         let collect = async {
             let mut sent = Vec::new();
-            while let Some(item) = queue.recv().await {
-                if let Outbound::Text(text) = item {
-                    sent.push(text.as_str().to_owned());
-                }
+            while let Some(text) = queue.recv().await {
+                sent.push(text.as_str().to_owned());
             }
             sent
         };

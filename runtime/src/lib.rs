@@ -17,7 +17,8 @@ pub mod protocol;
 mod server;
 mod session;
 
-pub use connection::{Connection, ConnectionId, SendError};
+pub use auth::UserId;
+pub use connection::{CloseError, Connection, ConnectionId, SendError};
 pub use context::Context;
 pub use error::Error;
 pub use extract::{FromContext, Rejection, State};

@@ -2,7 +2,7 @@
 
 use super::{Adapter, AdapterError, Outgoing};
 use crate::hub::Inbound;
-use crate::ConnectionId;
+use crate::{ConnectionId, UserId};
 use futures_util::future::{self, BoxFuture};
 use futures_util::FutureExt;
 
@@ -19,6 +19,7 @@ impl Adapter for InProcess {
     fn connection_opened<'a>(
         &'a self,
         _id: &'a ConnectionId,
+        _user: Option<&'a UserId>,
     ) -> BoxFuture<'a, Result<(), AdapterError>> {
         future::ready(Ok(())).boxed()
     }

@@ -15,7 +15,7 @@ pub use self::redis::{RedisAdapter, RedisAdapterConfig};
 pub use in_process::InProcess;
 
 use crate::hub::Inbound;
-use crate::ConnectionId;
+use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -58,10 +58,13 @@ pub trait Adapter: Send + Sync + 'static {
     /// messages from other processes to this process's connections; keep it.
     fn start(&self, inbound: Inbound) -> BoxFuture<'_, Result<(), AdapterError>>;
 
-    /// A connection opened on this process.
+    /// A connection opened on this process, belonging to `user` if the authenticator said.
+    /// (The hub also puts a user's connections in a room of their own, through
+    /// [`room_joined`](Adapter::room_joined), so that messages to the user reach them.)
     fn connection_opened<'a>(
         &'a self,
         id: &'a ConnectionId,
+        user: Option<&'a UserId>,
     ) -> BoxFuture<'a, Result<(), AdapterError>>;
 
     /// A connection of this process closed; `rooms` are the rooms it was still in.
@@ -97,4 +100,15 @@ pub trait Adapter: Send + Sync + 'static {
         &'a self,
         room: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>>;
+
+    /// The users of connections `ids` across every process, in the same order (`None` for a
+    /// connection without a user), if the adapter knows them. By default it does not, and the
+    /// hub answers from this process's connections.
+    fn user_ids<'a>(
+        &'a self,
+        ids: &'a [ConnectionId],
+    ) -> BoxFuture<'a, Result<Option<Vec<Option<UserId>>>, AdapterError>> {
+        let _ = ids;
+        Box::pin(async { Ok(None) })
+    }
 }

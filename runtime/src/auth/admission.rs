@@ -1,6 +1,6 @@
 //! An authenticator's answer: admit (with a user, id, metadata) or refuse.
 
-use crate::ConnectionId;
+use super::UserId;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -15,13 +15,17 @@ use std::sync::Arc;
 /// struct Account { name: String }
 ///
 /// let admission = Admission::user(Account { name: "ada".into() })
-///     .with_id("ada-laptop")
+///     .with_user_id("ada")
 ///     .with_metadata("tenant", "acme");
 /// ```
+///
+/// Every connection gets a unique, generated [`ConnectionId`](crate::ConnectionId); the user
+/// id says whose it is. Connections of one user (several tabs or devices) share the user id,
+/// and [`Hub::user`](crate::Hub::user) reaches all of them.
 #[derive(Default)]
 pub struct Admission {
     pub(crate) user: Option<Arc<dyn Any + Send + Sync>>,
-    pub(crate) id: Option<ConnectionId>,
+    pub(crate) user_id: Option<UserId>,
     pub(crate) metadata: HashMap<String, String>,
 }
 
@@ -41,10 +45,11 @@ impl Admission {
         }
     }
 
-    /// Gives the connection this id instead of a generated one. Ids must be unique among open
-    /// connections; a duplicate makes direct messages ambiguous.
-    pub fn with_id(mut self, id: impl Into<ConnectionId>) -> Self {
-        self.id = Some(id.into());
+    /// Says which user the connection belongs to. Several connections may have the same user
+    /// id (a user with two tabs): each keeps its own connection id, and
+    /// [`Hub::user`](crate::Hub::user) addresses all of them, in every process.
+    pub fn with_user_id(mut self, id: impl Into<UserId>) -> Self {
+        self.user_id = Some(id.into());
         self
     }
 
@@ -60,7 +65,7 @@ impl fmt::Debug for Admission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Admission")
             .field("user", &self.user.is_some())
-            .field("id", &self.id)
+            .field("user_id", &self.user_id)
             .field("metadata", &self.metadata)
             .finish()
     }

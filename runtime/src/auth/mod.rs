@@ -1,7 +1,7 @@
 //! Authentication of WebSocket clients during the handshake.
 //!
 //! An [`Authenticator`] sees the HTTP upgrade request ([`HandshakeRequest`]) before any
-//! WebSocket is opened and either admits it ([`Admission`], optionally with a user, an id and
+//! WebSocket is opened and either admits it ([`Admission`], optionally with a user, a user id and
 //! metadata) or refuses it with an HTTP status and a short reason ([`HandshakeRejection`]).
 //! Give one to [`Server::authenticator`](crate::Server::authenticator); handlers then take the
 //! user with [`User<U>`] (or, for Telegram, `WebAppUser` directly).
@@ -14,6 +14,7 @@
 mod admission;
 mod authenticator;
 mod user;
+mod user_id;
 
 #[cfg(feature = "telegram")]
 pub mod telegram;
@@ -21,5 +22,6 @@ pub mod telegram;
 pub use admission::{Admission, HandshakeRejection};
 pub use authenticator::Authenticator;
 pub use user::User;
+pub use user_id::UserId;
 
 pub(crate) use authenticator::SharedAuthenticator;

@@ -7,21 +7,9 @@
 use crate::server::SlowConsumerPolicy;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-
-/// One item of the queue.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    /// An encoded envelope.
-    Text(Utf8Bytes),
-    /// A heartbeat ping.
-    Ping,
-    /// Send a close frame after what is queued, then stop writing.
-    Close(crate::CloseCode, String),
-    /// Flush what is queued (and the close reply tungstenite may owe), then stop writing.
-    Finish,
-}
 
 /// What happened to a message offered without waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +30,7 @@ pub(crate) struct QueueLimits {
 
 #[derive(Debug)]
 struct State {
-    items: VecDeque<Outbound>,
+    items: VecDeque<Utf8Bytes>,
     /// Bytes of queued text messages.
     bytes: usize,
     /// No more text messages are accepted.
@@ -53,13 +41,13 @@ struct State {
     sender_gone: bool,
     /// A sender waits for room: the writer wakes it when it takes an item.
     senders_waiting: bool,
+    /// The session found the queue empty and waits: the next item wakes it.
+    receiver_waker: Option<Waker>,
 }
 
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the writer.
-    item_ready: Notify,
     /// Wakes senders waiting for room.
     room_ready: Notify,
     limits: QueueLimits,
@@ -101,8 +89,8 @@ impl OutboundQueue {
                 receiver_gone: false,
                 sender_gone: false,
                 senders_waiting: false,
+                receiver_waker: None,
             }),
-            item_ready: Notify::new(),
             room_ready: Notify::new(),
             limits,
         });
@@ -151,11 +139,11 @@ impl OutboundQueue {
             return Err(text);
         }
         state.bytes += len;
-        state.items.push_back(Outbound::Text(text));
-        let first = state.items.len() == 1;
+        state.items.push_back(text);
+        let waiting = state.receiver_waker.take();
         drop(state);
-        if first {
-            self.shared.item_ready.notify_one();
+        if let Some(waker) = waiting {
+            waker.wake();
         }
         Ok(true)
     }
@@ -171,39 +159,14 @@ impl OutboundQueue {
             return Offer::Full;
         }
         state.bytes += len;
-        state.items.push_back(Outbound::Text(text));
-        let first = state.items.len() == 1;
+        state.items.push_back(text);
+        // The session takes whatever is queued once woken: only a waiting session is woken.
+        let waiting = state.receiver_waker.take();
         drop(state);
-        // The writer takes whatever is queued once woken: only the first item wakes it.
-        if first {
-            self.shared.item_ready.notify_one();
+        if let Some(waker) = waiting {
+            waker.wake();
         }
         Offer::Queued
-    }
-
-    /// Queues a control item (close, finish) after everything queued, whatever the limits.
-    /// `false` if the writer is gone.
-    pub(crate) fn push_control(&self, item: Outbound) -> bool {
-        let mut state = self.shared.lock();
-        if state.receiver_gone {
-            return false;
-        }
-        state.items.push_back(item);
-        drop(state);
-        self.shared.item_ready.notify_one();
-        true
-    }
-
-    /// Queues a ping if there is room (a full queue means the client is not reading anyway).
-    pub(crate) fn offer_ping(&self) -> bool {
-        let mut state = self.shared.lock();
-        if state.closed || state.receiver_gone || state.items.len() >= self.shared.limits.messages {
-            return false;
-        }
-        state.items.push_back(Outbound::Ping);
-        drop(state);
-        self.shared.item_ready.notify_one();
-        true
     }
 
     /// Stops accepting messages: senders waiting for room fail at once.
@@ -220,33 +183,51 @@ impl OutboundQueue {
 
 impl Drop for OutboundQueue {
     fn drop(&mut self) {
-        self.shared.lock().sender_gone = true;
-        self.shared.item_ready.notify_one();
+        let mut state = self.shared.lock();
+        state.sender_gone = true;
+        let waiting = state.receiver_waker.take();
+        drop(state);
+        if let Some(waker) = waiting {
+            waker.wake();
+        }
     }
 }
 
 impl OutboundReceiver {
+    /// The next item; `Pending` (and woken by the next push) while the queue is empty;
+    /// `None` once the sending side is gone and the queue is empty.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Utf8Bytes>> {
+        let mut state = self.shared.lock();
+        if let Some(item) = self.take(state) {
+            return Poll::Ready(Some(item));
+        }
+        state = self.shared.lock();
+        if state.sender_gone {
+            return Poll::Ready(None);
+        }
+        match &mut state.receiver_waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
     /// The next item, waiting for one; `None` once the sending side is gone and the queue is
     /// empty.
-    pub(crate) async fn recv(&mut self) -> Option<Outbound> {
-        loop {
-            if let Some(item) = self.try_recv() {
-                return Some(item);
-            }
-            if self.shared.lock().sender_gone {
-                return self.try_recv();
-            }
-            self.shared.item_ready.notified().await;
-        }
+    pub(crate) async fn recv(&mut self) -> Option<Utf8Bytes> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// The next item if one is queued.
-    pub(crate) fn try_recv(&mut self) -> Option<Outbound> {
-        let mut state = self.shared.lock();
+    pub(crate) fn try_recv(&mut self) -> Option<Utf8Bytes> {
+        let state = self.shared.lock();
+        self.take(state)
+    }
+
+    /// Pops the first item under the lock `state`, waking senders waiting for room.
+    fn take(&self, mut state: MutexGuard<'_, State>) -> Option<Utf8Bytes> {
         let item = state.items.pop_front()?;
-        if let Outbound::Text(text) = &item {
-            state.bytes -= text.len();
-        }
+        state.bytes -= item.len();
         if state.items.is_empty() && state.items.capacity() > 8 {
             // Give an idle connection's memory back.
             state.items = VecDeque::new();
@@ -317,15 +298,11 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
         assert!(
-            matches!(receiver.recv().await, Some(Outbound::Text(text)) if text.as_str() == "a")
+            matches!(receiver.recv().await, Some(text) if text.as_str() == "a")
         );
         assert!(waiting.await.unwrap_or(false));
         queue.close();
         assert!(!queue.push("c".into()).await);
-        assert!(
-            queue.push_control(Outbound::Finish),
-            "control items pass a closed queue"
-        );
     }
 
     #[tokio::test]
@@ -342,6 +319,5 @@ mod tests {
         let (queue, receiver) = queue(4, 100);
         drop(receiver);
         assert!(!queue.push("a".into()).await);
-        assert!(!queue.push_control(Outbound::Finish));
     }
 }

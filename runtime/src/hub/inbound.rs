@@ -2,7 +2,7 @@
 
 use super::local::LocalHub;
 use crate::adapter::Target;
-use crate::ConnectionId;
+use crate::{ConnectionId, UserId};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -27,6 +27,13 @@ impl Inbound {
     /// The ids of this process's open connections.
     pub fn connections(&self) -> Vec<ConnectionId> {
         self.local.connection_ids()
+    }
+
+    /// The ids of this process's open connections, each with its user if it has one.
+    pub fn connections_with_users(&self) -> Vec<(ConnectionId, Option<UserId>)> {
+        let ids = self.local.connection_ids();
+        let users = self.local.user_ids(&ids);
+        ids.into_iter().zip(users).collect()
     }
 
     /// Whether `room` has members on this process.

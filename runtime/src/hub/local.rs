@@ -1,10 +1,25 @@
 //! This process's connections and room memberships.
 
 use crate::adapter::Target;
-use crate::{Connection, ConnectionId};
+use crate::{Connection, ConnectionId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// The prefix of the rooms that stand for users: a user's connections are the members of its
+/// room. The control character keeps these names apart from every room an application can
+/// join (room names may not hold control characters).
+pub(crate) const USER_ROOM_PREFIX: &str = "\u{1}user:";
+
+/// The room that stands for user `id`.
+pub(crate) fn user_room(id: &UserId) -> String {
+    format!("{USER_ROOM_PREFIX}{id}")
+}
+
+/// Whether `room` is an application's room (not a user's).
+fn is_application_room(room: &str) -> bool {
+    !room.starts_with(USER_ROOM_PREFIX)
+}
 
 /// The connections of this process and the rooms they are in. A room exists while it has
 /// members here; an empty room is removed at once.
@@ -100,7 +115,14 @@ impl LocalHub {
                 members_here,
             });
         }
-        if member.rooms.len() >= max_rooms {
+        if is_application_room(room)
+            && member
+                .rooms
+                .iter()
+                .filter(|room| is_application_room(room))
+                .count()
+                >= max_rooms
+        {
             return Err(JoinRefused::TooManyRooms);
         }
         member.rooms.insert(room.to_owned());
@@ -130,7 +152,14 @@ impl LocalHub {
         let mut rooms: Vec<String> = state
             .connections
             .get(id)
-            .map(|member| member.rooms.iter().cloned().collect())
+            .map(|member| {
+                member
+                    .rooms
+                    .iter()
+                    .filter(|room| is_application_room(room))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         rooms.sort();
         rooms
@@ -166,8 +195,27 @@ impl LocalHub {
         self.read().rooms.contains_key(room)
     }
 
+    /// Application rooms with members here (users' rooms are not counted).
     pub(crate) fn room_count(&self) -> usize {
-        self.read().rooms.len()
+        self.read()
+            .rooms
+            .keys()
+            .filter(|room| is_application_room(room))
+            .count()
+    }
+
+    /// The users of `ids` that are on this process, in the same order (`None` for a
+    /// connection without a user, or not here).
+    pub(crate) fn user_ids(&self, ids: &[ConnectionId]) -> Vec<Option<UserId>> {
+        let state = self.read();
+        ids.iter()
+            .map(|id| {
+                state
+                    .connections
+                    .get(id)
+                    .and_then(|member| member.connection.user_id().cloned())
+            })
+            .collect()
     }
 
     /// Every room with members here, with its members.

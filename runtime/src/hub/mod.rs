@@ -8,8 +8,8 @@ pub use inbound::Inbound;
 pub use recipients::Recipients;
 
 use crate::adapter::{Adapter, AdapterError, Target};
-use crate::{Connection, ConnectionId, Context, FromContext, Rejection};
-use local::{JoinRefused, LocalHub};
+use crate::{Connection, ConnectionId, Context, FromContext, Rejection, UserId};
+use local::{user_room, JoinRefused, LocalHub};
 use std::sync::Arc;
 
 /// Rooms, broadcasts and direct messages.
@@ -54,6 +54,9 @@ pub enum HubError {
     /// No process holds a connection with this id (it never existed or has closed).
     #[error("no connection {0} (it never existed or has closed)")]
     UnknownConnection(ConnectionId),
+    /// No process holds a connection of this user (none is open).
+    #[error("user {0} has no open connection")]
+    UnknownUser(UserId),
     /// The connection is already in as many rooms as the server allows.
     #[error("the connection is already in {0} rooms, the most the server allows; leave one first")]
     TooManyRooms(usize),
@@ -85,11 +88,28 @@ impl Hub {
         self.inner.adapter.start(inbound).await
     }
 
-    /// A connection opened: it can now be addressed.
+    /// A connection opened: it can now be addressed, and through its user if it has one.
     pub(crate) async fn register(&self, connection: &Connection) {
+        let id = connection.id();
+        let user_id = connection.user_id();
         self.inner.local.add(connection.clone());
-        if let Err(error) = self.inner.adapter.connection_opened(connection.id()).await {
-            tracing::warn!(%error, id = %connection.id(), "the adapter could not record a new connection");
+        if let Err(error) = self.inner.adapter.connection_opened(id, user_id).await {
+            tracing::warn!(%error, %id, "the adapter could not record a new connection");
+        }
+        if let Some(user_id) = user_id {
+            // A user is a room of its connections: its messages reach every process that
+            // holds one, and every process's view heals like a room's.
+            let room = user_room(user_id);
+            if let Ok(joined) = self.inner.local.join(id, &room, usize::MAX) {
+                if let Err(error) = self
+                    .inner
+                    .adapter
+                    .room_joined(&room, id, joined.first_here)
+                    .await
+                {
+                    tracing::warn!(%error, %id, "the adapter could not record a user's connection");
+                }
+            }
         }
     }
 
@@ -100,6 +120,12 @@ impl Hub {
         if let Err(error) = self.inner.adapter.connection_closed(id, &names).await {
             tracing::warn!(%error, %id, "the adapter could not record a closed connection");
         }
+    }
+
+    /// Forgets a connection on this process only, at once (no runtime is left to tell the
+    /// adapter; other processes sweep its entries).
+    pub(crate) fn forget_here(&self, id: &ConnectionId) {
+        self.inner.local.remove(id);
     }
 
     /// Puts the connection `id` (of this process) in `room`, creating the room if needed.
@@ -117,12 +143,22 @@ impl Hub {
                     HubError::TooManyRooms(self.inner.max_rooms_per_connection)
                 }
             })?;
-        match self
+        let recorded = self
             .inner
             .adapter
             .room_joined(room, id, joined.first_here)
-            .await
-        {
+            .await;
+        if self.inner.local.connection(id).is_none() {
+            // The connection closed while the adapter recorded the join (a join from another
+            // task racing the close): its cleanup may have run before the join landed, so
+            // take the join back.
+            let last_here = !self.inner.local.has_room(room);
+            if let Err(error) = self.inner.adapter.room_left(room, id, last_here).await {
+                tracing::warn!(%error, room, "the adapter could not take back a join");
+            }
+            return Err(HubError::UnknownConnection(id.clone()));
+        }
+        match recorded {
             Ok(Some(everywhere)) => Ok(everywhere),
             Ok(None) => Ok(joined.members_here),
             Err(error) => {
@@ -135,6 +171,7 @@ impl Hub {
     /// Takes the connection `id` out of `room`. Returns whether it was in it. A room without
     /// members no longer exists. Succeeds while the adapter's backend is unavailable.
     pub async fn leave(&self, id: &ConnectionId, room: &str) -> Result<bool, HubError> {
+        check_room(room)?;
         let Some(last_here) = self.inner.local.leave(id, room) else {
             return Ok(false);
         };
@@ -162,6 +199,26 @@ impl Hub {
         }
     }
 
+    /// The users with a connection in `room`, across every process, sorted and each once
+    /// (a user with two connections in the room is listed once; connections without a user
+    /// are not listed: [`members`](Hub::members) has every connection).
+    pub async fn member_users(&self, room: &str) -> Result<Vec<UserId>, HubError> {
+        let members = self.members(room).await?;
+        let users = match self.inner.adapter.user_ids(&members).await? {
+            Some(users) => users,
+            None => self.inner.local.user_ids(&members),
+        };
+        let mut users: Vec<UserId> = users.into_iter().flatten().collect();
+        users.sort();
+        users.dedup();
+        Ok(users)
+    }
+
+    /// The open connections of user `id`, across every process, sorted.
+    pub async fn user_connections(&self, id: &UserId) -> Result<Vec<ConnectionId>, HubError> {
+        self.members(&user_room(id)).await
+    }
+
     /// The connection `id`, if it is on this process.
     pub fn local_connection(&self, id: &ConnectionId) -> Option<Connection> {
         self.inner.local.connection(id)
@@ -185,6 +242,13 @@ impl Hub {
     /// Messages to one connection, wherever it is.
     pub fn to(&self, id: &ConnectionId) -> Recipients<'_> {
         Recipients::new(self, Target::Connection(id.clone()))
+    }
+
+    /// Messages to every connection of user `id` (two tabs, a phone and a laptop...), wherever
+    /// they are. Sending fails with [`HubError::UnknownUser`] when the user has no open
+    /// connection.
+    pub fn user(&self, id: &UserId) -> Recipients<'_> {
+        Recipients::for_user(self, id.clone())
     }
 
     /// Messages to every member of `room`.

@@ -3,7 +3,7 @@
 use super::{Hub, HubError};
 use crate::adapter::{Outgoing, Target};
 use crate::protocol::{encode, message_type_name};
-use crate::ConnectionId;
+use crate::{ConnectionId, UserId};
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -13,6 +13,8 @@ pub struct Recipients<'a> {
     hub: &'a Hub,
     target: Target,
     except: Vec<ConnectionId>,
+    /// The user whose connections `target` (their room) names.
+    user: Option<UserId>,
 }
 
 impl<'a> Recipients<'a> {
@@ -21,6 +23,16 @@ impl<'a> Recipients<'a> {
             hub,
             target,
             except: Vec::new(),
+            user: None,
+        }
+    }
+
+    pub(crate) fn for_user(hub: &'a Hub, user: UserId) -> Self {
+        Recipients {
+            hub,
+            target: Target::Room(super::local::user_room(&user)),
+            except: Vec::new(),
+            user: Some(user),
         }
     }
 
@@ -40,7 +52,7 @@ impl<'a> Recipients<'a> {
     /// consumer policy; the sender never waits for them.
     ///
     /// Errors: [`HubError::UnknownConnection`] for a direct message to a connection that no
-    /// process holds. A room or broadcast reaches this process's receivers even when the
+    /// process holds, [`HubError::UnknownUser`] for a message to a user with no connection. A room or broadcast reaches this process's receivers even when the
     /// adapter's backend is down (then [`HubError::Adapter`] says the others missed it).
     pub async fn send_as<T: Serialize + ?Sized>(
         self,
@@ -56,6 +68,11 @@ impl<'a> Recipients<'a> {
             }
             if self.except.contains(id) {
                 return Ok(());
+            }
+        }
+        if let (Some(user), Target::Room(room)) = (&self.user, &self.target) {
+            if delivered_here == 0 && !local.has_room(room) && self.hub.members(room).await?.is_empty() {
+                return Err(HubError::UnknownUser(user.clone()));
             }
         }
         let target = self.target.clone();

@@ -15,6 +15,28 @@ impl CloseCode {
     pub const TOO_BIG: CloseCode = CloseCode(1009);
     /// 1011: the server met an internal error.
     pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+
+    /// Whether an endpoint may send this code in a close frame (RFC 6455 section 7.4 and the
+    /// IANA registry): 1000-1003, 1007-1014 and 3000-4999. 1005, 1006 and 1015 only report
+    /// what happened and never go on the wire.
+    pub fn is_sendable(self) -> bool {
+        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CloseCode;
+
+    #[test]
+    fn only_codes_an_endpoint_may_send_are_sendable() {
+        for code in [1000, 1001, 1003, 1007, 1008, 1011, 1014, 3000, 4999] {
+            assert!(CloseCode(code).is_sendable(), "{code}");
+        }
+        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, u16::MAX] {
+            assert!(!CloseCode(code).is_sendable(), "{code}");
+        }
+    }
 }
 
 impl std::fmt::Display for CloseCode {

@@ -158,10 +158,22 @@ impl Server {
         self
     }
 
-    /// At shutdown, how long in-flight handlers may run before their connections are dropped.
-    /// Default: 30 s.
+    /// At shutdown, how long in-flight handlers may run before they are cancelled and their
+    /// connections closed. The whole shutdown takes at most this plus the
+    /// [close timeout](Server::close_timeout) (then what is left is dropped, and the
+    /// connections' disconnect hooks still run). Default: 30 s.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// When a connection closes for any other reason than shutdown (the client closed, the
+    /// application called [`Connection::close`](crate::Connection::close), a heartbeat
+    /// timeout, a slow consumer...), how long its running handlers may go on before they are
+    /// cancelled: their futures are dropped, so they stop at their next `.await`. Replies they
+    /// send meanwhile are written before the close frame. Default: 5 s.
+    pub fn handler_grace(mut self, grace: Duration) -> Self {
+        self.config.handler_grace = grace;
         self
     }
 

@@ -58,6 +58,7 @@ pub(crate) struct Config {
     pub max_handshake_size: usize,
     pub close_timeout: Duration,
     pub shutdown_timeout: Duration,
+    pub handler_grace: Duration,
     pub read_buffer_size: usize,
     /// `None`: any `Origin`; `Some`: only these (exact, ASCII case-insensitive).
     pub allowed_origins: Option<Vec<String>>,
@@ -81,6 +82,7 @@ impl Default for Config {
             max_handshake_size: 16 * 1024,
             close_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(30),
+            handler_grace: Duration::from_secs(5),
             read_buffer_size: 2 * 1024,
             allowed_origins: None,
             max_rooms_per_connection: 128,

@@ -35,6 +35,10 @@ pub enum DisconnectReason {
     SlowConsumer,
     /// The client kept sending past its rate limit (closed with 1008).
     RateLimited,
+    /// The session was stopped before its close handshake: the server's future was dropped,
+    /// or the shutdown timeout ran out while the connection was still closing. The hub
+    /// forgets the connection and the disconnect hooks run all the same.
+    Aborted,
     /// The application closed the connection with
     /// [`Connection::close_with`](crate::Connection::close_with).
     ClosedByServer {
@@ -58,6 +62,7 @@ impl DisconnectReason {
             DisconnectReason::SlowConsumer => "slow_consumer",
             DisconnectReason::RateLimited => "rate_limited",
             DisconnectReason::ClosedByServer { .. } => "closed_by_server",
+            DisconnectReason::Aborted => "aborted",
         }
     }
 }
@@ -81,6 +86,7 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::HeartbeatTimeout => f.write_str("heartbeat timeout"),
             DisconnectReason::SlowConsumer => f.write_str("slow consumer"),
             DisconnectReason::RateLimited => f.write_str("rate limit exceeded"),
+            DisconnectReason::Aborted => f.write_str("session aborted before its close"),
             DisconnectReason::ClosedByServer { code, reason } => {
                 write!(f, "closed by the server ({code} {reason:?})")
             }

@@ -7,13 +7,12 @@ use futures_util::FutureExt;
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// A connection whose upgrade was accepted.
-pub(crate) struct Upgraded {
-    pub stream: TcpStream,
+pub(crate) struct Upgraded<S> {
+    pub stream: S,
     /// Bytes the client sent after the request head (the first frames, if it did not wait).
     pub leftover: Vec<u8>,
     /// What the authenticator admitted the connection with.
@@ -69,12 +68,12 @@ impl From<HandshakeRejection> for HttpAnswer {
 }
 
 /// Reads and answers the upgrade request; `None` if the connection was refused or failed.
-pub(crate) async fn accept(
-    mut stream: TcpStream,
+pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     remote_addr: SocketAddr,
     shared: &Shared,
     at_capacity: bool,
-) -> Option<Upgraded> {
+) -> Option<Upgraded<S>> {
     let admitted = match read_request(&mut stream, remote_addr, shared).await {
         Ok(None) => return None,
         Ok(Some(_)) if at_capacity => Err(HttpAnswer::new(
@@ -141,8 +140,8 @@ async fn admit(request: &HandshakeRequest, shared: &Shared) -> Result<Admission,
 
 type Parsed = (HandshakeRequest, String, Vec<u8>);
 
-async fn read_request(
-    stream: &mut TcpStream,
+async fn read_request<S: AsyncRead + Unpin>(
+    stream: &mut S,
     remote_addr: SocketAddr,
     shared: &Shared,
 ) -> Result<Option<Parsed>, HttpAnswer> {
@@ -239,7 +238,7 @@ fn check(
     Ok((request, key))
 }
 
-async fn respond(stream: &mut TcpStream, answer: &HttpAnswer) {
+async fn respond<S: AsyncWrite + Unpin>(stream: &mut S, answer: &HttpAnswer) {
     let mut response = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         answer.status,

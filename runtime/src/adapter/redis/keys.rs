@@ -17,3 +17,8 @@ pub(super) fn room(prefix: &str, room: &str) -> String {
 pub(super) fn conn_rooms(prefix: &str, id: &ConnectionId) -> String {
     format!("{prefix}:connrooms:{id}")
 }
+
+/// The hash from connection id to the id of the user it belongs to (connections with a user).
+pub(super) fn conn_users(prefix: &str) -> String {
+    format!("{prefix}:connusers")
+}

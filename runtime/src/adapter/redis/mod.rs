@@ -2,6 +2,9 @@
 //!
 //! What lives in Redis (under a key prefix, `exws` by default):
 //! - `{prefix}:conns`, a hash from connection id to the id of the process holding it;
+//! - `{prefix}:connusers`, a hash from connection id to the user it belongs to (connections
+//!   admitted with a user id); a user's connections are also the members of a room of the
+//!   user's own, so that messages to the user reach every process holding one;
 //! - `{prefix}:room:{room}`, a set of the room's members across processes (for counts and
 //!   member lists);
 //! - `{prefix}:connrooms:{id}`, a set of the rooms a connection is in (for cleaning up after a
@@ -36,7 +39,7 @@ mod wire;
 
 use super::{Adapter, AdapterError, Outgoing, Target};
 use crate::hub::Inbound;
-use crate::ConnectionId;
+use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use publisher::{Health, Publisher};
@@ -276,17 +279,52 @@ impl Adapter for RedisAdapter {
     fn connection_opened<'a>(
         &'a self,
         id: &'a ConnectionId,
+        user: Option<&'a UserId>,
     ) -> BoxFuture<'a, Result<(), AdapterError>> {
         async move {
             let inner = &self.inner;
             let mut commands = inner.commands()?;
-            redis::cmd("HSET")
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("HSET")
                 .arg(inner.conns_key())
                 .arg(id.as_str())
                 .arg(&inner.node)
-                .query_async::<()>(&mut commands)
+                .ignore();
+            if let Some(user) = user {
+                pipe.cmd("HSET")
+                    .arg(keys::conn_users(&inner.config.prefix))
+                    .arg(id.as_str())
+                    .arg(user.as_str())
+                    .ignore();
+            }
+            pipe.query_async::<()>(&mut commands)
                 .await
                 .map_err(unavailable)
+        }
+        .boxed()
+    }
+
+    fn user_ids<'a>(
+        &'a self,
+        ids: &'a [ConnectionId],
+    ) -> BoxFuture<'a, Result<Option<Vec<Option<UserId>>>, AdapterError>> {
+        async move {
+            if ids.is_empty() {
+                return Ok(Some(Vec::new()));
+            }
+            let inner = &self.inner;
+            let mut commands = inner.commands()?;
+            let ids: Vec<&str> = ids.iter().map(ConnectionId::as_str).collect();
+            let users: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(keys::conn_users(&inner.config.prefix))
+                .arg(ids)
+                .query_async(&mut commands)
+                .await
+                .map_err(unavailable)?;
+            Ok(Some(
+                users.into_iter().map(|user| user.map(UserId::from)).collect(),
+            ))
         }
         .boxed()
     }

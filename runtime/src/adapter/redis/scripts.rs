@@ -2,12 +2,13 @@
 //! no other process sees (or changes) them half done.
 //!
 //! Keys (under the prefix): `conns` (connection id → process), `room:{room}` (members),
-//! `connrooms:{id}` (the rooms of one connection).
+//! `connrooms:{id}` (the rooms of one connection), `connusers` (connection id → user id).
 
 use redis::aio::ConnectionManager;
 
 /// Lua shared by both scripts: `forget(conns, prefix, id)` removes connection `id` from every
-/// room in its `connrooms` set, deletes that set and its entry in the `conns` hash.
+/// room in its `connrooms` set (its user's room included), deletes that set and its entries in
+/// the `conns` and `connusers` hashes.
 macro_rules! forget_lua {
     () => {
         r"
@@ -18,6 +19,7 @@ local function forget(conns, prefix, id)
   end
   redis.call('DEL', rooms_key)
   redis.call('HDEL', conns, id)
+  redis.call('HDEL', prefix .. ':connusers', id)
 end
 "
     };

@@ -164,17 +164,24 @@ async fn restore(
         sink.subscribe(room_channel(&config.prefix, room)).await?;
         subscribed.insert(room.clone());
     }
-    let connections = config.inbound.connections();
+    let connections = config.inbound.connections_with_users();
     if connections.is_empty() && memberships.is_empty() {
         return Ok(());
     }
     let mut pipe = redis::pipe();
-    for id in &connections {
+    for (id, user) in &connections {
         pipe.cmd("HSET")
             .arg(super::keys::conns(&config.prefix))
             .arg(id.as_str())
             .arg(&config.node)
             .ignore();
+        if let Some(user) = user {
+            pipe.cmd("HSET")
+                .arg(super::keys::conn_users(&config.prefix))
+                .arg(id.as_str())
+                .arg(user.as_str())
+                .ignore();
+        }
     }
     let mut rooms_of: HashMap<&ConnectionId, Vec<&str>> = HashMap::new();
     for (room, members) in &memberships {

@@ -1,0 +1,503 @@
+//! One task owns a connection's socket, unsplit: it reads and dispatches frames, writes the
+//! replies and pushes queued for the connection, flushes once there is nothing more to read,
+//! and closes.
+//!
+//! Owning both directions in one place is what keeps the order RFC 6455 asks for: every reply
+//! to a request read before the client's close frame is written before the close is echoed.
+
+use super::frames::{self, Admit, HeartbeatState, TokenBucket};
+use super::{dispatch, DisconnectReason};
+use crate::connection::OutboundReceiver;
+use crate::protocol::{CloseCode, ErrorCode};
+use crate::server::{Processing, Shared};
+use crate::Context;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{Sink, Stream};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::error::Error as WsError;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+/// Work started for one frame (a dispatch, or an `Error` to send) that did not finish at once.
+type Work = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The most frames read in a row before the session lets other tasks run.
+const MAX_READ_BATCH: usize = 32;
+
+/// A connection's socket and everything its session tracks.
+pub(super) struct Session<S> {
+    ws: WebSocketStream<S>,
+    queue: OutboundReceiver,
+    context: Context,
+    shared: Arc<Shared>,
+    /// Work that did not finish when it was started; at most `max_in_flight` items.
+    in_flight: FuturesUnordered<Work>,
+    /// 1 in sequential mode: the next frame is read once the previous one is handled.
+    max_in_flight: usize,
+    /// The connect hooks are running: nothing is read until they finish.
+    starting: bool,
+    heartbeat: Option<HeartbeatState>,
+    /// A heartbeat ping is due and not yet written.
+    ping_due: bool,
+    bucket: Option<TokenBucket>,
+    /// Frames were written since the last flush.
+    unflushed: bool,
+    /// Data frames may still be written: false once the client's close frame was read (the
+    /// close echo is the last frame) or writing failed.
+    writable: bool,
+}
+
+impl<S> Session<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    pub(super) fn new(
+        ws: WebSocketStream<S>,
+        queue: OutboundReceiver,
+        context: Context,
+        shared: Arc<Shared>,
+    ) -> Self {
+        let max_in_flight = match shared.config.processing {
+            Processing::Sequential => 1,
+            Processing::Concurrent { max_in_flight } => max_in_flight.max(1),
+        };
+        let heartbeat = shared.config.heartbeat.map(HeartbeatState::new);
+        let bucket = shared.config.rate_limit.map(TokenBucket::new);
+        Session {
+            ws,
+            queue,
+            context,
+            shared,
+            in_flight: FuturesUnordered::new(),
+            max_in_flight,
+            starting: false,
+            heartbeat,
+            ping_due: false,
+            bucket,
+            unflushed: false,
+            writable: true,
+        }
+    }
+
+    /// Serves the connection until it ends, then closes it: running handlers get their grace
+    /// period, queued messages are written, the close handshake is done. Returns why it ended.
+    pub(super) async fn run(&mut self, shutdown: &CancellationToken) -> DisconnectReason {
+        // Before any message: the connect hooks (writing already runs, for welcome messages).
+        let hooks = {
+            let context = self.context.clone();
+            let shared = self.shared.clone();
+            Box::pin(async move { shared.hooks.connected(&context).await })
+        };
+        self.starting = true;
+        self.in_flight.push(hooks);
+
+        // Made once: a fresh cancellation future per wake-up would register a waiter each time.
+        let shutting_down = shutdown.cancelled();
+        let context = self.context.clone();
+        let closing = context.connection().closed_token().cancelled();
+        tokio::pin!(shutting_down, closing);
+        let reason = std::future::poll_fn(|cx| {
+            if shutting_down.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(DisconnectReason::ServerShutdown);
+            }
+            if closing.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(frames::closed_reason(&self.context));
+            }
+            self.poll_serve(cx)
+        })
+        .await;
+
+        let grace = match reason {
+            DisconnectReason::ServerShutdown => self.shared.config.shutdown_timeout,
+            _ => self.shared.config.handler_grace,
+        };
+        Box::pin(self.drain(grace)).await;
+        let close_timeout = self.shared.config.close_timeout;
+        let close_frame = close_frame(&reason);
+        if tokio::time::timeout(close_timeout, Box::pin(self.close(close_frame)))
+            .await
+            .is_err()
+        {
+            tracing::debug!(id = %self.context.connection().id(), "the close handshake timed out");
+        }
+        reason
+    }
+
+    /// After the close handshake: half-closes the socket and reads what the client still
+    /// sends until it closes too, so that unread bytes do not turn the close into a reset that
+    /// could destroy the close frame before the client reads it.
+    pub(super) async fn linger(mut self) {
+        let timeout = self.shared.config.close_timeout;
+        let mut budget = self
+            .shared
+            .config
+            .max_message_size
+            .saturating_mul(2)
+            .saturating_add(64 * 1024);
+        let stream = self.ws.get_mut();
+        let drain = async {
+            if stream.shutdown().await.is_err() {
+                return;
+            }
+            // On the heap and only while lingering: a buffer in the future would cost every
+            // connection its size for its whole life.
+            let mut buffer = vec![0u8; 4096];
+            while budget > 0 {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(read) => budget = budget.saturating_sub(read),
+                }
+            }
+        };
+        let _ = tokio::time::timeout(timeout, drain).await;
+    }
+
+    /// One round of serving: finished work, writes, the heartbeat, then reading while frames
+    /// are there; a flush once reading would block. `Ready` when the connection ends.
+    fn poll_serve(&mut self, cx: &mut TaskContext<'_>) -> Poll<DisconnectReason> {
+        let mut read = 0;
+        loop {
+            self.poll_in_flight(cx);
+            if let Err(reason) = self.poll_write(cx) {
+                return Poll::Ready(reason);
+            }
+            if let Some(reason) = self.poll_heartbeat(cx) {
+                return Poll::Ready(reason);
+            }
+            if !self.can_read() {
+                break;
+            }
+            let frame = match Pin::new(&mut self.ws).poll_next(cx) {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => break,
+            };
+            if let Some(reason) = self.handle(frame, cx) {
+                return Poll::Ready(reason);
+            }
+            if self.context.connection().is_closed() {
+                return Poll::Ready(frames::closed_reason(&self.context));
+            }
+            read += 1;
+            if read == MAX_READ_BATCH {
+                // Give the other connections a turn, and come back at once.
+                cx.waker().wake_by_ref();
+                break;
+            }
+        }
+        match self.poll_flush(cx) {
+            Err(reason) => Poll::Ready(reason),
+            Ok(()) => Poll::Pending,
+        }
+    }
+
+    /// Whether the next frame may be read now.
+    fn can_read(&self) -> bool {
+        !self.starting && self.in_flight.len() < self.max_in_flight
+    }
+
+    /// Polls the unfinished work; each finished item counts as activity of the client.
+    fn poll_in_flight(&mut self, cx: &mut TaskContext<'_>) {
+        while let Poll::Ready(Some(())) = Pin::new(&mut self.in_flight).poll_next(cx) {
+            self.starting = false;
+            if let Some(heartbeat) = &mut self.heartbeat {
+                heartbeat.seen();
+            }
+        }
+        if self.in_flight.is_empty() {
+            self.starting = false;
+        }
+    }
+
+    /// Starts work for a frame: polls it once at once (most handlers finish without waiting),
+    /// and keeps it if it did not finish.
+    fn start(&mut self, mut work: Work, cx: &mut TaskContext<'_>) {
+        if work.as_mut().poll(cx).is_pending() {
+            self.in_flight.push(work);
+        }
+    }
+
+    /// Feeds queued messages to the socket until the queue is empty (`Ready`) or the socket
+    /// takes no more for now (`Pending`). An error when writing failed.
+    fn poll_write(&mut self, cx: &mut TaskContext<'_>) -> Result<Poll<()>, DisconnectReason> {
+        if !self.writable {
+            self.discard_queued();
+            return Ok(Poll::Ready(()));
+        }
+        let mut written = 0u64;
+        let result = loop {
+            match Pin::new(&mut self.ws).poll_ready(cx) {
+                Poll::Pending => break Ok(Poll::Pending),
+                Poll::Ready(Err(error)) => break Err(write_failed(error)),
+                Poll::Ready(Ok(())) => {}
+            }
+            let text = match self.queue.poll_recv(cx) {
+                Poll::Ready(Some(text)) => text,
+                Poll::Ready(None) | Poll::Pending => break Ok(Poll::Ready(())),
+            };
+            if let Err(error) = Pin::new(&mut self.ws).start_send(Message::Text(text)) {
+                break Err(write_failed(error));
+            }
+            self.unflushed = true;
+            written += 1;
+        };
+        if written > 0 {
+            crate::metrics::messages_out(written);
+        }
+        if result.is_err() {
+            self.writable = false;
+        }
+        result
+    }
+
+    /// Drops what is queued: nothing more can be written.
+    fn discard_queued(&mut self) {
+        while self.queue.try_recv().is_some() {}
+    }
+
+    /// Flushes what was written since the last flush.
+    fn poll_flush(&mut self, cx: &mut TaskContext<'_>) -> Result<(), DisconnectReason> {
+        if !self.unflushed {
+            return Ok(());
+        }
+        match Pin::new(&mut self.ws).poll_flush(cx) {
+            Poll::Pending => Ok(()),
+            Poll::Ready(Ok(())) => {
+                self.unflushed = false;
+                Ok(())
+            }
+            Poll::Ready(Err(error)) => {
+                self.unflushed = false;
+                self.writable = false;
+                Err(write_failed(error))
+            }
+        }
+    }
+
+    /// Ticks of the heartbeat: a ping per tick, or the end of a silent connection.
+    fn poll_heartbeat(&mut self, cx: &mut TaskContext<'_>) -> Option<DisconnectReason> {
+        // Reading paused by a handler: the client's silence is not its own.
+        let busy = !self.starting && self.in_flight.len() >= self.max_in_flight;
+        let heartbeat = self.heartbeat.as_mut()?;
+        while heartbeat.timer.poll_tick(cx).is_ready() {
+            if busy {
+                heartbeat.seen();
+            }
+            if heartbeat.expired() {
+                return Some(DisconnectReason::HeartbeatTimeout);
+            }
+            self.ping_due = true;
+        }
+        if self.ping_due && self.writable {
+            if let Poll::Ready(Ok(())) = Pin::new(&mut self.ws).poll_ready(cx) {
+                self.ping_due = false;
+                if Pin::new(&mut self.ws)
+                    .start_send(Message::Ping(Default::default()))
+                    .is_ok()
+                {
+                    self.unflushed = true;
+                }
+            }
+        }
+        None
+    }
+
+    /// Handles one read result; `Some` when the connection ends.
+    fn handle(
+        &mut self,
+        frame: Option<Result<Message, WsError>>,
+        cx: &mut TaskContext<'_>,
+    ) -> Option<DisconnectReason> {
+        let message = match frame {
+            None => return Some(DisconnectReason::ConnectionLost),
+            Some(Err(error)) => {
+                let (reason, error_message) = frames::read_failed(error);
+                if let Some(message) = error_message {
+                    let connection = self.context.connection().clone();
+                    self.start(
+                        Box::pin(async move {
+                            dispatch::send_error(
+                                &connection,
+                                ErrorCode::MessageTooLarge,
+                                message,
+                                None,
+                                None,
+                            )
+                            .await;
+                        }),
+                        cx,
+                    );
+                }
+                return Some(reason);
+            }
+            Some(Ok(message)) => message,
+        };
+        if let Some(heartbeat) = &mut self.heartbeat {
+            heartbeat.seen();
+        }
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            crate::metrics::messages_in(1);
+            if let Some(bucket) = &mut self.bucket {
+                match bucket.take() {
+                    Admit::Yes => {}
+                    Admit::Refuse => {
+                        let refusal = frames::refuse_over_rate(message, self.context.clone());
+                        self.start(Box::pin(refusal), cx);
+                        return None;
+                    }
+                    Admit::Close => return Some(DisconnectReason::RateLimited),
+                }
+            }
+        }
+        match message {
+            Message::Text(text) => {
+                let context = self.context.clone();
+                let shared = self.shared.clone();
+                self.start(
+                    Box::pin(async move {
+                        dispatch::message(text.as_str(), &context, &shared).await;
+                    }),
+                    cx,
+                );
+                None
+            }
+            Message::Binary(_) => {
+                let connection = self.context.connection().clone();
+                self.start(
+                    Box::pin(async move {
+                        dispatch::send_error(
+                            &connection,
+                            ErrorCode::UnsupportedFrame,
+                            "binary frames are not supported: send one JSON envelope per text \
+                             frame"
+                                .to_owned(),
+                            None,
+                            None,
+                        )
+                        .await;
+                    }),
+                    cx,
+                );
+                None
+            }
+            Message::Close(frame) => {
+                // tungstenite has queued the echo of this close: the replies already written
+                // go first, and no data frame may follow.
+                self.writable = false;
+                self.unflushed = true;
+                Some(match frame {
+                    Some(frame) => DisconnectReason::ClientClosed {
+                        code: Some(u16::from(frame.code)),
+                        reason: frame.reason.as_str().to_owned(),
+                    },
+                    None => DisconnectReason::ClientClosed {
+                        code: None,
+                        reason: String::new(),
+                    },
+                })
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
+        }
+    }
+
+    /// Lets running work finish for up to `grace`, writing what it queues; then cancels what
+    /// is left (its futures are dropped, so the user's code stops at its next await).
+    async fn drain(&mut self, grace: Duration) {
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        std::future::poll_fn(|cx| {
+            // The close echo owed to the client goes out before the handlers are waited for.
+            let _ = self.poll_flush(cx);
+            self.poll_in_flight(cx);
+            let _ = self.poll_write(cx);
+            let _ = self.poll_flush(cx);
+            if self.in_flight.is_empty() || deadline.as_mut().poll(cx).is_ready() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        if !self.in_flight.is_empty() {
+            tracing::debug!(
+                id = %self.context.connection().id(),
+                cancelled = self.in_flight.len(),
+                "the connection closed: cancelling the handlers still running"
+            );
+            self.in_flight = FuturesUnordered::new();
+        }
+    }
+
+    /// Writes what is still queued, then the close frame (if the server owes one), and reads
+    /// until the client has closed too.
+    async fn close(&mut self, frame: Option<CloseFrame>) {
+        // Nothing more is accepted: handles held elsewhere fail their sends from now on.
+        self.context.connection().mark_closed();
+        std::future::poll_fn(|cx| match self.poll_write(cx) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) | Err(_) => Poll::Ready(()),
+        })
+        .await;
+        if self.writable {
+            if let Some(frame) = frame {
+                let sent = std::future::poll_fn(|cx| Pin::new(&mut self.ws).poll_ready(cx)).await;
+                if sent.is_ok() {
+                    let _ = Pin::new(&mut self.ws).start_send(Message::Close(Some(frame)));
+                    self.unflushed = true;
+                }
+            }
+        }
+        if self.unflushed {
+            let _ = std::future::poll_fn(|cx| Pin::new(&mut self.ws).poll_flush(cx)).await;
+            self.unflushed = false;
+        }
+        // The client's close (or its reply to ours), then the end of the stream.
+        std::future::poll_fn(|cx| loop {
+            match Pin::new(&mut self.ws).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) | Poll::Ready(Some(Err(_))) => return Poll::Ready(()),
+                Poll::Ready(Some(Ok(_))) => {}
+            }
+        })
+        .await;
+    }
+}
+
+/// The close frame the server sends for `reason`; `None` when it sends none (the client
+/// closed, and its close is echoed; or the connection is gone).
+fn close_frame(reason: &DisconnectReason) -> Option<CloseFrame> {
+    let (code, text) = match reason {
+        DisconnectReason::ServerShutdown => (CloseCode::GOING_AWAY, "server shutting down"),
+        DisconnectReason::MessageTooLarge => (CloseCode::TOO_BIG, "message too large"),
+        DisconnectReason::ProtocolError { code, .. } => (*code, "protocol error"),
+        DisconnectReason::HeartbeatTimeout => (CloseCode::POLICY, "heartbeat timeout"),
+        DisconnectReason::SlowConsumer => (CloseCode::POLICY, "slow consumer"),
+        DisconnectReason::RateLimited => (CloseCode::POLICY, "rate limit exceeded"),
+        DisconnectReason::ClosedByServer { code, reason } => {
+            return Some(CloseFrame {
+                code: WireCloseCode::from(code.0),
+                reason: Utf8Bytes::from(reason.as_str()),
+            })
+        }
+        DisconnectReason::ClientClosed { .. }
+        | DisconnectReason::ConnectionLost
+        | DisconnectReason::Aborted => return None,
+    };
+    Some(CloseFrame {
+        code: WireCloseCode::from(code.0),
+        reason: Utf8Bytes::from_static(text),
+    })
+}
+
+/// A write failure ends the connection: the peer is gone or broke the protocol.
+fn write_failed(error: WsError) -> DisconnectReason {
+    tracing::debug!(%error, "writing to the connection failed");
+    DisconnectReason::ConnectionLost
+}
