@@ -31,6 +31,17 @@ pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
     }
 }
 
+/// Waits until `condition` holds, checking every 10 ms; fails the test with `what` after
+/// [`TIMEOUT`].
+pub async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    within(what, async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
 /// A server bound to `127.0.0.1:0`, served in a background task until [`shutdown`]
 /// (or the end of the test's runtime).
 ///
@@ -47,6 +58,11 @@ impl TestServer {
         let bound = within("bind", server.bind("127.0.0.1:0"))
             .await
             .expect("the test server binds");
+        TestServer::serve(bound)
+    }
+
+    /// Serves an already bound server (whose hub the test kept) with `serve_with_shutdown`.
+    pub fn serve(bound: exws::BoundServer) -> TestServer {
         let addr = bound.local_addr();
         let (trigger, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(bound.serve_with_shutdown(async move {
@@ -93,6 +109,17 @@ impl TestServer {
             .expect("the server task did not panic")
     }
 
+    /// Drops the server's future at once (aborts its task), without a graceful shutdown.
+    pub async fn abort(mut self) {
+        let task = self.task.take().expect("the server is still running");
+        task.abort();
+        let ended = within("the aborted server task to end", task).await;
+        assert!(
+            ended.is_err_and(|error| error.is_cancelled()),
+            "the server task was cancelled"
+        );
+    }
+
     /// Triggers the graceful shutdown and waits for `serve_with_shutdown` to return.
     pub async fn shutdown(mut self) -> Result<(), exws::Error> {
         self.trigger_shutdown();
@@ -137,6 +164,11 @@ impl Client {
         )
         .await
         .expect("the WebSocket handshake succeeds");
+        Client { ws }
+    }
+
+    /// A client on a WebSocket the test opened itself (with its own URL or headers).
+    pub fn from_websocket(ws: WebSocketStream<TcpStream>) -> Client {
         Client { ws }
     }
 

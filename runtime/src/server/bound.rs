@@ -59,8 +59,10 @@ impl BoundServer {
     }
 
     /// Serves until `signal` completes, then shuts down gracefully: stops accepting, lets
-    /// in-flight handlers finish (up to the shutdown timeout), closes every connection with
-    /// 1001 and returns once all of them are gone.
+    /// in-flight handlers finish (up to the shutdown timeout, then they are cancelled), closes
+    /// every connection with 1001 and returns once all of them are gone, in at most the
+    /// shutdown timeout plus twice the close timeout. Connections still open then are
+    /// dropped; their disconnect hooks run all the same.
     pub async fn serve_with_shutdown<F>(self, signal: F) -> Result<(), Error>
     where
         F: Future + Send,
@@ -93,7 +95,8 @@ impl BoundServer {
         drop(listener);
         tracing::info!(connections = sessions.len(), "exws server shutting down");
         shutdown.cancel();
-        let deadline = shared.config.shutdown_timeout + shared.config.close_timeout;
+        // Handlers' time, then the close handshake, then the wait for the client's end.
+        let deadline = shared.config.shutdown_timeout + shared.config.close_timeout * 2;
         let drained = tokio::time::timeout(deadline, async {
             while sessions.join_next().await.is_some() {}
         })

@@ -10,9 +10,13 @@ use tokio::task::JoinHandle;
 
 /// Owns the end of one session. [`Cleanup::finish`] runs it on the normal path; dropping the
 /// guard without finishing (the session's future was dropped) runs it too, in a task of its
-/// own, with [`DisconnectReason::Aborted`].
+/// own, with the reason recorded by [`Cleanup::ending`], or [`DisconnectReason::Aborted`] if
+/// the session was still serving.
 pub(super) struct Cleanup {
     parts: Option<(Context, Arc<Shared>)>,
+    /// Why the session ends, once known: what the hooks hear if the session is dropped while
+    /// it is still closing.
+    reason: Option<DisconnectReason>,
 }
 
 impl Cleanup {
@@ -20,7 +24,13 @@ impl Cleanup {
     pub(super) fn new(context: Context, shared: Arc<Shared>) -> Self {
         Cleanup {
             parts: Some((context, shared)),
+            reason: None,
         }
+    }
+
+    /// Records why the session ends, before it closes (which may take a while).
+    pub(super) fn ending(&mut self, reason: &DisconnectReason) {
+        self.reason = Some(reason.clone());
     }
 
     /// Runs the cleanup for `reason` and waits for it. It runs in a task of its own, so that
@@ -37,7 +47,8 @@ impl Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         if let Some(parts) = self.parts.take() {
-            spawn(parts, DisconnectReason::Aborted);
+            let reason = self.reason.take().unwrap_or(DisconnectReason::Aborted);
+            spawn(parts, reason);
         }
     }
 }

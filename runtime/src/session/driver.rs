@@ -5,6 +5,7 @@
 //! Owning both directions in one place is what keeps the order RFC 6455 asks for: every reply
 //! to a request read before the client's close frame is written before the close is echoed.
 
+use super::cleanup::Cleanup;
 use super::frames::{self, Admit, HeartbeatState, TokenBucket};
 use super::{dispatch, DisconnectReason};
 use crate::connection::OutboundReceiver;
@@ -89,7 +90,11 @@ where
 
     /// Serves the connection until it ends, then closes it: running handlers get their grace
     /// period, queued messages are written, the close handshake is done. Returns why it ended.
-    pub(super) async fn run(&mut self, shutdown: &CancellationToken) -> DisconnectReason {
+    pub(super) async fn run(
+        &mut self,
+        shutdown: &CancellationToken,
+        cleanup: &mut Cleanup,
+    ) -> DisconnectReason {
         // Before any message: the connect hooks (writing already runs, for welcome messages).
         let hooks = {
             let context = self.context.clone();
@@ -114,21 +119,26 @@ where
             self.poll_serve(cx)
         })
         .await;
+        cleanup.ending(&reason);
+        Box::pin(self.finish(&reason)).await;
+        reason
+    }
 
+    /// The end of a connection: running handlers get their grace period, then the close.
+    async fn finish(&mut self, reason: &DisconnectReason) {
         let grace = match reason {
             DisconnectReason::ServerShutdown => self.shared.config.shutdown_timeout,
             _ => self.shared.config.handler_grace,
         };
-        Box::pin(self.drain(grace)).await;
+        self.drain(grace).await;
         let close_timeout = self.shared.config.close_timeout;
-        let close_frame = close_frame(&reason);
-        if tokio::time::timeout(close_timeout, Box::pin(self.close(close_frame)))
+        let close_frame = close_frame(reason);
+        if tokio::time::timeout(close_timeout, self.close(close_frame))
             .await
             .is_err()
         {
             tracing::debug!(id = %self.context.connection().id(), "the close handshake timed out");
         }
-        reason
     }
 
     /// After the close handshake: half-closes the socket and reads what the client still
