@@ -472,3 +472,39 @@ async fn close_codes_that_may_not_be_sent_are_refused_and_the_connection_stays_o
     assert_eq!(client.expect_close(4000).await, reason);
     assert!(server.shutdown().await.is_ok());
 }
+
+#[tokio::test]
+async fn a_session_aborted_at_the_shutdown_bound_runs_its_disconnect_hook_once() {
+    let events = Events::default();
+    let log = events.0.clone();
+    let mut server = TestServer::start(
+        recording_server(&events)
+            .shutdown_timeout(Duration::from_millis(100))
+            .close_timeout(Duration::from_millis(100))
+            .handler_grace(Duration::from_secs(2))
+            // A disconnect hook slower than the shutdown bound holds its session past it.
+            .on_disconnect(move |_context, _reason| {
+                let log = log.clone();
+                async move {
+                    log.record("slow hook started");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    log.record("slow hook finished");
+                }
+            }),
+    )
+    .await;
+    let mut client = server.connect().await;
+    client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
+    common::wait_for("the handler to start", || events.0.count("hang started") == 1).await;
+    server.trigger_shutdown();
+    assert!(server.stopped().await.is_ok());
+    assert_eq!(events.0.count("slow hook finished"), 0, "the server did not wait for the hook");
+    // The hook goes on in its own task, once, to its end.
+    common::wait_for("the slow hook to finish", || {
+        events.0.count("slow hook finished") == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(events.0.count("slow hook started"), 1, "{:?}", events.0.all());
+    assert_eq!(events.0.count("disconnect server_shutdown"), 1, "{:?}", events.0.all());
+}

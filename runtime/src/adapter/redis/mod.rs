@@ -42,7 +42,7 @@ use crate::hub::Inbound;
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use publisher::{Health, Publisher};
+use publisher::{Health, PublishLimits, Publisher};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use scripts::{Owner, Scripts};
 use std::sync::{Arc, OnceLock};
@@ -63,13 +63,14 @@ pub struct RedisAdapterConfig {
     reconnect_max: Duration,
     command_timeout: Duration,
     publish_queue: usize,
+    publish_queue_bytes: usize,
     sweep_interval: Duration,
 }
 
 impl RedisAdapterConfig {
     /// Settings for the Redis at `url` (e.g. `redis://127.0.0.1:6379/`), with defaults: key
     /// prefix `exws`, reconnection backoff from 100 ms to 5 s, command timeout 1 s, publish
-    /// queue of 10,000 messages, a sweep for gone processes every 30 s.
+    /// queue of 10,000 messages and 16 MiB, a sweep for gone processes every 30 s.
     pub fn new(url: impl Into<String>) -> Self {
         RedisAdapterConfig {
             url: url.into(),
@@ -78,6 +79,7 @@ impl RedisAdapterConfig {
             reconnect_max: Duration::from_secs(5),
             command_timeout: Duration::from_secs(1),
             publish_queue: 10_000,
+            publish_queue_bytes: 16 << 20,
             sweep_interval: Duration::from_secs(30),
         }
     }
@@ -95,10 +97,19 @@ impl RedisAdapterConfig {
 
     /// How many messages may wait to be published on Redis. Publishes are pipelined: a send
     /// returns once its message is queued, and the queue goes out in batches, in order. When
-    /// the queue is full a sender waits for room; while Redis is unreachable it does not wait
-    /// (its send fails with [`AdapterError::Unavailable`] at once).
+    /// the queue is full a sender waits for room; while Redis is unreachable nothing is queued
+    /// (the send fails with [`AdapterError::Unavailable`] at once, and a retry cannot
+    /// duplicate it).
     pub fn publish_queue(mut self, messages: usize) -> Self {
         self.publish_queue = messages.max(1);
+        self
+    }
+
+    /// How many bytes of messages may wait to be published on Redis (default 16 MiB), with
+    /// [`publish_queue`](RedisAdapterConfig::publish_queue) the other bound: a sender waits
+    /// until both have room. A message larger than the budget waits for an empty queue.
+    pub fn publish_queue_bytes(mut self, bytes: usize) -> Self {
+        self.publish_queue_bytes = bytes.max(1);
         self
     }
 
@@ -245,7 +256,10 @@ impl Adapter for RedisAdapter {
             let _ = inner.commands.set(commands.clone());
             let _ = inner.publisher.set(Publisher::start(
                 commands.clone(),
-                inner.config.publish_queue,
+                PublishLimits {
+                    messages: inner.config.publish_queue,
+                    bytes: inner.config.publish_queue_bytes,
+                },
                 inner.health.clone(),
             ));
             let subscriber = Subscriber::start(SubscriberConfig {

@@ -1,12 +1,14 @@
 //! Publishing on Redis, pipelined: one task takes every message waiting in a bounded queue and
 //! sends them as one pipeline, so a connection's sends do not each wait for a Redis round trip
-//! and publishes keep the order in which they were queued.
+//! and publishes keep the order in which they were queued. The queue is bounded twice: in
+//! messages and in bytes (a semaphore of byte permits, each message holding its size until it
+//! is sent).
 
 use super::AdapterError;
 use redis::aio::ConnectionManager;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// The most messages sent in one pipeline.
 const MAX_PIPELINE: usize = 256;
@@ -34,43 +36,82 @@ struct Publication {
     channel: String,
     payload: Vec<u8>,
     receivers: Option<oneshot::Sender<Result<usize, AdapterError>>>,
+    /// The message's share of the byte budget, given back once it is sent.
+    _bytes: OwnedSemaphorePermit,
 }
 
 /// The handle to the publishing task.
 pub(super) struct Publisher {
     queue: mpsc::Sender<Publication>,
+    /// Permits for the bytes that may wait in the queue.
+    bytes: Arc<Semaphore>,
+    /// The byte budget (a larger message takes all of it, and waits for an empty queue).
+    max_bytes: usize,
     health: Arc<Health>,
 }
 
+/// The limits of the publish queue.
+pub(super) struct PublishLimits {
+    pub messages: usize,
+    pub bytes: usize,
+}
+
 impl Publisher {
-    /// Starts the publishing task; `capacity` bounds the messages waiting for it.
-    pub(super) fn start(commands: ConnectionManager, capacity: usize, health: Arc<Health>) -> Self {
-        let (queue, waiting) = mpsc::channel(capacity.max(1));
+    /// Starts the publishing task, with `limits` on what may wait for it.
+    pub(super) fn start(
+        commands: ConnectionManager,
+        limits: PublishLimits,
+        health: Arc<Health>,
+    ) -> Self {
+        let (queue, waiting) = mpsc::channel(limits.messages.max(1));
+        let most = usize::try_from(u32::MAX).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
+        let max_bytes = limits.bytes.clamp(1, most);
         tokio::spawn(run(commands, waiting, health.clone()));
-        Publisher { queue, health }
+        Publisher {
+            queue,
+            bytes: Arc::new(Semaphore::new(max_bytes)),
+            max_bytes,
+            health,
+        }
     }
 
-    /// Queues a message without waiting for Redis. While Redis is reachable a full queue
-    /// makes the caller wait for room (backpressure); while it is not, the message is still
-    /// offered (the attempt tells when Redis is back) but the caller learns at once that the
-    /// other processes may miss it.
+    /// Queues a message without waiting for Redis. While Redis is reachable a full queue (in
+    /// messages or in bytes) makes the caller wait for room (backpressure). While it is not,
+    /// nothing is queued and the caller learns at once that the other processes miss the
+    /// message (so a retry cannot send it twice).
     pub(super) async fn publish(
         &self,
         channel: String,
         payload: Vec<u8>,
     ) -> Result<(), AdapterError> {
-        let publication = Publication {
+        let publication = self.admit(channel, payload, None).await?;
+        self.queue.send(publication).await.map_err(|_| stopped())
+    }
+
+    /// Takes the message's share of the byte budget (waiting for it), unless Redis is
+    /// unreachable.
+    async fn admit(
+        &self,
+        channel: String,
+        payload: Vec<u8>,
+        receivers: Option<oneshot::Sender<Result<usize, AdapterError>>>,
+    ) -> Result<Publication, AdapterError> {
+        if !self.health.reachable() {
+            return Err(unreachable());
+        }
+        let share = u32::try_from(payload.len().clamp(1, self.max_bytes)).unwrap_or(u32::MAX);
+        let bytes = self
+            .bytes
+            .clone()
+            .acquire_many_owned(share)
+            .await
+            .map_err(|_| stopped())?;
+        Ok(Publication {
             channel,
             payload,
-            receivers: None,
-        };
-        if self.health.reachable() {
-            return self.queue.send(publication).await.map_err(|_| stopped());
-        }
-        let _ = self.queue.try_send(publication);
-        Err(AdapterError::Unavailable(
-            "Redis is unreachable: processes other than this one miss this message".to_owned(),
-        ))
+            receivers,
+            _bytes: bytes,
+        })
     }
 
     /// Publishes in order with the queued messages and waits for the number of receivers.
@@ -80,20 +121,18 @@ impl Publisher {
         payload: Vec<u8>,
     ) -> Result<usize, AdapterError> {
         let (receivers, count) = oneshot::channel();
-        let publication = Publication {
-            channel,
-            payload,
-            receivers: Some(receivers),
-        };
-        if self.health.reachable() {
-            self.queue.send(publication).await.map_err(|_| stopped())?;
-        } else {
-            self.queue.try_send(publication).map_err(|_| {
-                AdapterError::Unavailable("Redis is unreachable and its queue is full".to_owned())
-            })?;
-        }
+        let publication = self.admit(channel, payload, Some(receivers)).await?;
+        self.queue.send(publication).await.map_err(|_| stopped())?;
         count.await.map_err(|_| stopped())?
     }
+}
+
+fn unreachable() -> AdapterError {
+    AdapterError::Unavailable(
+        "Redis is unreachable: the message was not sent to the other processes (it reached \
+         this process's connections)"
+            .to_owned(),
+    )
 }
 
 fn stopped() -> AdapterError {

@@ -46,9 +46,13 @@ struct Reconcile {
     done: oneshot::Sender<()>,
 }
 
+/// The most reconcile requests waiting for the subscription task; a join or leave past it
+/// waits for room.
+const MAX_PENDING_RECONCILES: usize = 1024;
+
 /// The handle to the subscription task.
 pub(super) struct Subscriber {
-    requests: mpsc::UnboundedSender<Reconcile>,
+    requests: mpsc::Sender<Reconcile>,
     command_timeout: Duration,
 }
 
@@ -59,7 +63,7 @@ impl Subscriber {
         let connection = connect(&config).await.map_err(|error| {
             AdapterError::Unavailable(format!("cannot subscribe on Redis: {error}"))
         })?;
-        let (requests, queue) = mpsc::unbounded_channel();
+        let (requests, queue) = mpsc::channel(MAX_PENDING_RECONCILES);
         let command_timeout = config.command_timeout;
         tokio::spawn(run(config, connection, queue));
         Ok(Subscriber {
@@ -76,11 +80,14 @@ impl Subscriber {
             room: room.to_owned(),
             done,
         };
-        if self.requests.send(request).is_ok() {
-            // Bounded: requests queued behind a stuck one are answered when the task gives up
-            // on Redis and reconnects; a caller never waits much longer than that.
-            let _ = tokio::time::timeout(self.command_timeout * 3, finished).await;
-        }
+        // Bounded: requests queued behind a stuck one are answered when the task gives up on
+        // Redis and reconnects; a caller never waits much longer than that.
+        let _ = tokio::time::timeout(self.command_timeout * 3, async {
+            if self.requests.send(request).await.is_ok() {
+                let _ = finished.await;
+            }
+        })
+        .await;
     }
 }
 
@@ -108,7 +115,7 @@ async fn connect_now(config: &SubscriberConfig) -> redis::RedisResult<(PubSubSin
 async fn run(
     config: SubscriberConfig,
     connection: (PubSubSink, PubSubStream),
-    mut requests: mpsc::UnboundedReceiver<Reconcile>,
+    mut requests: mpsc::Receiver<Reconcile>,
 ) {
     let mut connection = Some(connection);
     let mut backoff = config.reconnect_min;
@@ -211,7 +218,7 @@ async fn serve(
     sink: &mut PubSubSink,
     stream: &mut PubSubStream,
     subscribed: &mut HashSet<String>,
-    requests: &mut mpsc::UnboundedReceiver<Reconcile>,
+    requests: &mut mpsc::Receiver<Reconcile>,
 ) -> bool {
     let everyone = everyone_channel(&config.prefix);
     let rooms = room_channel(&config.prefix, "");
@@ -286,7 +293,7 @@ async fn reconcile(
 
 /// Sleeps `delay`, answering reconcile requests at once meanwhile; `false` if the adapter is
 /// gone.
-async fn wait(delay: Duration, requests: &mut mpsc::UnboundedReceiver<Reconcile>) -> bool {
+async fn wait(delay: Duration, requests: &mut mpsc::Receiver<Reconcile>) -> bool {
     let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);
     loop {

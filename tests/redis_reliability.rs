@@ -1,0 +1,325 @@
+//! Reliability with the Redis adapter, on a real `redis-server` each test starts: one user
+//! with connections on two processes, a join racing its connection's close, nothing queued
+//! while Redis is unreachable, and a publish queue bounded in bytes.
+
+#![cfg(feature = "redis")]
+
+mod common;
+mod redis_support;
+
+use common::{wait_for, within, Client, TestServer};
+use exws::adapter::{RedisAdapter, RedisAdapterConfig};
+use exws::auth::{Admission, HandshakeRejection};
+use exws::{
+    handlers, message, BoundServer, Connection, ConnectionId, HandshakeRequest, Hub, HubError,
+    Server, UserId,
+};
+use redis_support::RedisServer;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+/// How long state may take to settle in Redis.
+const SETTLE: Duration = Duration::from_secs(10);
+
+#[derive(Deserialize)]
+struct JoinRoom {
+    room: String,
+}
+
+#[derive(Serialize)]
+struct Joined {
+    members: usize,
+}
+
+#[message]
+async fn join_room(request: JoinRoom, connection: Connection, hub: Hub) -> Result<Joined, HubError> {
+    let members = hub.join(connection.id(), &request.room).await?;
+    Ok(Joined { members })
+}
+
+#[derive(Deserialize)]
+struct WhoAmI {}
+
+#[derive(Serialize)]
+struct Me {
+    connection: String,
+}
+
+#[message]
+async fn who_am_i(_request: WhoAmI, connection: Connection) -> Me {
+    Me {
+        connection: connection.id().to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct JoinWhenClosed {
+    room: String,
+}
+
+/// Joins `room` from another task as soon as the connection starts closing: a join racing the
+/// close's cleanup.
+#[message]
+async fn join_when_closed(request: JoinWhenClosed, connection: Connection, hub: Hub) {
+    tokio::spawn(async move {
+        connection.closed().await;
+        let _ = hub.join(connection.id(), &request.room).await;
+    });
+}
+
+#[derive(Serialize)]
+struct Note {
+    text: String,
+}
+
+async fn by_user(request: HandshakeRequest) -> Result<Admission, HandshakeRejection> {
+    Ok(match request.query_param("user") {
+        Some(user) => Admission::anonymous().with_user_id(user.into_owned()),
+        None => Admission::anonymous(),
+    })
+}
+
+fn unique_prefix(test: &str) -> String {
+    format!("exws-test-{}-{test}", std::process::id())
+}
+
+async fn bind(redis: &RedisServer, prefix: &str, config: impl FnOnce(RedisAdapterConfig) -> RedisAdapterConfig) -> BoundServer {
+    let adapter = RedisAdapter::with_config(config(RedisAdapterConfig::new(redis.url()).prefix(prefix)))
+        .expect("a valid Redis URL");
+    within(
+        "the server to bind",
+        Server::with_handlers(handlers![join_room, who_am_i, join_when_closed])
+            .authenticator(by_user)
+            .adapter(adapter)
+            .bind("127.0.0.1:0"),
+    )
+    .await
+    .expect("binds")
+}
+
+async fn connect_as(server: &TestServer, user: &str) -> (Client, ConnectionId) {
+    let tcp = within("TCP connect", TcpStream::connect(server.addr()))
+        .await
+        .expect("connect");
+    let (ws, _) = within(
+        "the handshake",
+        tokio_tungstenite::client_async(format!("ws://{}/?user={user}", server.addr()), tcp),
+    )
+    .await
+    .expect("the handshake succeeds");
+    let mut client = Client::from_websocket(ws);
+    let me = client.call("WhoAmI", json!({})).await;
+    let id = me["Data"]["connection"].as_str().unwrap_or_default();
+    (client, ConnectionId::from(id))
+}
+
+/// Waits until `check` holds, asking again every 20 ms, for up to [`SETTLE`].
+async fn settle<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + SETTLE;
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what} did not happen within {SETTLE:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_apart() {
+    let redis = RedisServer::start();
+    let prefix = unique_prefix("user-tabs");
+    let a = bind(&redis, &prefix, |config| config).await;
+    let b = bind(&redis, &prefix, |config| config).await;
+    let (hub_a, hub_b) = (a.hub(), b.hub());
+    let (server_a, server_b) = (TestServer::serve(a), TestServer::serve(b));
+
+    let (mut laptop, laptop_id) = connect_as(&server_a, "ada").await;
+    assert_eq!(laptop.call("JoinRoom", json!({"room": "r"})).await["Data"]["members"], 1);
+    let (mut phone, phone_id) = connect_as(&server_b, "ada").await;
+    assert_eq!(phone.call("JoinRoom", json!({"room": "other"})).await["Data"]["members"], 1);
+    assert_ne!(laptop_id, phone_id);
+
+    let ada = UserId::from("ada");
+    let mut expected = vec![laptop_id.clone(), phone_id.clone()];
+    expected.sort();
+    assert_eq!(hub_b.user_connections(&ada).await.expect("connections"), expected);
+    assert_eq!(hub_b.member_users("r").await.expect("member users"), vec![ada.clone()]);
+
+    // A message to the user from either process reaches both devices.
+    hub_a
+        .user(&ada)
+        .send(&Note { text: "from a".into() })
+        .await
+        .expect("sent");
+    hub_b
+        .user(&ada)
+        .send(&Note { text: "from b".into() })
+        .await
+        .expect("sent");
+    for device in [&mut laptop, &mut phone] {
+        assert_eq!(device.recv().await["Data"]["text"], "from a");
+        assert_eq!(device.recv().await["Data"]["text"], "from b");
+    }
+
+    // The phone closes: the laptop keeps its room, its direct messages and its user's.
+    phone.close().await;
+    let user_room = format!("{prefix}:room:\u{1}user:ada");
+    settle("the phone leaving its user's room in Redis", || async {
+        redis.set_members(&user_room).await == vec![laptop_id.to_string()]
+    })
+    .await;
+    hub_b.room("r").send(&Note { text: "room".into() }).await.expect("sent");
+    assert_eq!(laptop.recv().await["Data"]["text"], "room");
+    hub_b.to(&laptop_id).send(&Note { text: "direct".into() }).await.expect("sent");
+    assert_eq!(laptop.recv().await["Data"]["text"], "direct");
+    hub_b.user(&ada).send(&Note { text: "user".into() }).await.expect("sent");
+    assert_eq!(laptop.recv().await["Data"]["text"], "user");
+    assert_eq!(redis.set_members(&format!("{prefix}:room:r")).await, vec![laptop_id.to_string()]);
+    assert_eq!(
+        redis.hash_keys(&format!("{prefix}:connusers")).await,
+        vec![laptop_id.to_string()]
+    );
+
+    // Once every device is gone, the user is unknown everywhere and Redis holds nothing of it.
+    laptop.close().await;
+    settle("the user's last connection leaving Redis", || async {
+        redis.set_members(&user_room).await.is_empty()
+            && redis.hash_keys(&format!("{prefix}:connusers")).await.is_empty()
+    })
+    .await;
+    assert!(matches!(
+        hub_b.user(&ada).send(&Note { text: "nobody".into() }).await,
+        Err(HubError::UnknownUser(_))
+    ));
+    assert!(server_a.shutdown().await.is_ok());
+    assert!(server_b.shutdown().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_racing_its_connections_close_leaves_nothing_in_redis() {
+    let redis = RedisServer::start();
+    let prefix = unique_prefix("join-race");
+    let bound = bind(&redis, &prefix, |config| config).await;
+    let hub = bound.hub();
+    let server = TestServer::serve(bound);
+    let mut ids = Vec::new();
+    for round in 0..40 {
+        let (mut client, id) = connect_as(&server, "racer").await;
+        client
+            .send_json(&json!({"Type": "JoinWhenClosed", "Data": {"room": format!("race-{}", round % 4)}}))
+            .await;
+        client.close().await;
+        ids.push(id);
+    }
+    wait_for("every connection to close", || hub.local_connection_count() == 0).await;
+    // Joins still in flight land (or are taken back) within a few round trips.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for room in 0..4 {
+        let key = format!("{prefix}:room:race-{room}");
+        settle(&format!("{key} to be empty"), || async {
+            redis.set_members(&key).await.is_empty()
+        })
+        .await;
+    }
+    for id in &ids {
+        let key = format!("{prefix}:connrooms:{id}");
+        assert!(redis.set_members(&key).await.is_empty(), "{key} was left behind");
+    }
+    assert!(redis.hash_keys(&format!("{prefix}:conns")).await.is_empty());
+    assert!(server.shutdown().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
+    let mut redis = RedisServer::start();
+    let prefix = unique_prefix("refused-send");
+    let fast = |config: RedisAdapterConfig| {
+        config
+            .command_timeout(Duration::from_millis(300))
+            .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(200))
+    };
+    let a = bind(&redis, &prefix, fast).await;
+    let b = bind(&redis, &prefix, fast).await;
+    let hub_a = a.hub();
+    let (server_a, server_b) = (TestServer::serve(a), TestServer::serve(b));
+    let (mut listener, _) = connect_as(&server_b, "bob").await;
+    assert_eq!(listener.call("JoinRoom", json!({"room": "r"})).await["Data"]["members"], 1);
+
+    redis.stop();
+    // Until the adapter notices, sends are queued and lost with the connection; once it has,
+    // they are refused.
+    settle("a send to be refused", || async {
+        hub_a
+            .room("r")
+            .send(&Note { text: "probe".into() })
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(
+        hub_a.room("r").send(&Note { text: "refused".into() }).await.is_err(),
+        "sends are refused while Redis is unreachable"
+    );
+    redis.restart();
+
+    // Once Redis is back, markers get through; nothing refused may arrive before them.
+    let deadline = Instant::now() + SETTLE;
+    let mut marker = 0;
+    loop {
+        assert!(Instant::now() < deadline, "no marker crossed to the other process");
+        marker += 1;
+        let _ = hub_a.room("r").send(&Note { text: format!("marker {marker}") }).await;
+        let next = tokio::time::timeout(Duration::from_millis(200), listener.recv()).await;
+        if let Ok(note) = next {
+            let text = note["Data"]["text"].as_str().unwrap_or_default().to_owned();
+            assert_ne!(text, "refused", "a refused send was delivered later");
+            if text.starts_with("marker") {
+                break;
+            }
+        }
+    }
+    assert!(server_a.shutdown().await.is_ok());
+    assert!(server_b.shutdown().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publish_queue_is_bounded_in_bytes() {
+    let mut redis = RedisServer::start();
+    let prefix = unique_prefix("publish-bytes");
+    let bound = bind(&redis, &prefix, |config| {
+        config
+            .publish_queue_bytes(64 * 1024)
+            .command_timeout(Duration::from_secs(5))
+    })
+    .await;
+    let hub = bound.hub();
+    let server = TestServer::serve(bound);
+
+    // A frozen Redis answers nothing: what is published waits in the queue.
+    redis.pause();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sending = {
+        let (hub, sent) = (hub.clone(), sent.clone());
+        tokio::spawn(async move {
+            let text = "x".repeat(20 * 1024);
+            for _ in 0..10 {
+                let _ = hub.everyone().send(&Note { text: text.clone() }).await;
+                sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let queued = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=3).contains(&queued),
+        "{queued} messages of 20 KiB were accepted into a 64 KiB publish queue"
+    );
+    redis.resume();
+    within("the remaining sends", sending).await.expect("no panic");
+    assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 10);
+    assert!(server.shutdown().await.is_ok());
+}
