@@ -384,7 +384,7 @@ async fn it_serves_the_chat_page_and_the_browser_client() {
     let (status, content_type, body) = http_get(chat.addr, "/exws.js").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(content_type, "text/javascript; charset=utf-8");
-    assert_eq!(body, include_str!("../clients/js/exws.js"));
+    assert_eq!(body, include_str!("../clients/browser/exws.js"));
 
     // The page's WebSocket (same path, an upgrade) is the chat server.
     let client = chat.connect().await;
