@@ -29,6 +29,7 @@ use exws_workspace::chat::{
     Broadcast, Broadcasted, Direct, DirectMessage, JoinRoom, Joined, LeaveRoom, Left, MemberList,
     Members, Presence, RoomMessage, SendToRoom, Welcome,
 };
+use std::process::ExitCode;
 
 /// The watchers of room `R` are the members of the hub room `WATCHERS` + `R`, so presence
 /// notices reach them on every process. U+2063 (invisible separator) is not a control
@@ -172,11 +173,28 @@ async fn farewell(context: Context, _reason: DisconnectReason) {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let addr = std::env::var("EXWS_ADDR").unwrap_or_else(|_| "127.0.0.1:8765".to_owned());
+    match serve(&addr).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // exws's errors say what failed and what to do; the variables are ours to explain.
+            let hint = match error.downcast_ref::<exws::Error>() {
+                Some(exws::Error::Bind { .. }) => "; set EXWS_ADDR to another address",
+                Some(exws::Error::Adapter(_)) => "; check EXWS_REDIS_URL",
+                _ if error.is::<exws::adapter::AdapterError>() => "; check EXWS_REDIS_URL",
+                _ => "",
+            };
+            eprintln!("chat: {error}{hint}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut server = Server::new()
         .on_connect(welcome)
         .on_disconnect(farewell)
@@ -189,8 +207,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(url) = std::env::var("EXWS_REDIS_URL") {
         server = with_redis(server, &url)?;
     }
-    let server = server.bind(addr.as_str()).await?;
+    let server = server.bind(addr).await?;
     println!("exws listening on ws://{}", server.local_addr());
+    println!("chat page: http://{}/", server.local_addr());
     server.serve_with_shutdown(exws::shutdown_signal()).await?;
     Ok(())
 }

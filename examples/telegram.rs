@@ -11,6 +11,7 @@
 use exws::auth::telegram::{TelegramAuth, WebAppUser};
 use exws::{message, Server};
 use serde::{Deserialize, Serialize};
+use std::process::ExitCode;
 
 #[derive(Deserialize)]
 struct CalculateRequest {
@@ -50,10 +51,25 @@ async fn who_am_i(_request: WhoAmIRequest, user: WebAppUser) -> WhoAmIResponse {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // exws's errors say what failed and what to do; the address is ours to explain.
+            let hint = match error.downcast_ref::<exws::Error>() {
+                Some(exws::Error::Bind { .. }) => "; set EXWS_ADDR to another address",
+                _ => "",
+            };
+            eprintln!("telegram: {error}{hint}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let token = std::env::var("TELEGRAM_BOT_TOKEN")
         .map_err(|_| "set TELEGRAM_BOT_TOKEN to your bot's token (from @BotFather)")?;
     let auth = TelegramAuth::try_new(token)?;

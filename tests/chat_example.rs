@@ -5,88 +5,19 @@
 //! Every receive is bounded by a timeout (`chat_support::TIMEOUT`).
 
 mod chat_support;
+mod examples_support;
 
 use chat_support::{within, ChatClient};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-
-/// Builds the chat example (`cargo build --example chat`, with this test's features and
-/// profile), once per test run, and returns its path in this test's target directory.
-fn chat_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(build_chat_binary).clone()
-}
-
-fn build_chat_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    // <target dir>/<profile dir>/deps/chat_example-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test runs from <target>/<profile>/deps")
-        .to_path_buf();
-    let mut args = vec!["build", "--example", "chat"];
-    let profile = profile_dir
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or("debug")
-        .to_owned();
-    if profile != "debug" {
-        args.extend(["--profile", profile.as_str()]);
-    }
-    if cfg!(feature = "redis") {
-        args.extend(["--features", "redis"]);
-    }
-    let mut build = Command::new(env!("CARGO"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cargo runs");
-    let mut stderr = build.stderr.take().expect("piped");
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let status = loop {
-        if let Some(status) = build.try_wait().expect("cargo is waited for") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = build.kill();
-            panic!("building the chat example took over 15 minutes");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stderr = stderr.join().expect("stderr read");
-    assert!(
-        status.success(),
-        "`cargo {}` failed:\n{stderr}",
-        args.join(" ")
-    );
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("chat{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.is_file(),
-        "the chat example is not at {}",
-        binary.display()
-    );
-    binary
-}
 
 /// The chat example running on a free loopback port; killed on drop.
 struct ChatProcess {
@@ -98,7 +29,7 @@ impl ChatProcess {
     /// Starts the example with `EXWS_ADDR=127.0.0.1:0` and reads its `exws listening on
     /// ws://IP:PORT` line.
     async fn start() -> ChatProcess {
-        let binary = tokio::task::spawn_blocking(chat_binary)
+        let binary = tokio::task::spawn_blocking(|| examples_support::example_binary("chat"))
             .await
             .expect("the build did not panic");
         let mut child = Command::new(&binary)
@@ -384,7 +315,7 @@ async fn it_serves_the_chat_page_and_the_browser_client() {
     let (status, content_type, body) = http_get(chat.addr, "/exws.js").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(content_type, "text/javascript; charset=utf-8");
-    assert_eq!(body, include_str!("../clients/js/exws.js"));
+    assert_eq!(body, include_str!("../clients/browser/exws.js"));
 
     // The page's WebSocket (same path, an upgrade) is the chat server.
     let client = chat.connect().await;

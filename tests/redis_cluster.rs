@@ -10,19 +10,20 @@
 #![cfg(feature = "redis")]
 
 mod chat_support;
+mod examples_support;
 mod redis_support;
 
 use chat_support::{chat_server, eventually, ChatClient, ChatServer};
 use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::ConnectionId;
 use redis_support::RedisServer;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long state may take to settle in Redis (cleanup after a drop, a reconnection).
 const SETTLE: Duration = Duration::from_secs(15);
@@ -546,68 +547,6 @@ async fn joining_a_new_room_does_not_hang_while_redis_is_unresponsive() {
     );
 }
 
-/// The chat example's binary, built with the `redis` feature (in this test's target
-/// directory, to reuse what is built there).
-fn chat_example() -> PathBuf {
-    let mut command = Command::new(env!("CARGO"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
-        "build",
-        "--features",
-        "redis",
-        "--example",
-        "chat",
-        "--message-format=json-render-diagnostics",
-    ]);
-    // This binary is `<target dir>/<profile>/deps/redis_cluster-<hash>`.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let deps = exe.parent().filter(|deps| deps.ends_with("deps"));
-    if let Some(target_dir) = deps.and_then(|deps| deps.parent()?.parent()) {
-        command.arg("--target-dir").arg(target_dir);
-    }
-    let mut build = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cargo runs");
-    let stdout = drain(build.stdout.take().expect("piped"));
-    let stderr = drain(build.stderr.take().expect("piped"));
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let status = loop {
-        if let Some(status) = build.try_wait().expect("cargo is waited for") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = build.kill();
-            panic!("building the chat example took over 15 minutes");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let stdout = stdout.join().expect("stdout read");
-    let stderr = stderr.join().expect("stderr read");
-    assert!(
-        status.success(),
-        "`cargo build --features redis --example chat` failed:\n{stderr}"
-    );
-    stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|message| {
-            message["reason"] == "compiler-artifact" && message["target"]["name"] == "chat"
-        })
-        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo named no chat executable:\n{stdout}"))
-}
-
-/// Reads `pipe` to its end on a thread.
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        text
-    })
-}
-
 /// A running `chat` example process; killed on drop.
 struct ChatProcess {
     child: Child,
@@ -691,7 +630,7 @@ impl Drop for ChatProcess {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chat_example_runs_as_two_processes() {
-    let binary = tokio::task::spawn_blocking(chat_example)
+    let binary = tokio::task::spawn_blocking(|| examples_support::example_binary("chat"))
         .await
         .expect("the build did not panic");
     let redis = RedisServer::start();
@@ -737,7 +676,7 @@ async fn the_chat_example_runs_as_two_processes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
-    let binary = tokio::task::spawn_blocking(chat_example)
+    let binary = tokio::task::spawn_blocking(|| examples_support::example_binary("chat"))
         .await
         .expect("the build did not panic");
     let redis = RedisServer::start();

@@ -88,7 +88,18 @@ async fn an_address_in_use_is_a_bind_error() {
     )
     .await
     .expect_err("the address is taken");
-    assert!(matches!(error, exws::Error::Bind(_)), "{error:?}");
+    assert!(
+        matches!(&error, exws::Error::Bind { addrs, .. } if addrs == &[taken.addr()]),
+        "{error:#?}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "cannot listen on {}: the address is already in use",
+            taken.addr()
+        )),
+        "{text}"
+    );
     // The server that holds the address is unaffected.
     taken.connect().await.assert_alive().await;
 }

@@ -3,6 +3,7 @@
 //! tampered, stale, missing and foreign `initData`, anonymous connections, the `Origin`
 //! allow-list, and the `telegram` example binary.
 
+mod examples_support;
 mod support;
 
 use exws::auth::telegram::{sign_init_data, InitData, TelegramAuth, WebAppUser};
@@ -10,7 +11,6 @@ use exws::{handlers, message, Server};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::{
@@ -357,42 +357,9 @@ impl Drop for Example {
     }
 }
 
-/// Builds the `telegram` example into this test's target directory and returns its path.
-fn build_example() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    // <target>/<profile>/deps/telegram-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test binary is in <target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("a target directory");
-    let mut command = Command::new(env!("CARGO"));
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--example", "telegram", "--target-dir"])
-        .arg(target_dir);
-    if profile_dir
-        .file_name()
-        .is_some_and(|name| name == "release")
-    {
-        command.arg("--release");
-    }
-    let output = command.output().expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "cargo build --example telegram failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let example = profile_dir
-        .join("examples")
-        .join(format!("telegram{}", std::env::consts::EXE_SUFFIX));
-    assert!(example.exists(), "{} was not built", example.display());
-    example
-}
-
 #[tokio::test]
 async fn the_telegram_example_answers_who_am_i() {
-    let example = tokio::task::spawn_blocking(build_example)
+    let example = tokio::task::spawn_blocking(|| examples_support::example_binary("telegram"))
         .await
         .expect("the build does not panic");
 

@@ -1,7 +1,7 @@
 //! `exws call wss://...`: TLS with the public roots, and `--cacert` for a private certificate.
 
 mod common;
-#[path = "../../client/tests/tls_support/mod.rs"]
+#[path = "../../clients/rust/tests/tls_support/mod.rs"]
 mod tls_support;
 
 use common::*;

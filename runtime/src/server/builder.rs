@@ -10,6 +10,7 @@ use crate::hooks::{HandlerFailure, Hooks};
 use crate::{Context, DisconnectReason, Error, Hub};
 use std::borrow::Cow;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
@@ -395,7 +396,16 @@ impl Server {
         let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));
         let hub = Hub::new(adapter, self.config.max_rooms_per_connection);
         hub.start().await?;
-        let listener = TcpListener::bind(addr).await.map_err(Error::Bind)?;
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addrs: Vec::new(),
+                source,
+            })?
+            .collect();
+        let listener = TcpListener::bind(addrs.as_slice())
+            .await
+            .map_err(|source| Error::Bind { addrs, source })?;
         let shared = Shared {
             registry,
             config: self.config,

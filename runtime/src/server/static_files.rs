@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The browser client module, `clients/js/exws.js`.
-pub(crate) const BROWSER_CLIENT: &str = include_str!("../../../clients/js/exws.js");
+/// The browser client module, `clients/browser/exws.js`.
+pub(crate) const BROWSER_CLIENT: &str = include_str!("../../../clients/browser/exws.js");
 
 /// One file served over plain HTTP GET.
 #[derive(Debug, Clone)]

@@ -235,6 +235,22 @@ fn next_node_id() -> String {
     format!("{}.{instance}", crate::connection::process_prefix())
 }
 
+/// `url` without its password, for messages: `redis://user:***@host:6379/`.
+fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let (user_info, host) = rest.split_at(at);
+    match user_info.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{host}"),
+        None => url.to_owned(),
+    }
+}
+
 fn unavailable(error: redis::RedisError) -> AdapterError {
     AdapterError::Unavailable(error.to_string())
 }
@@ -252,7 +268,13 @@ impl Adapter for RedisAdapter {
                 .client
                 .get_connection_manager_with_config(manager_config)
                 .await
-                .map_err(unavailable)?;
+                .map_err(|error| {
+                    AdapterError::Unavailable(format!(
+                        "cannot connect to Redis at {}: {error} (is redis-server running there? \
+                         start it, or fix the URL)",
+                        shown_url(&inner.config.url)
+                    ))
+                })?;
             let _ = inner.commands.set(commands.clone());
             let _ = inner.publisher.set(Publisher::start(
                 commands.clone(),
@@ -273,7 +295,13 @@ impl Adapter for RedisAdapter {
                 command_timeout: inner.config.command_timeout,
                 health: inner.health.clone(),
             })
-            .await?;
+            .await
+            .map_err(|AdapterError::Unavailable(reason)| {
+                AdapterError::Unavailable(format!(
+                    "{reason} (Redis at {})",
+                    shown_url(&inner.config.url)
+                ))
+            })?;
             let _ = inner.subscriber.set(subscriber);
             let _ = inner.sweeper.set(sweeper::start(SweeperConfig {
                 commands,
@@ -505,5 +533,28 @@ impl std::fmt::Debug for RedisAdapter {
             .field("prefix", &self.inner.config.prefix)
             .field("node", &self.inner.node)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn a_shown_url_hides_only_the_password() {
+        assert_eq!(
+            shown_url("redis://127.0.0.1:6390/"),
+            "redis://127.0.0.1:6390/"
+        );
+        assert_eq!(
+            shown_url("redis://ada:s3cr@t@redis.example:6379/0"),
+            "redis://ada:***@redis.example:6379/0"
+        );
+        assert_eq!(shown_url("redis://ada@host/"), "redis://ada@host/");
+        assert_eq!(
+            shown_url("rediss://:pw@host:6380"),
+            "rediss://:***@host:6380"
+        );
+        assert_eq!(shown_url("not a url"), "not a url");
     }
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the browser client's tests (clients/js/test/*.test.mjs) in headless Debian Chromium
+# Runs the browser client's tests (clients/browser/test/*.test.mjs) in headless Debian Chromium
 # against the real calculator and chat examples. Works on a fresh machine: installs what is
 # missing.
 #
-#   clients/js/run-tests.sh                         # everything
-#   clients/js/run-tests.sh --test-name-pattern=Id   # extra arguments go to `node --test`
+#   clients/browser/run-tests.sh                         # everything
+#   clients/browser/run-tests.sh --test-name-pattern=Id   # extra arguments go to `node --test`
 #
 # Environment:
 #   EXWS_CALCULATOR_BIN  the calculator binary to test against; when set, it is not built.

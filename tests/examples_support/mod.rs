@@ -1,0 +1,153 @@
+//! The examples' binaries (`examples/*.rs`) for the tests that run them as OS processes
+//! (`tests/chat_example.rs`, `tests/redis_cluster.rs`, `tests/telegram.rs`,
+//! `tests/example_errors.rs`).
+//!
+//! `EXWS_<NAME>_BIN` (e.g. `EXWS_CHAT_BIN`) names a binary built beforehand; `scripts/test`
+//! builds every example once, with the test run's own packages and features, and sets them.
+//! Otherwise the example is built here, once per test binary, with the features this test was
+//! built with and into its target directory and profile, so that `cargo test --all-features
+//! --test chat_example` reuses what it has already compiled.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The path of the example `name` (`"chat"`, `"calculator"`, `"telegram"`), built if needed.
+/// Blocks while cargo builds; call it from `spawn_blocking` in async tests.
+pub fn example_binary(name: &str) -> PathBuf {
+    let variable = format!("EXWS_{}_BIN", name.to_uppercase());
+    if let Some(path) = std::env::var_os(&variable) {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "{variable}={} is not a file; unset it to have the test build the example",
+            path.display()
+        );
+        return path;
+    }
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    // Held while building: cargo would serialize the builds on its target directory anyway.
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let path = build(name);
+    built.insert(name.to_owned(), path.clone());
+    path
+}
+
+/// The root package's features this test binary was compiled with, for `--features`.
+fn features() -> Vec<&'static str> {
+    let mut features = Vec::new();
+    if cfg!(feature = "redis") {
+        features.push("redis");
+    }
+    if cfg!(feature = "prometheus") {
+        features.push("prometheus");
+    }
+    features
+}
+
+/// Environment variables cargo sets for a test process that a shell does not have. Some build
+/// scripts rerun when they change (*ring*'s watches `CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`...),
+/// so a cargo started with them would rebuild *ring* and everything above it, and the next
+/// `cargo test` from the shell would rebuild it all again.
+fn is_test_only_variable(name: &str) -> bool {
+    const PREFIXES: [&str; 5] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+        || matches!(
+            name,
+            "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "OUT_DIR"
+        )
+}
+
+fn build(name: &str) -> PathBuf {
+    // This test binary is `<target dir>/<profile dir>/deps/<test>-<hash>`.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .filter(|deps| deps.ends_with("deps"))
+        .and_then(|deps| deps.parent())
+        .expect("the test binary is in <target dir>/<profile dir>/deps");
+    let target_dir = profile_dir.parent().expect("a target directory");
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "build",
+            "--example",
+            name,
+            "--message-format=json-render-diagnostics",
+        ])
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile_dir.file_name().and_then(|dir| dir.to_str()) {
+        Some("debug") | None => {}
+        Some(profile) => {
+            command.args(["--profile", profile]);
+        }
+    }
+    let features = features();
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    for (variable, _) in std::env::vars_os() {
+        if variable.to_str().is_some_and(is_test_only_variable) {
+            command.env_remove(variable);
+        }
+    }
+    let description = format!("cargo build --example {name} --features {features:?}");
+    let mut build = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cargo runs");
+    let stdout = drain(build.stdout.take().expect("piped"));
+    let stderr = drain(build.stderr.take().expect("piped"));
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let status = loop {
+        if let Some(status) = build.try_wait().expect("cargo is waited for") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = build.kill();
+            panic!("`{description}` took over 15 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stdout = stdout.join().expect("stdout read");
+    let stderr = stderr.join().expect("stderr read");
+    assert!(status.success(), "`{description}` failed:\n{stderr}");
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == name
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("`{description}` named no executable:\n{stdout}"))
+}
+
+/// Reads `pipe` to its end on a thread.
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
