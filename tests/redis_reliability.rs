@@ -249,9 +249,9 @@ async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
     let (mut listener, _) = connect_as(&server_b, "bob").await;
     assert_eq!(listener.call("JoinRoom", json!({"room": "r"})).await["Data"]["members"], 1);
 
-    redis.stop();
-    // Until the adapter notices, sends are queued and lost with the connection; once it has,
-    // they are refused.
+    // A frozen Redis (as in a partition) answers nothing; sends wait in the publish queue
+    // until the adapter notices, and are refused from then on.
+    redis.pause();
     settle("a send to be refused", || async {
         hub_a
             .room("r")
@@ -264,7 +264,8 @@ async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
         hub_a.room("r").send(&Note { text: "refused".into() }).await.is_err(),
         "sends are refused while Redis is unreachable"
     );
-    redis.restart();
+    // Redis comes back at once: a refused send must not be in anything it still processes.
+    redis.resume();
 
     // Once Redis is back, markers get through; nothing refused may arrive before them.
     let deadline = Instant::now() + SETTLE;

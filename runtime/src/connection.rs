@@ -9,6 +9,7 @@ pub use id::ConnectionId;
 pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 
 use crate::auth::UserId;
+use crate::HandshakeRequest;
 use crate::protocol::{encode, message_type_name, CloseCode};
 use crate::server::SlowConsumerPolicy;
 use serde::Serialize;
@@ -63,6 +64,7 @@ struct Inner {
     close_request: OnceLock<CloseRequest>,
     user: Option<Arc<dyn Any + Send + Sync>>,
     metadata: RwLock<HashMap<String, String>>,
+    request: Arc<HandshakeRequest>,
 }
 
 /// Why a message could not be sent to a connection.
@@ -118,6 +120,7 @@ pub(crate) struct ConnectionParts {
     pub outbound: OutboundQueue,
     pub user: Option<Arc<dyn Any + Send + Sync>>,
     pub metadata: HashMap<String, String>,
+    pub request: Arc<HandshakeRequest>,
 }
 
 impl Connection {
@@ -134,6 +137,7 @@ impl Connection {
                 close_request: OnceLock::new(),
                 user: parts.user,
                 metadata: RwLock::new(parts.metadata),
+                request: parts.request,
             }),
         }
     }
@@ -150,9 +154,16 @@ impl Connection {
         self.inner.user_id.as_ref()
     }
 
-    /// The address of the peer.
+    /// The address of the peer (as a [trusted proxy](crate::Server::trusted_proxies) reported
+    /// it, behind one).
     pub fn remote_addr(&self) -> SocketAddr {
         self.inner.remote_addr
+    }
+
+    /// The HTTP upgrade request the connection started with: its path, query, headers
+    /// (cookies, `User-Agent`...), remote address and chosen subprotocol.
+    pub fn handshake(&self) -> &HandshakeRequest {
+        &self.inner.request
     }
 
     /// Sends `message` with the `Type` named after its Rust type (the last path segment, no

@@ -50,6 +50,7 @@ impl FrameHarness {
             outbound,
             user: None,
             metadata: Default::default(),
+            request: Default::default(),
         });
         let context = Context::new(connection, self.shared.app.clone(), self.shared.hub.clone());
         let collect = async {

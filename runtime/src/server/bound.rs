@@ -1,15 +1,11 @@
 //! A server bound to its address: the accept loop and graceful shutdown.
 
-use super::Shared;
-use crate::session;
+use super::Endpoint;
 use crate::Error;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 /// A server whose listening socket is bound; serve it with [`serve`](BoundServer::serve) or
 /// [`serve_with_shutdown`](BoundServer::serve_with_shutdown).
@@ -25,16 +21,16 @@ use tokio_util::sync::CancellationToken;
 pub struct BoundServer {
     listener: TcpListener,
     local_addr: SocketAddr,
-    shared: Arc<Shared>,
+    endpoint: Endpoint,
 }
 
 impl BoundServer {
-    pub(crate) fn new(listener: TcpListener, shared: Arc<Shared>) -> Result<Self, Error> {
+    pub(crate) fn new(listener: TcpListener, endpoint: Endpoint) -> Result<Self, Error> {
         let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
         Ok(BoundServer {
             listener,
             local_addr,
-            shared,
+            endpoint,
         })
     }
 
@@ -44,13 +40,20 @@ impl BoundServer {
     }
 
     #[cfg(test)]
-    pub(crate) fn shared_for_probe(&self) -> Arc<Shared> {
-        self.shared.clone()
+    pub(crate) fn shared_for_probe(&self) -> std::sync::Arc<super::Shared> {
+        self.endpoint.shared().clone()
     }
 
-    /// The server's hub, to send to rooms, connections or everyone from any task.
+    /// The server's hub, to send to rooms, users, connections or everyone from any task.
     pub fn hub(&self) -> crate::Hub {
-        self.shared.hub.clone()
+        self.endpoint.hub()
+    }
+
+    /// The endpoint this server serves its connections with: clone it to serve more
+    /// connections (another listener, a route of an HTTP server) with the same handlers, hub
+    /// and limits.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// Serves until the process ends.
@@ -70,19 +73,19 @@ impl BoundServer {
         let BoundServer {
             listener,
             local_addr,
-            shared,
+            endpoint,
         } = self;
         tracing::info!(%local_addr, "exws server listening");
-        let shutdown = CancellationToken::new();
-        let mut sessions = JoinSet::new();
         tokio::pin!(signal);
         loop {
             tokio::select! {
                 _ = &mut signal => break,
-                Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
                 accepted = listener.accept() => match accepted {
                     Ok((stream, remote_addr)) => {
-                        sessions.spawn(session::run(stream, remote_addr, shared.clone(), shutdown.clone()));
+                        if let Err(error) = stream.set_nodelay(true) {
+                            tracing::debug!(%error, "cannot set TCP_NODELAY");
+                        }
+                        tokio::spawn(endpoint.serve_connection(stream, remote_addr));
                     }
                     Err(error) => {
                         // Out of file descriptors or similar: back off instead of spinning.
@@ -93,21 +96,11 @@ impl BoundServer {
             }
         }
         drop(listener);
-        tracing::info!(connections = sessions.len(), "exws server shutting down");
-        shutdown.cancel();
-        // Handlers' time, then the close handshake, then the wait for the client's end.
-        let deadline = shared.config.shutdown_timeout + shared.config.close_timeout * 2;
-        let drained = tokio::time::timeout(deadline, async {
-            while sessions.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(
-                connections = sessions.len(),
-                "shutdown timeout reached: dropping the remaining connections"
-            );
-            sessions.shutdown().await;
-        }
+        tracing::info!(
+            connections = endpoint.connection_count(),
+            "exws server shutting down"
+        );
+        endpoint.shutdown().await;
         tracing::info!("exws server stopped");
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The `Server` builder.
 
 use super::StaticFile;
-use super::{BoundServer, Config, Heartbeat, Processing, RateLimit, Shared, SlowConsumerPolicy};
+use super::{
+    BoundServer, Config, Endpoint, Heartbeat, Processing, RateLimit, Shared, SlowConsumerPolicy,
+};
 use crate::adapter::{Adapter, InProcess};
 use crate::auth::{Authenticator, SharedAuthenticator};
 use crate::context::AppState;
@@ -218,6 +220,50 @@ impl Server {
         self
     }
 
+    /// Believes the forwarding headers (`Forwarded`, then `X-Forwarded-For`) of these reverse
+    /// proxies: addresses (`"10.0.0.7"`, `"::1"`) or networks (`"10.0.0.0/8"`). When a
+    /// connection comes from one, its [remote address](crate::Connection::remote_addr) (and
+    /// the authenticator's) is the nearest address in the chain that is not a trusted proxy.
+    /// Headers from any other peer are ignored: they are trivial to forge. Default: none.
+    pub fn trusted_proxies<I, S>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        match crate::handshake::TrustedProxies::parse(proxies) {
+            Ok(proxies) => self.config.trusted_proxies = proxies,
+            Err(error) => self.reject("trusted_proxies", error.to_string()),
+        }
+        self
+    }
+
+    /// The WebSocket subprotocols the server speaks (`Sec-WebSocket-Protocol`). A client that
+    /// asks for some gets the first of its own list that the server speaks, or its upgrade is
+    /// refused with 400 if there is none; a client that asks for none connects without one.
+    /// Handlers read the choice with
+    /// [`connection.handshake().protocol()`](crate::HandshakeRequest::protocol). Default: none.
+    pub fn protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let protocols: Vec<String> = protocols.into_iter().map(Into::into).collect();
+        let valid = |protocol: &String| {
+            !protocol.is_empty()
+                && protocol
+                    .bytes()
+                    .all(|byte| byte.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&byte))
+        };
+        if let Some(bad) = protocols.iter().find(|protocol| !valid(protocol)) {
+            self.reject(
+                "protocols",
+                format!("{bad:?} is not a valid subprotocol token (RFC 6455: printable ASCII, no separators)"),
+            );
+        }
+        self.config.protocols = protocols;
+        self
+    }
+
     /// Runs `hook` when a connection opens, after the handshake and before any of its messages
     /// is handled; it may send a welcome message. Hooks run in the order they were added.
     pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
@@ -385,6 +431,24 @@ impl Server {
     /// Checks the handlers and options and binds the listening socket (port 0 picks a free
     /// port; read it with [`BoundServer::local_addr`]).
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<BoundServer, Error> {
+        let endpoint = self.build().await?;
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addrs: Vec::new(),
+                source,
+            })?
+            .collect();
+        let listener = TcpListener::bind(addrs.as_slice())
+            .await
+            .map_err(|source| Error::Bind { addrs, source })?;
+        BoundServer::new(listener, endpoint)
+    }
+
+    /// Checks the handlers and options and starts the hub (and its adapter), without a
+    /// listener of its own: the [`Endpoint`] serves connections from any transport (a route
+    /// of an axum app, TLS, a listener of your own).
+    pub async fn build(self) -> Result<Endpoint, Error> {
         if let Some(error) = self.invalid {
             return Err(error);
         }
@@ -396,16 +460,6 @@ impl Server {
         let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));
         let hub = Hub::new(adapter, self.config.max_rooms_per_connection);
         hub.start().await?;
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
-            .await
-            .map_err(|source| Error::Bind {
-                addrs: Vec::new(),
-                source,
-            })?
-            .collect();
-        let listener = TcpListener::bind(addrs.as_slice())
-            .await
-            .map_err(|source| Error::Bind { addrs, source })?;
         let shared = Shared {
             registry,
             config: self.config,
@@ -415,7 +469,7 @@ impl Server {
             hub,
             connections: std::sync::atomic::AtomicUsize::new(0),
         };
-        BoundServer::new(listener, Arc::new(shared))
+        Ok(Endpoint::new(Arc::new(shared)))
     }
 
     /// Binds `addr` and serves until the process ends.

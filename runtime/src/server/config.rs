@@ -70,6 +70,9 @@ pub(crate) struct Config {
     pub rate_limit: Option<RateLimit>,
     pub write_buffer_size: usize,
     pub static_files: super::StaticFiles,
+    pub trusted_proxies: crate::handshake::TrustedProxies,
+    /// Subprotocols the server speaks, in its own order (the client's preference decides).
+    pub protocols: Vec<String>,
 }
 
 impl Default for Config {
@@ -96,6 +99,8 @@ impl Default for Config {
             rate_limit: None,
             write_buffer_size: 32 * 1024,
             static_files: super::StaticFiles::default(),
+            trusted_proxies: crate::handshake::TrustedProxies::default(),
+            protocols: Vec::new(),
         }
     }
 }

@@ -1,13 +1,17 @@
 //! The server: its builder, its options, and the accept loop.
 
+#[cfg(feature = "axum")]
+mod axum;
 mod bound;
 mod builder;
 mod config;
+mod endpoint;
 mod shutdown;
 mod static_files;
 
 pub use bound::BoundServer;
 pub use builder::Server;
+pub use endpoint::Endpoint;
 pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
 pub use shutdown::shutdown_signal;
 

@@ -14,33 +14,21 @@ mod upgrade;
 pub use reason::DisconnectReason;
 
 pub(crate) use dispatch::message as dispatch_message;
+pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
 
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
 use crate::server::Shared;
-use crate::{Connection, Context};
+use crate::auth::Admission;
+use crate::{Connection, Context, HandshakeRequest};
 use cleanup::Cleanup;
 use driver::Session;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
-
-/// Serves one accepted TCP connection until it closes.
-pub(crate) async fn run(
-    stream: TcpStream,
-    remote_addr: SocketAddr,
-    shared: Arc<Shared>,
-    shutdown: CancellationToken,
-) {
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%error, "cannot set TCP_NODELAY");
-    }
-    serve_stream(stream, remote_addr, shared, shutdown).await;
-}
 
 /// Serves one connection over any byte stream: reads and answers its HTTP upgrade, then runs
 /// the WebSocket session until it closes.
@@ -56,7 +44,13 @@ pub(crate) async fn serve_stream<S>(
     let slot = ConnectionSlot::take(&shared);
     let upgraded = match Box::pin(tokio::time::timeout(
         config.handshake_timeout,
-        upgrade::accept(stream, remote_addr, &shared, slot.over_limit),
+        upgrade::accept(
+            stream,
+            remote_addr,
+            &shared,
+            slot.over_limit,
+            shutdown.is_cancelled(),
+        ),
     ))
     .await
     {
@@ -68,25 +62,51 @@ pub(crate) async fn serve_stream<S>(
         }
     };
 
-    let websocket_config = WebSocketConfig::default()
-        .read_buffer_size(config.read_buffer_size)
-        .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.max_message_size))
-        .write_buffer_size(config.write_buffer_size);
     let websocket = WebSocketStream::from_partially_read(
         upgraded.stream,
         upgraded.leftover,
         Role::Server,
-        Some(websocket_config),
+        Some(websocket_config(config)),
     )
     .await;
+    serve_websocket(
+        websocket,
+        upgraded.admission,
+        upgraded.request,
+        shared,
+        shutdown,
+        slot,
+    )
+    .await;
+}
 
+/// The WebSocket settings of a server's connections.
+pub(crate) fn websocket_config(config: &crate::server::Config) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_size)
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size))
+        .write_buffer_size(config.write_buffer_size)
+}
+
+/// Runs the session of an upgraded, admitted connection until it closes, and cleans up.
+pub(crate) async fn serve_websocket<S>(
+    websocket: WebSocketStream<S>,
+    admission: Admission,
+    request: HandshakeRequest,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    slot: ConnectionSlot,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let config = &shared.config;
+    let remote_addr = request.remote_addr();
     let (outbound, queue) = OutboundQueue::new(QueueLimits {
         messages: config.outbound_queue,
         bytes: config.outbound_queue_bytes,
         policy: config.slow_consumer,
     });
-    let admission = upgraded.admission;
     let connection = Connection::new(ConnectionParts {
         id: ConnectionId::generate(),
         user_id: admission.user_id,
@@ -94,6 +114,7 @@ pub(crate) async fn serve_stream<S>(
         outbound,
         user: admission.user,
         metadata: admission.metadata,
+        request: Arc::new(request),
     });
     let context = Context::new(connection.clone(), shared.app.clone(), shared.hub.clone());
     // From here on, whatever ends the session (even its future being dropped), the cleanup
@@ -113,13 +134,13 @@ pub(crate) async fn serve_stream<S>(
 }
 
 /// A place among the server's `max_connections`, held from accept to close.
-struct ConnectionSlot {
+pub(crate) struct ConnectionSlot {
     shared: Arc<Shared>,
-    over_limit: bool,
+    pub(crate) over_limit: bool,
 }
 
 impl ConnectionSlot {
-    fn take(shared: &Arc<Shared>) -> Self {
+    pub(crate) fn take(shared: &Arc<Shared>) -> Self {
         let before = shared.connections.fetch_add(1, Ordering::AcqRel);
         ConnectionSlot {
             shared: shared.clone(),
@@ -152,7 +173,8 @@ mod size_guard {
         let server = crate::Server::with_handlers(Vec::new())
             .bind("127.0.0.1:0")
             .await?;
-        let future = super::run(stream, addr, server.shared_for_probe(), Default::default());
+        let future =
+            super::serve_stream(stream, addr, server.shared_for_probe(), Default::default());
         let size = std::mem::size_of_val(&future);
         assert!(
             size <= MAX_SESSION_FUTURE,

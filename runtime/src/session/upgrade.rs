@@ -2,7 +2,8 @@
 
 use crate::auth::{Admission, HandshakeRejection};
 use crate::handshake::HandshakeRequest;
-use crate::server::{Shared, StaticFile, StaticFiles};
+use crate::handshake::{choose_protocol, Choice};
+use crate::server::{Config, Shared, StaticFile};
 use futures_util::FutureExt;
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -17,17 +18,27 @@ pub(crate) struct Upgraded<S> {
     pub leftover: Vec<u8>,
     /// What the authenticator admitted the connection with.
     pub admission: Admission,
+    /// The upgrade request, kept as the connection's data.
+    pub request: HandshakeRequest,
 }
 
 /// An HTTP answer other than 101: a refusal, or a static file.
-struct HttpAnswer {
-    status: u16,
-    content_type: Cow<'static, str>,
-    body: Cow<'static, [u8]>,
+pub(crate) struct HttpAnswer {
+    pub(crate) status: u16,
+    pub(crate) content_type: Cow<'static, str>,
+    pub(crate) body: Cow<'static, [u8]>,
 }
 
 impl HttpAnswer {
-    fn new(status: u16, body: impl Into<String>) -> Self {
+    pub(crate) fn shutting_down() -> Self {
+        HttpAnswer::new(503, "the server is shutting down; retry later")
+    }
+
+    pub(crate) fn at_capacity() -> Self {
+        HttpAnswer::new(503, "the server is at its connection limit; retry later")
+    }
+
+    pub(crate) fn new(status: u16, body: impl Into<String>) -> Self {
         HttpAnswer {
             status,
             content_type: Cow::Borrowed("text/plain; charset=utf-8"),
@@ -40,6 +51,15 @@ impl HttpAnswer {
             status: 200,
             content_type: file.content_type.clone(),
             body: file.body.clone(),
+        }
+    }
+
+    /// Logs and counts a refusal (a file served is neither).
+    pub(crate) fn log(&self, remote_addr: SocketAddr) {
+        if self.status != 200 {
+            let reason = String::from_utf8_lossy(&self.body);
+            tracing::debug!(%remote_addr, status = self.status, %reason, "handshake refused");
+            crate::metrics::handshake_rejected(self.status);
         }
     }
 
@@ -73,33 +93,33 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     remote_addr: SocketAddr,
     shared: &Shared,
     at_capacity: bool,
+    shutting_down: bool,
 ) -> Option<Upgraded<S>> {
     let admitted = match read_request(&mut stream, remote_addr, shared).await {
         Ok(None) => return None,
-        Ok(Some(_)) if at_capacity => Err(HttpAnswer::new(
-            503,
-            "the server is at its connection limit; retry later",
-        )),
+        Ok(Some(_)) if shutting_down => Err(HttpAnswer::shutting_down()),
+        Ok(Some(_)) if at_capacity => Err(HttpAnswer::at_capacity()),
         Ok(Some((request, key, leftover))) => admit(&request, shared)
             .await
-            .map(|admission| (key, leftover, admission)),
+            .map(|admission| (key, leftover, admission, request)),
         Err(answer) => Err(answer),
     };
-    let (key, leftover, admission) = match admitted {
+    let (key, leftover, admission, request) = match admitted {
         Ok(parts) => parts,
         Err(answer) => {
-            if answer.status != 200 {
-                let reason = String::from_utf8_lossy(&answer.body);
-                tracing::debug!(%remote_addr, status = answer.status, %reason, "handshake refused");
-                crate::metrics::handshake_rejected(answer.status);
-            }
+            answer.log(remote_addr);
             respond(&mut stream, &answer).await;
             return None;
         }
     };
+    let protocol = match &request.protocol {
+        Some(protocol) => format!("Sec-WebSocket-Protocol: {protocol}\r\n"),
+        None => String::new(),
+    };
+    // The key was checked to be non-empty; the accept value is its hash.
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
+         Sec-WebSocket-Accept: {}\r\n{protocol}\r\n",
         derive_accept_key(key.as_bytes())
     );
     if stream.write_all(response.as_bytes()).await.is_err() {
@@ -109,11 +129,15 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
         stream,
         leftover,
         admission,
+        request,
     })
 }
 
 /// The `Origin` allow-list, then the authenticator.
-async fn admit(request: &HandshakeRequest, shared: &Shared) -> Result<Admission, HttpAnswer> {
+pub(crate) async fn admit(
+    request: &HandshakeRequest,
+    shared: &Shared,
+) -> Result<Admission, HttpAnswer> {
     if let (Some(allowed), Some(origin)) = (&shared.config.allowed_origins, request.origin()) {
         let origin = origin.trim().trim_end_matches('/');
         if !allowed
@@ -163,7 +187,7 @@ async fn read_request<S: AsyncRead + Unpin>(
         match parsed.parse(&buffer) {
             Ok(httparse::Status::Partial) => continue,
             Ok(httparse::Status::Complete(head_len)) => {
-                let (request, key) = check(&parsed, remote_addr, &shared.config.static_files)?;
+                let (request, key) = check(&parsed, remote_addr, &shared.config)?;
                 let leftover = buffer.split_off(head_len);
                 return Ok(Some((request, key, leftover)));
             }
@@ -178,8 +202,8 @@ async fn read_request<S: AsyncRead + Unpin>(
 /// Checks that the request is a WebSocket upgrade; returns it and its `Sec-WebSocket-Key`.
 fn check(
     parsed: &httparse::Request<'_, '_>,
-    remote_addr: SocketAddr,
-    static_files: &StaticFiles,
+    peer: SocketAddr,
+    config: &Config,
 ) -> Result<(HandshakeRequest, String), HttpAnswer> {
     let method = parsed.method.unwrap_or_default().to_owned();
     let target = parsed.path.unwrap_or("/");
@@ -197,18 +221,50 @@ fn check(
             )
         })
         .collect();
-    let request = HandshakeRequest {
+    let mut request = HandshakeRequest {
         method,
         path,
         query,
         headers,
-        remote_addr,
+        remote_addr: peer,
+        protocol: None,
     };
     if request.method == "GET" && request.header("upgrade").is_none() {
-        if let Some(file) = static_files.get(&request.path) {
+        if let Some(file) = config.static_files.get(&request.path) {
             return Err(HttpAnswer::file(file));
         }
     }
+    let key = check_upgrade(&request)?;
+    negotiate(&mut request, config)?;
+    Ok((request, key))
+}
+
+/// What the server decides from the request besides authentication: the client's address
+/// behind trusted proxies, and the subprotocol.
+pub(crate) fn negotiate(request: &mut HandshakeRequest, config: &Config) -> Result<(), HttpAnswer> {
+    request.remote_addr = config
+        .trusted_proxies
+        .client_addr(request.remote_addr, request.headers());
+    request.protocol = match choose_protocol(request, &config.protocols) {
+        Choice::None => None,
+        Choice::Chosen(protocol) => Some(protocol),
+        Choice::Unsupported => {
+            let spoken = if config.protocols.is_empty() {
+                "none".to_owned()
+            } else {
+                config.protocols.join(", ")
+            };
+            return Err(HttpAnswer::new(
+                400,
+                format!("unsupported subprotocol: this server speaks {spoken}"),
+            ));
+        }
+    };
+    Ok(())
+}
+
+/// Checks that `request` is a WebSocket upgrade; returns its `Sec-WebSocket-Key`.
+pub(crate) fn check_upgrade(request: &HandshakeRequest) -> Result<String, HttpAnswer> {
     if request.method != "GET" {
         return Err(HttpAnswer::new(405, "WebSocket upgrades use GET"));
     }
@@ -235,7 +291,7 @@ fn check(
         Some(key) if !key.is_empty() => key.to_owned(),
         _ => return Err(HttpAnswer::new(400, "missing Sec-WebSocket-Key")),
     };
-    Ok((request, key))
+    Ok(key)
 }
 
 async fn respond<S: AsyncWrite + Unpin>(stream: &mut S, answer: &HttpAnswer) {

@@ -1,4 +1,12 @@
-//! The HTTP upgrade request a WebSocket connection starts with.
+//! The HTTP upgrade request a WebSocket connection starts with, and what the server decides
+//! from it besides authentication: the client's address behind trusted proxies, and the
+//! subprotocol.
+
+mod forwarded;
+mod protocol;
+
+pub(crate) use forwarded::TrustedProxies;
+pub(crate) use protocol::{choose_protocol, Choice};
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -11,6 +19,22 @@ pub struct HandshakeRequest {
     pub(crate) query: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) remote_addr: SocketAddr,
+    /// The subprotocol the server chose from the client's `Sec-WebSocket-Protocol`.
+    pub(crate) protocol: Option<String>,
+}
+
+impl Default for HandshakeRequest {
+    /// An empty `GET /` from `0.0.0.0:0`.
+    fn default() -> Self {
+        HandshakeRequest {
+            method: "GET".to_owned(),
+            path: "/".to_owned(),
+            query: None,
+            headers: Vec::new(),
+            remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            protocol: None,
+        }
+    }
 }
 
 impl HandshakeRequest {
@@ -46,7 +70,7 @@ impl HandshakeRequest {
     }
 
     /// Every header, in the order received, names as sent.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
         self.headers
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
@@ -68,9 +92,27 @@ impl HandshakeRequest {
         self.header("origin")
     }
 
-    /// The peer's address.
+    /// The client's address: the peer's, or, when the peer is a
+    /// [trusted proxy](crate::Server::trusted_proxies), the client it forwarded for (from
+    /// `Forwarded` or `X-Forwarded-For`).
     pub fn remote_addr(&self) -> SocketAddr {
         self.remote_addr
+    }
+
+    /// The subprotocol the server chose from the client's `Sec-WebSocket-Protocol` list (see
+    /// [`Server::protocols`](crate::Server::protocols)); `None` if the client asked for none.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The subprotocols the client asked for, in its order of preference.
+    pub fn requested_protocols(&self) -> impl Iterator<Item = &str> {
+        self.headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("sec-websocket-protocol"))
+            .flat_map(|(_, value)| value.split(','))
+            .map(str::trim)
+            .filter(|protocol| !protocol.is_empty())
     }
 }
 
@@ -88,6 +130,7 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             remote_addr: SocketAddr::from(([127, 0, 0, 1], 9)),
+            protocol: None,
         }
     }
 
