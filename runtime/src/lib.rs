@@ -28,7 +28,8 @@ pub use hooks::HandlerFailure;
 pub use hub::{Hub, HubError, Inbound, Recipients};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
-    shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server, SlowConsumerPolicy,
+    shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server,
+    SlowConsumerPolicy,
 };
 pub use session::DisconnectReason;
 

@@ -11,8 +11,8 @@ mod static_files;
 
 pub use bound::BoundServer;
 pub use builder::Server;
-pub use endpoint::Endpoint;
 pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
+pub use endpoint::Endpoint;
 pub use shutdown::shutdown_signal;
 
 pub(crate) use config::Config;

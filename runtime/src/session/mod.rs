@@ -16,9 +16,9 @@ pub use reason::DisconnectReason;
 pub(crate) use dispatch::message as dispatch_message;
 pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
 
+use crate::auth::Admission;
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
 use crate::server::Shared;
-use crate::auth::Admission;
 use crate::{Connection, Context, HandshakeRequest};
 use cleanup::Cleanup;
 use driver::Session;
