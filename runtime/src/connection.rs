@@ -11,6 +11,7 @@ pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 use crate::auth::UserId;
 use crate::protocol::{encode, message_type_name, CloseCode};
 use crate::server::SlowConsumerPolicy;
+use crate::stream::StreamTable;
 use crate::HandshakeRequest;
 use serde::Serialize;
 use std::any::Any;
@@ -65,6 +66,8 @@ struct Inner {
     user: Option<Arc<dyn Any + Send + Sync>>,
     metadata: RwLock<HashMap<String, String>>,
     request: Arc<HandshakeRequest>,
+    /// The connection's open streams.
+    streams: StreamTable,
 }
 
 /// Why a message could not be sent to a connection.
@@ -138,6 +141,7 @@ impl Connection {
                 user: parts.user,
                 metadata: RwLock::new(parts.metadata),
                 request: parts.request,
+                streams: StreamTable::default(),
             }),
         }
     }
@@ -235,6 +239,27 @@ impl Connection {
         self.inner.dropped.load(Ordering::Relaxed)
     }
 
+    /// A member of the hub that stands for a room subscription of this connection: its own id
+    /// and queue (with this connection's limits), this connection's user and handshake.
+    pub(crate) fn subscription_member(&self) -> (Connection, OutboundReceiver) {
+        let (outbound, receiver) = OutboundQueue::new(self.inner.outbound.limits());
+        let member = Connection::new(ConnectionParts {
+            id: ConnectionId::subscription_of(&self.inner.id),
+            user_id: None,
+            remote_addr: self.inner.remote_addr,
+            outbound,
+            user: None,
+            metadata: HashMap::new(),
+            request: self.inner.request.clone(),
+        });
+        (member, receiver)
+    }
+
+    /// How many streams (subscriptions) are open on this connection.
+    pub fn open_streams(&self) -> usize {
+        self.inner.streams.len()
+    }
+
     /// Bytes queued for this connection and not yet written to its socket.
     pub fn queued_bytes(&self) -> usize {
         self.inner.outbound.queued_bytes()
@@ -327,6 +352,11 @@ impl Connection {
         self.inner.closing.store(true, Ordering::Release);
         self.inner.closed.cancel();
         self.inner.outbound.close();
+    }
+
+    /// The connection's open streams.
+    pub(crate) fn streams(&self) -> &StreamTable {
+        &self.inner.streams
     }
 
     pub(crate) fn closed_token(&self) -> &CancellationToken {

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod protocol;
 mod server;
 mod session;
+pub mod stream;
 
 pub use auth::UserId;
 pub use connection::{CloseError, Connection, ConnectionId, SendError};
@@ -25,7 +26,7 @@ pub use extract::{FromContext, Rejection, State};
 pub use handler::Handler;
 pub use handshake::HandshakeRequest;
 pub use hooks::HandlerFailure;
-pub use hub::{Hub, HubError, Inbound, Recipients};
+pub use hub::{Hub, HubError, Inbound, Recipients, RoomEnvelope, RoomSubscription};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
     shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server,

@@ -16,6 +16,9 @@
 //! | `exws_adapter_publish_failures_total` | counter | | hub messages the adapter could not pass to other processes (Redis down) |
 //! | `exws_disconnects_total` | counter | `reason` | connections closed, by reason |
 //! | `exws_handler_duration_seconds` | histogram | `type` | handler run time, by message `Type` (see below) |
+//! | `exws_streams_open` | gauge | | open streams (subscriptions) |
+//! | `exws_stream_items_total` | counter | | stream items queued for clients |
+//! | `exws_streams_ended_total` | counter | `reason` | streams ended: `end`, `error`, `cancel`, `closed` |
 //!
 //! Without a recorder every call is a no-op. Handler durations cost two clock reads per call,
 //! so they are recorded only when turned on: by [`install_prometheus`], or by
@@ -54,6 +57,19 @@ pub(crate) fn error_sent(code: ErrorCode) {
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn adapter_publish_failed(messages: u64) {
     metrics::counter!("exws_adapter_publish_failures_total").increment(messages);
+}
+
+pub(crate) fn stream_opened() {
+    metrics::gauge!("exws_streams_open").increment(1.0);
+}
+
+pub(crate) fn stream_items(count: u64) {
+    metrics::counter!("exws_stream_items_total").increment(count);
+}
+
+pub(crate) fn stream_ended(reason: &'static str) {
+    metrics::gauge!("exws_streams_open").decrement(1.0);
+    metrics::counter!("exws_streams_ended_total", "reason" => reason).increment(1);
 }
 
 pub(crate) fn queue_drop() {

@@ -23,6 +23,19 @@ impl ConnectionId {
         ConnectionId(format!("{}-{count:x}", process_prefix()).into())
     }
 
+    /// The id of a room subscription of the connection `parent`: `{parent}#{n}`. Messages that
+    /// leave `parent` out leave its subscriptions out too.
+    pub(crate) fn subscription_of(parent: &ConnectionId) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(1);
+        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+        ConnectionId(format!("{parent}#{count:x}").into())
+    }
+
+    /// The connection this id belongs to: itself, or the parent of a subscription.
+    pub(crate) fn owner(&self) -> &str {
+        self.0.split_once('#').map_or(&self.0, |(parent, _)| parent)
+    }
+
     /// The id as a string.
     pub fn as_str(&self) -> &str {
         &self.0

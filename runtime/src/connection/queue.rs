@@ -106,6 +106,10 @@ impl OutboundQueue {
         self.shared.limits.policy
     }
 
+    pub(crate) fn limits(&self) -> QueueLimits {
+        self.shared.limits
+    }
+
     /// Queues `text`, waiting for room (backpressure). `false` if the connection is closed.
     pub(crate) async fn push(&self, text: Utf8Bytes) -> bool {
         // The common case, room right away, costs one lock and no waiter registration.

@@ -3,6 +3,9 @@
 use super::CallResult;
 use crate::extract::Rejection;
 use crate::protocol::{encode, message_type_name, ErrorCode, ReplyTo};
+use crate::stream::{IntoStreamItem, StreamItem};
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use std::fmt::Display;
 use std::future::Future;
@@ -12,12 +15,13 @@ use std::future::Future;
 #[derive(Debug)]
 pub struct Outcome(pub(crate) OutcomeKind);
 
-#[derive(Debug)]
 pub(crate) enum OutcomeKind {
     /// The handler returned `()` or `None`.
     Nothing,
     /// An encoded reply envelope.
     Reply(String),
+    /// A stream of items: the session runs it beside the connection's other requests.
+    Stream(BoxStream<'static, StreamItem>),
     /// An `Error` envelope to send, without `type` and `Id` yet; `detail` is what the
     /// failure hooks see when it differs from the client's message (a panic's text).
     Failed {
@@ -27,7 +31,34 @@ pub(crate) enum OutcomeKind {
     },
 }
 
+impl std::fmt::Debug for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutcomeKind::Nothing => f.write_str("Nothing"),
+            OutcomeKind::Reply(text) => f.debug_tuple("Reply").field(text).finish(),
+            OutcomeKind::Stream(_) => f.write_str("Stream"),
+            OutcomeKind::Failed { code, message, .. } => f
+                .debug_struct("Failed")
+                .field("code", code)
+                .field("message", message)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 impl Outcome {
+    /// A stream whose items are encoded with `reply_to`'s `Id` and the `Type` `name` (room
+    /// messages keep their own).
+    pub fn stream<S, K>(stream: S, reply_to: &ReplyTo, name: &'static str) -> Self
+    where
+        S: Stream + Send + 'static,
+        S::Item: IntoStreamItem<K>,
+    {
+        let reply_to = reply_to.clone();
+        let items = stream.map(move |item| item.into_stream_item(&reply_to, name));
+        Outcome(OutcomeKind::Stream(Box::pin(items)))
+    }
+
     /// No reply.
     pub fn nothing() -> Self {
         Outcome(OutcomeKind::Nothing)

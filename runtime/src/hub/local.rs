@@ -238,7 +238,10 @@ impl LocalHub {
         // Take the handles under the lock, queue outside it.
         let receivers: Vec<Connection> = {
             let state = self.read();
-            let wanted = |id: &ConnectionId| !except.contains(id);
+            // Leaving a connection out leaves its room subscriptions out too.
+            let wanted = |id: &ConnectionId| {
+                !except.contains(id) && !except.iter().any(|left_out| left_out.as_str() == id.owner())
+            };
             match target {
                 Target::Everyone => state
                     .connections

@@ -3,9 +3,11 @@
 mod inbound;
 mod local;
 mod recipients;
+mod subscription;
 
 pub use inbound::Inbound;
 pub use recipients::Recipients;
+pub use subscription::{RoomEnvelope, RoomSubscription};
 
 use crate::adapter::{Adapter, AdapterError, Target};
 use crate::{Connection, ConnectionId, Context, FromContext, Rejection, UserId};

@@ -28,6 +28,10 @@ pub enum ErrorCode {
     RateLimited,
     /// The handler requires an authenticated user and the connection has none.
     Unauthorized,
+    /// A stream request reuses the `Id` of a stream still open on this connection.
+    DuplicateId,
+    /// The connection already holds the most open streams the server allows.
+    TooManyStreams,
 }
 
 impl ErrorCode {
@@ -44,6 +48,8 @@ impl ErrorCode {
             ErrorCode::MessageTooLarge => "message_too_large",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::DuplicateId => "duplicate_id",
+            ErrorCode::TooManyStreams => "too_many_streams",
         }
     }
 }
@@ -78,6 +84,8 @@ mod tests {
             ErrorCode::UnknownType,
             ErrorCode::InvalidData,
             ErrorCode::HandlerError,
+            ErrorCode::DuplicateId,
+            ErrorCode::TooManyStreams,
             ErrorCode::HandlerPanic,
             ErrorCode::UnsupportedFrame,
             ErrorCode::MessageTooLarge,

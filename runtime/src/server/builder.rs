@@ -170,6 +170,16 @@ impl Server {
         self
     }
 
+    /// The most streams (subscriptions) one connection may hold open at once; a stream request
+    /// past it is answered with `too_many_streams`. Default: 64.
+    pub fn max_streams(mut self, streams: usize) -> Self {
+        if streams == 0 {
+            self.reject("max_streams", "use at least 1".to_owned());
+        }
+        self.config.max_streams = streams;
+        self
+    }
+
     /// When a connection closes for any other reason than shutdown (the client closed, the
     /// application called [`Connection::close`](crate::Connection::close), a heartbeat
     /// timeout, a slow consumer...), how long its running handlers may go on before they are

@@ -59,6 +59,7 @@ pub(crate) struct Config {
     pub close_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub handler_grace: Duration,
+    pub max_streams: usize,
     pub read_buffer_size: usize,
     /// `None`: any `Origin`; `Some`: only these (exact, ASCII case-insensitive).
     pub allowed_origins: Option<Vec<String>>,
@@ -86,6 +87,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(2),
             shutdown_timeout: Duration::from_secs(30),
             handler_grace: Duration::from_secs(5),
+            max_streams: 64,
             read_buffer_size: 2 * 1024,
             allowed_origins: None,
             max_rooms_per_connection: 128,

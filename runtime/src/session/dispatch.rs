@@ -30,6 +30,25 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
         }
     };
     let message_type: &str = &incoming.message_type;
+    if message_type == "StreamCancel" {
+        match incoming.id {
+            // A cancel may cross the stream's natural end: an unknown Id is ignored.
+            Some(id) => {
+                connection.streams().cancel(id);
+            }
+            None => {
+                send_error(
+                    connection,
+                    ErrorCode::InvalidEnvelope,
+                    "StreamCancel needs the Id of the stream to cancel".to_owned(),
+                    Some(message_type),
+                    None,
+                )
+                .await;
+            }
+        }
+        return;
+    }
     let Some(entry) = shared.registry.get(message_type) else {
         send_error(
             connection,
@@ -63,6 +82,31 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
             OutcomeKind::Reply(text) => {
                 // A closed connection has no one to reply to.
                 let _ = connection.send_reply(Utf8Bytes::from(text)).await;
+            }
+            OutcomeKind::Stream(items) => {
+                let Some(id) = incoming.id else {
+                    // Dropped unpolled: nothing of the stream runs.
+                    drop(items);
+                    send_error(
+                        connection,
+                        ErrorCode::InvalidEnvelope,
+                        format!(
+                            "{message_type:?} opens a stream: send it with an \"Id\", which \
+                             its items carry"
+                        ),
+                        Some(message_type),
+                        None,
+                    )
+                    .await;
+                    continue;
+                };
+                let max = shared.config.max_streams;
+                if let Err(error) =
+                    crate::stream::start(connection, id, message_type, items, max)
+                {
+                    let (code, message) = crate::stream::refusal(error);
+                    send_error(connection, code, message, Some(message_type), Some(id)).await;
+                }
             }
             OutcomeKind::Failed {
                 code,

@@ -126,6 +126,11 @@ where
 
     /// The end of a connection: running handlers get their grace period, then the close.
     async fn finish(&mut self, reason: &DisconnectReason) {
+        // Streams end with their connection: their tasks are dropped where they are.
+        let stopped = self.context.connection().streams().close();
+        if stopped > 0 {
+            tracing::debug!(id = %self.context.connection().id(), stopped, "streams stopped by the close");
+        }
         let grace = match reason {
             DisconnectReason::ServerShutdown => self.shared.config.shutdown_timeout,
             _ => self.shared.config.handler_grace,

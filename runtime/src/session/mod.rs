@@ -13,7 +13,7 @@ mod upgrade;
 
 pub use reason::DisconnectReason;
 
-pub(crate) use dispatch::message as dispatch_message;
+pub(crate) use dispatch::{message as dispatch_message, send_error};
 pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
 
 use crate::auth::Admission;
