@@ -1,17 +1,13 @@
 //! `#[message]`: parse the attribute and the function, validate them, expand them.
 
 mod attr;
+mod ctxt;
 mod expand;
 mod model;
 mod validate;
 
 use proc_macro2::TokenStream;
 use quote::quote;
-
-/// Name of the hidden static that describes the handler generated for the function `name`.
-pub(crate) fn definition_ident(name: &syn::Ident) -> syn::Ident {
-    quote::format_ident!("__exws_handler_{}", name)
-}
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
@@ -25,14 +21,21 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote! { #error #item };
         }
     };
-    let attributes = syn::parse2::<attr::MessageArgs>(args);
-    let handler = attributes.and_then(|attributes| validate::handler(&function, attributes));
-    match handler {
-        Ok(handler) => expand::handler(&function, &handler),
-        // Always emit the user's function so that IDEs keep completing it.
-        Err(error) => {
-            let error = error.to_compile_error();
-            quote! { #error #function }
+    // One error context for the attribute and the signature: every problem in one build.
+    let mut ctxt = ctxt::Ctxt::default();
+    let args = attr::parse(&mut ctxt, args);
+    let krate = args
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::exws));
+    match validate::handler(&mut ctxt, &function, args) {
+        Some(handler) if ctxt.is_empty() => expand::handler(&function, &handler),
+        // Always emit the user's function (IDEs keep completing it) and its hidden item (so
+        // that `handlers![f]` adds no second error).
+        _ => {
+            let errors = ctxt.to_compile_errors();
+            let items = expand::invalid(&function, &krate);
+            quote! { #errors #items }
         }
     }
 }

@@ -48,6 +48,12 @@ impl BoundServer {
         self.shared.clone()
     }
 
+    /// The handlers this server serves, by `Type`, module path and function name: the handler
+    /// model of each ([`HandlerInfo`](crate::HandlerInfo)).
+    pub fn handlers(&self) -> Vec<&'static crate::HandlerInfo> {
+        self.shared.registry.handlers().collect()
+    }
+
     /// The server's hub, to send to rooms, connections or everyone from any task.
     pub fn hub(&self) -> crate::Hub {
         self.shared.hub.clone()
