@@ -114,14 +114,18 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
         };
     }
     let reply_span = handler.reply.span;
-    let name_check = quote_spanned! {reply_span=>
-        const _: () = #reply_mod::assert_reply_named::<
-            #reply_mod::Flag<{ __EXWS_REPLY.problem == #reply_mod::UNNAMED }>,
-        >();
-    };
-    let finish = quote_spanned! {reply_span=>
-        <_ as #reply_mod::IntoOutcome<__ExwsMarker>>::into_outcome
-    };
+    let name_check = respan(
+        quote! {
+            const _: () = #reply_mod::assert_reply_named::<
+                #reply_mod::Flag<{ __EXWS_REPLY.problem == #reply_mod::UNNAMED }>,
+            >();
+        },
+        reply_span,
+    );
+    let finish = respan(
+        quote!(<_ as #reply_mod::IntoOutcome<__ExwsMarker>>::into_outcome),
+        reply_span,
+    );
 
     let extractor_idents: Vec<_> = (0..handler.extractors.len())
         .map(|index| format_ident!("__exws_argument_{}", index))
@@ -214,6 +218,24 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
         #function
         #proxy
     }
+}
+
+/// `tokens` with every span set to `span`, so that an error about them points at the user's
+/// token the span comes from (tokens interpolated into `quote_spanned!` keep their own spans).
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 fn option_str(value: Option<&str>) -> TokenStream {

@@ -34,6 +34,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         // that `handlers![f]` adds no second error).
         _ => {
             let errors = ctxt.to_compile_errors();
+            // A method is inside an `impl` or a trait, where the hidden item could not go.
+            if function.sig.receiver().is_some() {
+                return quote! { #errors #function };
+            }
             let items = expand::invalid(&function, &krate);
             quote! { #errors #items }
         }
