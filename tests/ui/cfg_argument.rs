@@ -4,6 +4,6 @@ use serde::Deserialize;
 struct Ping {}
 
 #[exws::message]
-async fn ping(_request: Ping, #[cfg(feature = "auth")] _connection: exws::Connection) {}
+async fn ping(_request: Ping, #[cfg(any())] _connection: exws::Connection) {}
 
 fn main() {}

@@ -113,19 +113,22 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
             <#reply_mod::Shape<{ __EXWS_KINDS[#index] }> as #reply_mod::Select<#inner, #marker>>::Marker
         };
     }
-    let reply_span = handler.reply.span;
+    let (reply_start, reply_end) = handler.reply.span;
+    let flag = respan_range(
+        quote!(#reply_mod::Flag<{ __EXWS_REPLY.problem == #reply_mod::UNNAMED }>),
+        reply_start,
+        reply_end,
+    );
     let name_check = respan(
-        quote! {
-            const _: () = #reply_mod::assert_reply_named::<
-                #reply_mod::Flag<{ __EXWS_REPLY.problem == #reply_mod::UNNAMED }>,
-            >();
-        },
-        reply_span,
+        quote!(const _: () = #reply_mod::assert_reply_named::<#flag>();),
+        reply_start,
     );
-    let finish = respan(
+    let finish = respan_range(
         quote!(<_ as #reply_mod::IntoOutcome<__ExwsMarker>>::into_outcome),
-        reply_span,
+        reply_start,
+        reply_end,
     );
+    let run_path = respan(quote!(#private::run), name.span());
 
     let extractor_idents: Vec<_> = (0..handler.extractors.len())
         .map(|index| format_ident!("__exws_argument_{}", index))
@@ -145,7 +148,7 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
     // Spanned at the function's name: if the handler's future is not `Send`, the error says
     // "future returned by `name` is not `Send`" there.
     let run = quote_spanned! {name.span()=>
-        #private::run(
+        #run_path(
             async move {
                 #(#extract)*
                 ::core::result::Result::Ok(#name(__exws_request #(, #extractor_idents)*))
@@ -218,6 +221,20 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
         #function
         #proxy
     }
+}
+
+/// `tokens` spanning `start..end`: every span set to `start`, the last token's to `end`, so that
+/// an error about them underlines the whole user type they stand for.
+fn respan_range(
+    tokens: TokenStream,
+    start: proc_macro2::Span,
+    end: proc_macro2::Span,
+) -> TokenStream {
+    let mut trees: Vec<proc_macro2::TokenTree> = respan(tokens, start).into_iter().collect();
+    if let Some(last) = trees.last_mut() {
+        last.set_span(end);
+    }
+    trees.into_iter().collect()
 }
 
 /// `tokens` with every span set to `span`, so that an error about them points at the user's

@@ -43,3 +43,45 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// With `crate = "..."`, the expansion reaches exws only through that path: a renamed
+    /// dependency or a facade crate works without `::exws` in scope.
+    #[test]
+    fn the_crate_option_replaces_every_path_to_exws() {
+        let output = super::expand(
+            quote!(crate = "facade::exws"),
+            quote! {
+                async fn ping(request: Ping, connection: Connection) -> Result<Pong, String> {
+                    todo!()
+                }
+            },
+        )
+        .to_string();
+        assert!(!output.contains("compile_error"), "{output}");
+        let uses = output.matches("exws ::").count();
+        let through_facade = output.matches("facade :: exws ::").count();
+        assert!(uses > 0);
+        assert_eq!(uses, through_facade, "{output}");
+    }
+
+    /// The only item named by the user's function name is the hidden struct; no other
+    /// generated name is visible outside the expansion.
+    #[test]
+    fn emits_the_function_and_one_hidden_item() {
+        let output: syn::File = syn::parse2(super::expand(
+            quote!(),
+            quote!(pub(crate) async fn ping(request: Ping) {}),
+        ))
+        .expect("the expansion is a list of items");
+        assert_eq!(output.items.len(), 2);
+        let syn::Item::Struct(proxy) = &output.items[1] else {
+            panic!("not a struct")
+        };
+        assert_eq!(proxy.ident, "ping");
+        assert!(matches!(proxy.vis, syn::Visibility::Restricted(_)));
+    }
+}

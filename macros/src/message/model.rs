@@ -28,8 +28,9 @@ pub(crate) struct Handler {
 /// from the types (aliases included), not here.
 pub(crate) struct Reply {
     pub levels: Vec<Level>,
-    /// The return type's tokens, for error spans (the function's name without one).
-    pub span: Span,
+    /// The first and last token of the return type, for error spans (the function's name
+    /// without one).
+    pub span: (Span, Span),
 }
 
 /// One type of the chain.

@@ -189,7 +189,7 @@ fn reply(ctxt: &mut Ctxt, output: &ReturnType, name: &syn::Ident) -> Reply {
                     name: None,
                     error_type: None,
                 }],
-                span: name.span(),
+                span: (name.span(), name.span()),
             }
         }
         ReturnType::Type(_, ty) => ty,
@@ -221,9 +221,12 @@ fn reply(ctxt: &mut Ctxt, output: &ReturnType, name: &syn::Ident) -> Reply {
         });
         current = arguments.first().copied();
     }
+    let mut tokens = ty.to_token_stream().into_iter();
+    let start = tokens.next().map_or_else(|| ty.span(), |token| token.span());
+    let end = tokens.last().map_or(start, |token| token.span());
     Reply {
         levels,
-        span: ty.span(),
+        span: (start, end),
     }
 }
 

@@ -214,6 +214,7 @@ pub struct Flag<const FAILS: bool>;
             tuples, arrays, `impl Trait` and exws's own `Type`s (`Error`, ...) do not name one"
 )]
 pub trait ReplyTypeNamed {}
+#[diagnostic::do_not_recommend]
 impl ReplyTypeNamed for Flag<false> {}
 
 /// Compile-time check, never called: the reply `Type` was decided.
