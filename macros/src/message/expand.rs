@@ -114,20 +114,27 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
         };
     }
     let (reply_start, reply_end) = handler.reply.span;
-    let flag = respan_range(
-        quote!(#reply_mod::Flag<{ __EXWS_REPLY.problem == #reply_mod::UNNAMED }>),
+    let flag = quote!(#reply_mod::Flag<{ __EXWS_REPLY.problem == #reply_mod::UNNAMED }>);
+    let name_check_path = respan_range(
+        quote!(#reply_mod::assert_reply_named::<#flag>),
         reply_start,
         reply_end,
     );
-    let name_check = respan(
-        quote!(const _: () = #reply_mod::assert_reply_named::<#flag>();),
+    let name_check = quote! {
+        const _: () = #name_check_path();
+    };
+    // With the written return type as the self type, an unsatisfied bound underlines it
+    // whole; `impl Trait` cannot be written there and is inferred.
+    let written = match levels.first().and_then(|level| level.ty.as_ref()) {
+        Some(ty) => ty.to_token_stream(),
+        None => respan(quote!(_), reply_start),
+    };
+    let into_outcome = respan(
+        quote!(#reply_mod::IntoOutcome<__ExwsMarker>>::into_outcome),
         reply_start,
     );
-    let finish = respan_range(
-        quote!(<_ as #reply_mod::IntoOutcome<__ExwsMarker>>::into_outcome),
-        reply_start,
-        reply_end,
-    );
+    let lt = respan(quote!(<), reply_start);
+    let finish = quote!(#lt #written as #into_outcome);
     let run_path = respan(quote!(#private::run), name.span());
 
     let extractor_idents: Vec<_> = (0..handler.extractors.len())
