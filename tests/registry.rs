@@ -250,10 +250,14 @@ mod model {
 
 #[tokio::test]
 async fn the_handler_model_describes_each_handler_before_and_after_bind() {
-    let server = Server::with_handlers(handlers![model::strict, alpha, model::search])
-        .with_state(10u32);
+    let server =
+        Server::with_handlers(handlers![model::strict, alpha, model::search]).with_state(10u32);
     let before: Vec<&str> = server.handlers().iter().map(|h| h.message_type()).collect();
-    assert_eq!(before, ["Alpha", "search", "search.strict"], "sorted by `Type`");
+    assert_eq!(
+        before,
+        ["Alpha", "search", "search.strict"],
+        "sorted by `Type`"
+    );
 
     let bound = common::within("bind", server.bind("127.0.0.1:0"))
         .await

@@ -461,14 +461,16 @@ async fn an_alias_of_result_and_option_replies_like_the_real_types() {
     let failures = Arc::new(AtomicUsize::new(0));
     let counter = failures.clone();
     let server = TestServer::start(
-        Server::with_handlers(handlers![common::calculate, alias_lookup]).on_handler_error(move |failure| {
-            let counter = counter.clone();
-            async move {
-                if failure.message().contains("unknown key") {
-                    counter.fetch_add(1, Ordering::SeqCst);
+        Server::with_handlers(handlers![common::calculate, alias_lookup]).on_handler_error(
+            move |failure| {
+                let counter = counter.clone();
+                async move {
+                    if failure.message().contains("unknown key") {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
-            }
-        }),
+            },
+        ),
     )
     .await;
     let mut client = server.connect().await;
@@ -504,5 +506,9 @@ async fn an_alias_of_result_and_option_replies_like_the_real_types() {
     );
     drop(client);
     server.shutdown().await.expect("the server shuts down");
-    assert_eq!(failures.load(Ordering::SeqCst), 1, "the failure hook ran once");
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        1,
+        "the failure hook ran once"
+    );
 }

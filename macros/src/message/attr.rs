@@ -140,7 +140,10 @@ mod tests {
             quote!(type = "calc.add", reply = "calc.sum", crate = "facade::exws"),
         );
         assert!(ctxt.into_messages().is_empty());
-        assert_eq!(args.message_type.map(|l| l.value()).as_deref(), Some("calc.add"));
+        assert_eq!(
+            args.message_type.map(|l| l.value()).as_deref(),
+            Some("calc.add")
+        );
         assert_eq!(args.reply.map(|l| l.value()).as_deref(), Some("calc.sum"));
         assert!(args.krate.is_some());
     }

@@ -74,7 +74,9 @@ mod tests {
     fn emits_the_function_and_one_hidden_item() {
         let output: syn::File = syn::parse2(super::expand(
             quote!(),
-            quote!(pub(crate) async fn ping(request: Ping) {}),
+            quote!(
+                pub(crate) async fn ping(request: Ping) {}
+            ),
         ))
         .expect("the expansion is a list of items");
         assert_eq!(output.items.len(), 2);

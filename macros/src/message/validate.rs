@@ -215,14 +215,17 @@ fn reply(ctxt: &mut Ctxt, output: &ReturnType, name: &syn::Ident) -> Reply {
             ty: Some(ty.clone()),
             shape: None,
             name: type_name(ty).filter(|name| {
-                !AMBIGUOUS_NAMES.contains(&name.as_str()) && !RESERVED_TYPES.contains(&name.as_str())
+                !AMBIGUOUS_NAMES.contains(&name.as_str())
+                    && !RESERVED_TYPES.contains(&name.as_str())
             }),
             error_type: arguments.get(1).map(|e| type_text(e)),
         });
         current = arguments.first().copied();
     }
     let mut tokens = ty.to_token_stream().into_iter();
-    let start = tokens.next().map_or_else(|| ty.span(), |token| token.span());
+    let start = tokens
+        .next()
+        .map_or_else(|| ty.span(), |token| token.span());
     let end = tokens.last().map_or(start, |token| token.span());
     Reply {
         levels,
@@ -279,13 +282,17 @@ fn contains_impl_trait(ty: &Type) -> bool {
         Type::Slice(inner) => contains_impl_trait(&inner.elem),
         Type::Array(inner) => contains_impl_trait(&inner.elem),
         Type::Tuple(tuple) => tuple.elems.iter().any(contains_impl_trait),
-        Type::Path(path) => path.path.segments.iter().any(|segment| match &segment.arguments {
-            PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
-                GenericArgument::Type(inner) => contains_impl_trait(inner),
+        Type::Path(path) => path
+            .path
+            .segments
+            .iter()
+            .any(|segment| match &segment.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
+                    GenericArgument::Type(inner) => contains_impl_trait(inner),
+                    _ => false,
+                }),
                 _ => false,
             }),
-            _ => false,
-        }),
         _ => false,
     }
 }
@@ -375,14 +382,22 @@ mod tests {
         let handler =
             validate("async fn f(r: Req, c: Connection, s: State<u8>) {}").expect("valid");
         assert_eq!(handler.extractors.len(), 2);
-        assert!(matches!(handler.reply.levels[0].shape, Some(Shape::Nothing)));
+        assert!(matches!(
+            handler.reply.levels[0].shape,
+            Some(Shape::Nothing)
+        ));
     }
 
     #[test]
     fn reads_the_chain_of_first_type_arguments() {
         let handler = validate("async fn f(r: Req) -> Result<Option<api::Resp>, E> { todo() }")
             .expect("valid");
-        let names: Vec<_> = handler.reply.levels.iter().map(|l| l.name.clone()).collect();
+        let names: Vec<_> = handler
+            .reply
+            .levels
+            .iter()
+            .map(|l| l.name.clone())
+            .collect();
         assert_eq!(names, [None, None, Some("Resp".to_owned())]);
         assert_eq!(handler.reply.levels[0].error_type.as_deref(), Some("E"));
         let alias = validate("async fn f(r: Req) -> AppResult<Vec<u8>> { todo() }").expect("valid");
