@@ -62,14 +62,6 @@ impl Outcome {
             detail: None,
         })
     }
-
-    /// Boxes the running handler.
-    pub fn future<F>(future: F) -> CallResult
-    where
-        F: Future<Output = Outcome> + Send + 'static,
-    {
-        Ok(Box::pin(future))
-    }
 }
 
 /// Runs one handler call: `extract` decodes the extractors and returns the handler's future,
