@@ -35,13 +35,15 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     };
     let (prefix, paths) = match parser.parse2(input) {
         Ok(parsed) => parsed,
-        Err(error) => return syn::Error::new(
-            error.span(),
-            format!(
+        Err(error) => {
+            return syn::Error::new(
+                error.span(),
+                format!(
                 "expected a comma-separated list of `#[exws::message]` handler functions: {error}"
             ),
-        )
-        .to_compile_error(),
+            )
+            .to_compile_error()
+        }
     };
     let krate = prefix.0.unwrap_or_else(|| syn::parse_quote!(::exws));
     let definitions = paths.iter().map(|path| {
