@@ -43,7 +43,7 @@ async fn calculate(request: CalculateRequest) -> CalculateResponse {
 }
 
 /// Always fails with `handler_error`.
-#[message(type = "fail")]
+#[message(type = "fail", reply = "fail.never")]
 async fn fail(_request: Value) -> Result<bool, String> {
     Err("refused on purpose".to_owned())
 }
@@ -51,7 +51,7 @@ async fn fail(_request: Value) -> Result<bool, String> {
 const PANIC_MESSAGE: &str = "dispatch_properties: a deliberate panic";
 
 /// Always panics: `handler_panic`.
-#[message(type = "boom")]
+#[message(type = "boom", reply = "boom.never")]
 async fn boom(_request: Value) -> bool {
     panic!("{PANIC_MESSAGE}")
 }

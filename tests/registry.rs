@@ -208,3 +208,94 @@ fn handlers_describe_themselves() {
         list[1].module_path()
     );
 }
+
+mod model {
+    use exws::{message, Connection, State};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Deserialize)]
+    pub struct Search {}
+
+    #[derive(Serialize)]
+    pub struct Hits {}
+
+    #[derive(Debug)]
+    pub struct SearchError;
+
+    impl std::fmt::Display for SearchError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("search failed")
+        }
+    }
+
+    pub type SearchResult<T> = Result<T, SearchError>;
+
+    /// Searches the index.
+    ///
+    /// Answers nothing when the query is empty.
+    #[message(type = "search")]
+    pub async fn search(
+        _request: Search,
+        _connection: Connection,
+        State(_limit): State<u32>,
+    ) -> SearchResult<Option<Hits>> {
+        Ok(None)
+    }
+
+    #[message(type = "search.strict")]
+    pub async fn strict(_request: Search) -> Result<Hits, SearchError> {
+        Ok(Hits {})
+    }
+}
+
+#[tokio::test]
+async fn the_handler_model_describes_each_handler_before_and_after_bind() {
+    let server =
+        Server::with_handlers(handlers![model::strict, alpha, model::search]).with_state(10u32);
+    let before: Vec<&str> = server.handlers().iter().map(|h| h.message_type()).collect();
+    assert_eq!(
+        before,
+        ["Alpha", "search", "search.strict"],
+        "sorted by `Type`"
+    );
+
+    let bound = common::within("bind", server.bind("127.0.0.1:0"))
+        .await
+        .expect("binds");
+    let handlers = bound.handlers();
+    let after: Vec<&str> = handlers.iter().map(|h| h.message_type()).collect();
+    assert_eq!(after, before);
+
+    let alpha = handlers[0];
+    assert_eq!(alpha.request_type(), "Alpha");
+    assert_eq!(
+        alpha.reply_kind(),
+        exws::ReplyKind::Single {
+            reply_type: "AlphaSeen"
+        }
+    );
+    assert!(!alpha.is_fallible());
+    assert!(alpha.extractors().is_empty());
+    assert_eq!(alpha.doc(), "");
+
+    let search = handlers[1];
+    assert_eq!(search.function(), "search");
+    assert!(search.module_path().ends_with("registry::model"));
+    assert_eq!(search.request_type(), "Search");
+    assert_eq!(search.extractors(), ["Connection", "State<u32>"]);
+    assert_eq!(
+        search.reply_kind(),
+        exws::ReplyKind::Optional { reply_type: "Hits" }
+    );
+    assert!(search.is_fallible());
+    assert_eq!(search.error_type(), None, "the alias does not show it");
+    assert_eq!(
+        search.doc(),
+        "Searches the index.\n\nAnswers nothing when the query is empty."
+    );
+    assert!(search.location().contains("registry.rs:"));
+
+    let strict = handlers[2];
+    assert_eq!(strict.error_type(), Some("SearchError"));
+    assert_eq!(strict.reply_type(), Some("Hits"));
+}

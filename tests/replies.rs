@@ -429,3 +429,86 @@ async fn each_observer_decodes_data_into_its_own_request_type() {
     assert_eq!(replies[1]["Id"], 1);
     assert_nothing_pending(&mut client).await;
 }
+
+// ---- Replies decided by type, aliases included ----------------------------------------
+
+/// An error that would also serialize: an alias of `Result` must still answer `Err` as an
+/// `Error` envelope, not as a successful reply `{"Err": ...}`.
+#[derive(Debug, Serialize)]
+struct LookupError {
+    key: String,
+}
+
+impl std::fmt::Display for LookupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown key {:?}", self.key)
+    }
+}
+
+type AppResult<T> = Result<T, LookupError>;
+type Maybe<T> = Option<T>;
+
+#[message(type = "alias.lookup")]
+async fn alias_lookup(request: Lookup) -> AppResult<Maybe<Found>> {
+    match request.key.as_str() {
+        "a" | "b" => Ok(find(&request.key)),
+        _ => Err(LookupError { key: request.key }),
+    }
+}
+
+#[tokio::test]
+async fn an_alias_of_result_and_option_replies_like_the_real_types() {
+    let failures = Arc::new(AtomicUsize::new(0));
+    let counter = failures.clone();
+    let server = TestServer::start(
+        Server::with_handlers(handlers![common::calculate, alias_lookup]).on_handler_error(
+            move |failure| {
+                let counter = counter.clone();
+                async move {
+                    if failure.message().contains("unknown key") {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            },
+        ),
+    )
+    .await;
+    let mut client = server.connect().await;
+
+    let reply = client
+        .call_with_id("alias.lookup", json!({ "key": "a" }), json!(1))
+        .await;
+    assert_eq!(
+        reply,
+        json!({ "Type": "Found", "Data": { "value": "alpha" }, "Id": 1 })
+    );
+
+    // `Ok(None)` through the `Option` alias: nothing.
+    client
+        .send_json(&json!({ "Type": "alias.lookup", "Data": { "key": "b" }, "Id": 2 }))
+        .await;
+    assert_nothing_pending(&mut client).await;
+
+    let error = client
+        .call_with_id("alias.lookup", json!({ "key": "zz" }), json!(3))
+        .await;
+    assert_eq!(
+        error,
+        json!({
+            "Type": "Error",
+            "Data": {
+                "code": "handler_error",
+                "message": "unknown key \"zz\"",
+                "type": "alias.lookup",
+            },
+            "Id": 3,
+        })
+    );
+    drop(client);
+    server.shutdown().await.expect("the server shuts down");
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        1,
+        "the failure hook ran once"
+    );
+}

@@ -4,18 +4,11 @@
 
 mod common;
 
-use exws::handler::RegistryError;
 use exws::{handlers, message, Server};
 use serde_json::Value;
 
 #[message(type = "ok")]
 async fn fine(_request: Value) {}
-
-#[message(type = " padded ")]
-async fn padded(_request: Value) {}
-
-#[message(type = "tab\there")]
-async fn control(_request: Value) {}
 
 async fn bind_error(server: Server) -> exws::Error {
     common::within("bind", server.bind("127.0.0.1:0"))
@@ -23,26 +16,8 @@ async fn bind_error(server: Server) -> exws::Error {
         .expect_err("bind refuses the server")
 }
 
-#[tokio::test]
-async fn a_type_with_surrounding_whitespace_or_control_characters_is_refused() {
-    for server in [
-        Server::with_handlers(handlers![padded]),
-        Server::with_handlers(handlers![control]),
-    ] {
-        let error = bind_error(server).await;
-        assert!(
-            matches!(
-                &error,
-                exws::Error::Registry(RegistryError::InvalidType { .. })
-            ),
-            "{error:?}"
-        );
-        assert!(
-            error.to_string().contains("#[message(type"),
-            "says what to fix: {error}"
-        );
-    }
-}
+// A `Type` with whitespace or control characters is refused at compile time by `#[message]`
+// (tests/ui/type_with_whitespace.rs).
 
 #[tokio::test]
 async fn out_of_range_options_are_refused_with_the_option_name() {

@@ -1,8 +1,9 @@
-//! The validated description of a handler that the expansion works from.
+//! The description of a handler that the expansion works from.
 
-use syn::{Ident, LitStr, Type};
+use proc_macro2::Span;
+use syn::{Ident, LitStr, Path, Type};
 
-/// A handler that passed validation.
+/// A handler, as read from the attribute and the signature.
 pub(crate) struct Handler {
     /// The `Type` it answers.
     pub message_type: LitStr,
@@ -10,23 +11,46 @@ pub(crate) struct Handler {
     pub request: Type,
     /// Every further argument: an extractor.
     pub extractors: Vec<Type>,
-    /// How the return value becomes a reply.
-    pub reply: ReplyKind,
+    /// How the return type is read.
+    pub reply: Reply,
     /// `#[message(reply = "...")]`.
     pub reply_name: Option<LitStr>,
     /// The function's name.
     pub name: Ident,
+    /// The path of the exws crate (`::exws`, or `#[message(crate = "...")]`).
+    pub krate: Path,
+    /// The function's doc comment.
+    pub doc: String,
 }
 
-/// The shape of a handler's return type, read from its syntax.
-pub(crate) enum ReplyKind {
-    /// `()` or no return type: no reply.
+/// The return type as a chain of levels: the type, its first type argument, that one's first
+/// type argument, and so on. Which levels are `Option`/`Result` is decided by the compiler
+/// from the types (aliases included), not here.
+pub(crate) struct Reply {
+    pub levels: Vec<Level>,
+    /// The first and last token of the return type, for error spans (the function's name
+    /// without one).
+    pub span: (Span, Span),
+}
+
+/// One type of the chain.
+pub(crate) struct Level {
+    /// The type as written; `None` when it cannot be asked about (`impl Trait`, or no return
+    /// type at all), and `shape` says what it is.
+    pub ty: Option<Type>,
+    /// A shape known from the syntax alone (`VALUE` for `impl Trait`, `NOTHING` without a
+    /// return type).
+    pub shape: Option<Shape>,
+    /// The reply `Type` this level would give as the value: its last path segment, when that
+    /// is a good name.
+    pub name: Option<String>,
+    /// The second type argument as written (the `E` of `Result<T, E>`).
+    pub error_type: Option<String>,
+}
+
+/// A shape known without asking the compiler.
+#[derive(Clone, Copy)]
+pub(crate) enum Shape {
+    Value,
     Nothing,
-    /// Any other type: serialized as the reply. Holds the type for error spans.
-    Value(Type),
-    /// `Option<T>`: `None` sends nothing.
-    Optional(Box<ReplyKind>),
-    /// `Result<T, E>` (or an alias ending in `Result`): `Err` answers `handler_error`. Holds
-    /// the error type (or the whole type for a one-parameter alias) for error spans.
-    Fallible(Box<ReplyKind>, Type),
 }

@@ -3,13 +3,19 @@
 
 mod call;
 mod definition;
+mod info;
 mod outcome;
 mod registry;
+#[doc(hidden)]
+pub mod reply;
 
 pub use call::{Call, CallResult};
 pub(crate) use definition::registered;
-pub use definition::{Handler, Registered};
-pub use outcome::{assert_send_future, Outcome, ReplyName};
+pub use definition::{Handler, HandlerItem, Registered};
+pub use info::{HandlerInfo, ReplyKind};
+#[doc(hidden)]
+pub use info::{Origin, Signature};
+pub use outcome::{run, Outcome};
 
 pub(crate) use outcome::OutcomeKind;
 pub(crate) use registry::Registry;

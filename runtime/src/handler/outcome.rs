@@ -2,7 +2,7 @@
 
 use super::CallResult;
 use crate::extract::Rejection;
-use crate::protocol::{encode, message_type_name, ErrorCode, ReplyTo};
+use crate::protocol::{encode, ErrorCode, ReplyTo};
 use crate::stream::{IntoStreamItem, StreamItem};
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
@@ -64,9 +64,8 @@ impl Outcome {
         Outcome(OutcomeKind::Nothing)
     }
 
-    /// A reply carrying `value`, named `name` or after `T`.
-    pub fn reply<T: Serialize>(reply_to: &ReplyTo, value: &T, name: Option<&'static str>) -> Self {
-        let name = name.unwrap_or_else(message_type_name::<T>);
+    /// A reply of `Type` `name` carrying `value`.
+    pub fn reply<T: Serialize + ?Sized>(reply_to: &ReplyTo, value: &T, name: &'static str) -> Self {
         match encode(name, value, reply_to.id()) {
             Ok(text) => Outcome(OutcomeKind::Reply(text)),
             Err(error) => Outcome(OutcomeKind::Failed {
@@ -94,35 +93,28 @@ impl Outcome {
             detail: None,
         })
     }
-
-    /// Boxes the running handler.
-    pub fn future<F>(future: F) -> CallResult
-    where
-        F: Future<Output = Outcome> + Send + 'static,
-    {
-        Ok(Box::pin(future))
-    }
 }
 
-/// The `Type` of one handler's replies, worked out from the reply's Rust type on first use
-/// (a `static` in the code `#[message]` generates: a handler is never generic).
+/// Runs one handler call: `extract` decodes the extractors and returns the handler's future,
+/// whose output `finish` turns into the outcome. Used by the code `#[message]` generates.
+///
+/// The bounds say once, at the handler's name, when its future is not `Send` (the server runs
+/// handlers on a multi-threaded runtime).
 #[doc(hidden)]
-#[derive(Debug)]
-pub struct ReplyName(std::sync::OnceLock<&'static str>);
-
-impl ReplyName {
-    /// An empty cache.
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        ReplyName(std::sync::OnceLock::new())
-    }
-
-    /// The name of `value`'s type (its last path segment, without generics).
-    pub fn of<T: ?Sized>(&self, _value: &T) -> &'static str {
-        self.0.get_or_init(message_type_name::<T>)
-    }
+pub fn run<Extract, Handler>(
+    extract: Extract,
+    finish: fn(Handler::Output, &ReplyTo, &'static str) -> Outcome,
+    reply_to: ReplyTo,
+    reply_type: &'static str,
+) -> CallResult
+where
+    Extract: Future<Output = Result<Handler, Rejection>> + Send + 'static,
+    Handler: Future + Send + 'static,
+{
+    Ok(Box::pin(async move {
+        match extract.await {
+            Ok(handler) => finish(handler.await, &reply_to, reply_type),
+            Err(rejection) => Outcome::rejected(rejection),
+        }
+    }))
 }
-
-/// Compile-time check that a handler's future is `Send`. Never called at run time.
-#[doc(hidden)]
-pub fn assert_send_future<F: Future + Send>(_future: F) {}

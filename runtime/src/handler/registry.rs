@@ -7,6 +7,8 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     by_type: HashMap<Box<str>, Entry>,
+    /// Every handler, by `Type`, module path and function name.
+    all: Box<[&'static Handler]>,
 }
 
 /// The handlers of one `Type`, and their run-time histogram.
@@ -86,7 +88,7 @@ impl Registry {
                 });
             }
         }
-        for handler in handlers {
+        for handler in handlers.iter().copied() {
             let message_type = handler.message_type();
             if message_type.trim() != message_type || message_type.chars().any(char::is_control) {
                 return Err(RegistryError::InvalidType {
@@ -107,12 +109,20 @@ impl Registry {
                 (Box::from(message_type), entry)
             })
             .collect();
-        Ok(Registry { by_type })
+        Ok(Registry {
+            by_type,
+            all: handlers.into_boxed_slice(),
+        })
     }
 
     /// The handlers observing `message_type`, if any.
     pub(crate) fn get(&self, message_type: &str) -> Option<&Entry> {
         self.by_type.get(message_type)
+    }
+
+    /// Every handler, by `Type`, module path and function name.
+    pub(crate) fn handlers(&self) -> impl Iterator<Item = &'static crate::HandlerInfo> + '_ {
+        self.all.iter().map(|handler| handler.info())
     }
 
     /// How many distinct `Type`s have handlers.

@@ -52,12 +52,14 @@ impl ReplyTo {
     }
 }
 
-/// The default message type name of a Rust type: the last path segment, without generics.
+/// The default `Type` of a push (`Connection::send`, `Recipients::send`): the last path segment
+/// of the Rust type, without generics. Handler replies do not use it: `#[message]` names them at
+/// compile time from the signature.
 pub(crate) fn message_type_name<T: ?Sized>() -> &'static str {
     last_segment(std::any::type_name::<T>())
 }
 
-/// `a::b::Name<c::D>` → `Name`. A byte scan: this runs for every reply.
+/// `a::b::Name<c::D>` → `Name`. A byte scan: this runs for every push.
 fn last_segment(full: &str) -> &str {
     let bytes = full.as_bytes();
     let end = bytes

@@ -79,6 +79,25 @@ impl Server {
         }
     }
 
+    /// The handlers this server will serve (every registered one for [`Server::new`]), by
+    /// `Type`, module path and function name, each described by its
+    /// [`HandlerInfo`](crate::HandlerInfo). Duplicates are reported by [`bind`](Server::bind),
+    /// not here.
+    pub fn handlers(&self) -> Vec<&'static crate::HandlerInfo> {
+        let mut handlers: Vec<&'static Handler> = match &self.handlers {
+            Some(handlers) => handlers.clone(),
+            None => registered(),
+        };
+        handlers.sort_by_key(|handler| {
+            (
+                handler.message_type(),
+                handler.module_path(),
+                handler.function(),
+            )
+        });
+        handlers.into_iter().map(Handler::info).collect()
+    }
+
     /// Application state handlers take with [`State<T>`](crate::State). One value per type; a
     /// second value of the same type replaces the first.
     pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {

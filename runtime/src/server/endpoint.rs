@@ -62,6 +62,12 @@ impl Endpoint {
         &self.inner.shared
     }
 
+    /// The handlers this endpoint serves, by `Type`, module path and function name: the
+    /// handler model of each ([`HandlerInfo`](crate::HandlerInfo)).
+    pub fn handlers(&self) -> Vec<&'static crate::HandlerInfo> {
+        self.inner.shared.registry.handlers().collect()
+    }
+
     /// The server's hub, to send to rooms, users, connections or everyone from any task.
     pub fn hub(&self) -> Hub {
         self.inner.shared.hub.clone()

@@ -62,7 +62,7 @@ async fn extractors(
     Pong {}
 }
 
-#[exws::message(type = "json")]
+#[exws::message(type = "json", reply = "json")]
 async fn json(request: serde_json::Value) -> serde_json::Value {
     request
 }

@@ -1,0 +1,9 @@
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Ping {}
+
+#[exws::message(type = " ping ")]
+async fn ping(_request: Ping) {}
+
+fn main() {}
