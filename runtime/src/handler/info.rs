@@ -19,17 +19,33 @@ pub enum ReplyKind {
         /// The reply's `Type`.
         reply_type: &'static str,
     },
+    /// A stream of items of `Type` `item_type`, each with the request's `Id`, then
+    /// `StreamEnd`: the handler returns `impl Stream<Item = T>` (or of `Result<T, E>`).
+    Stream {
+        /// The items' `Type`.
+        item_type: &'static str,
+    },
+    /// A stream of a room's messages, each with the `Type` it was sent with and the request's
+    /// `Id`: the handler returns a [`RoomSubscription`](crate::RoomSubscription).
+    RoomStream,
 }
 
 impl ReplyKind {
-    /// The `Type` of the replies, if the handler replies at all.
+    /// The `Type` of the replies (of the items, for a stream), if the handler replies at all
+    /// with a `Type` of its own.
     pub const fn reply_type(&self) -> Option<&'static str> {
         match self {
-            ReplyKind::Nothing => None,
+            ReplyKind::Nothing | ReplyKind::RoomStream => None,
             ReplyKind::Single { reply_type } | ReplyKind::Optional { reply_type } => {
                 Some(reply_type)
             }
+            ReplyKind::Stream { item_type } => Some(item_type),
         }
+    }
+
+    /// Whether the handler answers with a stream (its request needs an `Id`).
+    pub const fn is_stream(&self) -> bool {
+        matches!(self, ReplyKind::Stream { .. } | ReplyKind::RoomStream)
     }
 }
 

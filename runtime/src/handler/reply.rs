@@ -24,6 +24,10 @@ pub const FALLIBLE: u8 = 2;
 pub const NOTHING: u8 = 3;
 /// Shape of a level the signature does not spell out (an alias without type arguments).
 pub const HIDDEN: u8 = 4;
+/// Shape of `impl Stream<Item = T>`: the next level is the item's.
+pub const STREAM: u8 = 5;
+/// Shape of a [`RoomSubscription`](crate::RoomSubscription): a stream of a room's messages.
+pub const ROOM_STREAM: u8 = 6;
 
 /// Asks for the shape of `T` with `Probe::<T>::KIND`. Never constructed.
 pub struct Probe<T: ?Sized>(PhantomData<fn() -> *const T>);
@@ -41,6 +45,11 @@ impl<T> Probe<Option<T>> {
 impl Probe<()> {
     /// `()`.
     pub const KIND: u8 = NOTHING;
+}
+
+impl Probe<crate::RoomSubscription> {
+    /// A room subscription: a stream of the room's messages.
+    pub const KIND: u8 = ROOM_STREAM;
 }
 
 /// The shape of every type that is not `()`, `Option` or `Result`: a value. Inherent
@@ -72,6 +81,8 @@ pub struct Nothing;
 pub struct Optional<T, K>(PhantomData<(fn() -> T, K)>);
 /// Marker: `Result<T, E>` whose `T` has the marker `K`.
 pub struct Fallible<T, K>(PhantomData<(fn() -> T, K)>);
+/// Marker: a stream whose items have the (stream item) marker `K`.
+pub struct Streamed<K>(PhantomData<K>);
 
 impl<X: ?Sized, I> Select<X, I> for Shape<VALUE> {
     type Marker = Value;
@@ -89,6 +100,12 @@ impl<X, I> Select<X, I> for Shape<OPTIONAL> {
 }
 impl<X, I> Select<X, I> for Shape<FALLIBLE> {
     type Marker = Fallible<X, I>;
+}
+impl<X: ?Sized, I> Select<X, I> for Shape<STREAM> {
+    type Marker = Streamed<I>;
+}
+impl<X: ?Sized, I> Select<X, I> for Shape<ROOM_STREAM> {
+    type Marker = Streamed<crate::stream::Raw>;
 }
 
 /// Turns a handler's return value into an [`Outcome`], by the shape marker `K`.
@@ -122,6 +139,16 @@ impl<T: IntoOutcome<K>, K> IntoOutcome<Optional<T, K>> for Option<T> {
             Some(value) => value.into_outcome(reply_to, name),
             None => Outcome::nothing(),
         }
+    }
+}
+
+impl<S, K> IntoOutcome<Streamed<K>> for S
+where
+    S: futures_util::Stream + Send + 'static,
+    S::Item: crate::stream::IntoStreamItem<K>,
+{
+    fn into_outcome(self, reply_to: &ReplyTo, name: &'static str) -> Outcome {
+        Outcome::stream(self, reply_to, name)
     }
 }
 
@@ -173,6 +200,35 @@ pub const fn resolve_reply(
                     fallible,
                     problem: NAMED,
                 }
+            }
+            ROOM_STREAM => {
+                return Resolved {
+                    kind: ReplyKind::RoomStream,
+                    fallible,
+                    problem: NAMED,
+                }
+            }
+            STREAM => {
+                // The item's levels follow: `Result` items end the stream with an `Error`.
+                let mut item = level + 1;
+                while item < kinds.len() && kinds[item] == FALLIBLE {
+                    fallible = true;
+                    item += 1;
+                }
+                let problem_free = item < kinds.len() && kinds[item] == VALUE;
+                let (name, problem) = match (explicit, problem_free, item < names.len()) {
+                    (Some(name), true, _) => (name, NAMED),
+                    (None, true, true) => match names[item] {
+                        Some(name) => (name, NAMED),
+                        None => ("", UNNAMED),
+                    },
+                    _ => ("", HIDDEN_REPLY),
+                };
+                return Resolved {
+                    kind: ReplyKind::Stream { item_type: name },
+                    fallible,
+                    problem,
+                };
             }
             VALUE => {
                 let (name, problem) = match (explicit, names[level]) {

@@ -3,7 +3,7 @@
 use crate::protocol::{encode, ErrorCode, ReplyTo};
 use serde::Serialize;
 use std::fmt::Display;
-use std::marker::PhantomData;
+use crate::handler::reply::{Fallible, Value};
 
 /// One item of a running stream, encoded. Built by the code `#[message]` generates.
 #[doc(hidden)]
@@ -32,17 +32,11 @@ pub trait IntoStreamItem<K> {
     fn into_stream_item(self, reply_to: &ReplyTo, name: &'static str) -> StreamItem;
 }
 
-/// Marker: a `Serialize` item.
-#[doc(hidden)]
-pub struct Encoded;
-/// Marker: a `Result` item whose `Ok` has the marker `K`.
-#[doc(hidden)]
-pub struct Failing<K>(PhantomData<K>);
 /// Marker: an envelope already encoded (a room message), to which the `Id` is added.
 #[doc(hidden)]
 pub struct Raw;
 
-impl<T: Serialize> IntoStreamItem<Encoded> for T {
+impl<T: Serialize> IntoStreamItem<Value> for T {
     fn into_stream_item(self, reply_to: &ReplyTo, name: &'static str) -> StreamItem {
         match encode(name, &self, reply_to.id()) {
             Ok(text) => StreamItem::Item(text),
@@ -54,7 +48,7 @@ impl<T: Serialize> IntoStreamItem<Encoded> for T {
     }
 }
 
-impl<T: IntoStreamItem<K>, E: Display, K> IntoStreamItem<Failing<K>> for Result<T, E> {
+impl<T: IntoStreamItem<K>, E: Display, K> IntoStreamItem<Fallible<T, K>> for Result<T, E> {
     fn into_stream_item(self, reply_to: &ReplyTo, name: &'static str) -> StreamItem {
         match self {
             Ok(item) => item.into_stream_item(reply_to, name),

@@ -54,7 +54,7 @@ pub use channel::{channel, ItemStream, StreamClosed, StreamSender};
 pub use item::IntoStreamItem;
 
 #[doc(hidden)]
-pub use item::{Encoded, Failing, Raw, StreamItem};
+pub use item::{Raw, StreamItem};
 pub(crate) use item::with_id;
 pub(crate) use table::StreamTable;
 pub(crate) use task::{refusal, start};
