@@ -4,14 +4,19 @@
 # missing.
 #
 #   clients/browser/run-tests.sh                         # everything
-#   clients/browser/run-tests.sh --test-name-pattern=Id   # extra arguments go to `node --test`
+#   clients/browser/run-tests.sh --test-name-pattern=Id  # extra arguments go to `node --test`
+#   clients/browser/run-tests.sh --setup                 # only install and check the tools
+#
+# Needs: Node.js 20 or newer with npm; Chromium, which it installs with apt-get (Debian or
+# Ubuntu, as root or through sudo) when /usr/bin/chromium is missing and EXWS_CHROMIUM is unset.
 #
 # Environment:
 #   EXWS_CALCULATOR_BIN  the calculator binary to test against; when set, it is not built.
 #                        Default: <cargo target dir>/debug/examples/calculator, built here.
 #   EXWS_CHAT_BIN        the chat example binary (it serves the chat page); when set, it is not
 #                        built. Default: <cargo target dir>/debug/examples/chat, built here.
-#   EXWS_CHROMIUM        the Chromium binary (default /usr/bin/chromium, installed when missing).
+#   EXWS_CHROMIUM        the Chromium (or Chrome) binary to drive; when set, nothing is
+#                        installed. Default: /usr/bin/chromium, installed when missing.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,13 +24,20 @@ root="$(cd "$here/../.." && pwd)"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+setup_only=false
+if [ "${1:-}" = --setup ]; then
+  setup_only=true
+  shift
+fi
+
+# Runs "$@" as root: directly when root, else through sudo; says what to do by hand if neither.
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then
     "$@"
   elif command -v sudo >/dev/null 2>&1; then
     sudo "$@"
   else
-    log "need root for: $* (and sudo is not installed)"
+    log "installing needs root, and this is not root and has no sudo"
     return 1
   fi
 }
@@ -33,25 +45,35 @@ as_root() {
 # 1. Chromium, from Debian's packages (playwright-core drives it; it downloads no browser).
 chromium_bin="${EXWS_CHROMIUM:-/usr/bin/chromium}"
 if [ ! -x "$chromium_bin" ]; then
-  if [ "$chromium_bin" != /usr/bin/chromium ]; then
-    log "EXWS_CHROMIUM=$chromium_bin does not exist"
+  if [ -n "${EXWS_CHROMIUM:-}" ]; then
+    log "EXWS_CHROMIUM=$chromium_bin is not an executable file"
     exit 1
   fi
-  log "installing Debian's chromium"
-  as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+  by_hand="install Chromium by hand (Debian/Ubuntu: apt-get install chromium), or set EXWS_CHROMIUM to a Chromium or Chrome binary"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "Chromium is missing at /usr/bin/chromium and there is no apt-get to install it: $by_hand"
+    exit 1
+  fi
+  log "installing Debian's chromium (apt-get)"
+  if ! { as_root apt-get update -qq &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }; then
+    log "could not install chromium: $by_hand"
+    exit 1
+  fi
 fi
+log "Chromium: $chromium_bin"
 
 # 2. Node.js 20 or newer, and the npm dev dependencies (playwright-core, typescript).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  log "node and npm are needed (Node.js 20 or newer)"
+  log "node and npm are needed: install Node.js 20 or newer with npm (https://nodejs.org/en/download)"
   exit 1
 fi
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$node_major" -lt 20 ]; then
-  log "Node.js 20 or newer is needed, found $(node --version)"
+  log "Node.js 20 or newer is needed, found $(node --version) (https://nodejs.org/en/download)"
   exit 1
 fi
+log "Node.js: $(node --version)"
 cd "$here"
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] \
   || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
@@ -62,6 +84,10 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] \
     log "npm install (no package-lock.json)"
     npm install --no-audit --no-fund
   fi
+fi
+
+if [ "$setup_only" = true ]; then
+  exit 0
 fi
 
 # 3. The calculator and chat examples, built by cargo from the repository root (only those whose
