@@ -86,6 +86,7 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
         .map(|level| match (&level.shape, &level.ty) {
             (Some(Shape::Value), _) => quote!(#reply_mod::VALUE),
             (Some(Shape::Nothing), _) => quote!(#reply_mod::NOTHING),
+            (Some(Shape::Stream), _) => quote!(#reply_mod::STREAM),
             (None, Some(ty)) => quote_spanned!(ty.span()=> <#reply_mod::Probe<#ty>>::KIND),
             (None, None) => quote!(#reply_mod::HIDDEN),
         })
