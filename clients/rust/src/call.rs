@@ -149,6 +149,11 @@ impl PendingCalls {
         count
     }
 
+    /// Whether a call with `id` is waiting.
+    pub(crate) fn contains(&self, id: &Id) -> bool {
+        self.lock().waiters.contains_key(id)
+    }
+
     /// How many calls are waiting (for tests and diagnostics).
     pub(crate) fn len(&self) -> usize {
         self.lock().waiters.len()
