@@ -171,6 +171,9 @@ impl Client {
     ) -> Result<Envelope, CallError> {
         let timeout = options.timeout.unwrap_or(self.inner.call_timeout);
         let id = options.id.unwrap_or_else(|| self.fresh_id());
+        if self.inner.shared.streams.contains(&id) {
+            return Err(CallError::DuplicateId(id));
+        }
         let mut registration = self.inner.shared.pending.register(id.clone())?;
         let text = Envelope {
             message_type: message_type.to_owned(),

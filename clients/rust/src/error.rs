@@ -210,7 +210,7 @@ pub enum CallError {
     /// The request does not serialize to JSON.
     #[error("cannot encode the request: {0}")]
     Encode(#[source] serde_json::Error),
-    /// A call with this explicit `Id` is already waiting for its reply.
+    /// A call with this explicit `Id` is already waiting for its reply, or a stream uses it.
     #[error("a call with Id {0} is already pending")]
     DuplicateId(Id),
 }

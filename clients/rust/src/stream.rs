@@ -194,8 +194,13 @@ impl StreamTable {
                 Routed::Taken
             }
             crate::envelope::ERROR_TYPE => {
+                let data = ServerErrorData::from_data(&envelope.data);
+                // The refusal of a second stream with this `Id` (sent as a raw envelope): the
+                // open stream goes on.
+                if data.code == crate::ErrorCode::DuplicateId {
+                    return Routed::NotAStream;
+                }
                 if let Some(mut entry) = state.open.remove(id) {
-                    let data = ServerErrorData::from_data(&envelope.data);
                     entry.finish(Ending::Failed(StreamError::Server {
                         code: data.code,
                         message: data.message,
@@ -549,6 +554,13 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(table.len(), 0);
+
+        // A `duplicate_id` refusal of another request does not end the open stream.
+        let _open = table.register(Id::Int(8), 4, |_| false).unwrap();
+        let refusal = Envelope::new("Error", json!({"code": "duplicate_id", "message": "taken"}))
+            .with_id(8);
+        assert_eq!(table.route(&Id::Int(8), &refusal), Routed::NotAStream);
+        assert!(table.contains(&Id::Int(8)));
     }
 
     #[test]
