@@ -190,7 +190,10 @@ async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_ap
         .expect("sent");
     // Two senders on two processes: each device gets both, in either order.
     for device in [&mut laptop, &mut phone] {
-        let mut texts = vec![device.recv().await["Data"]["text"].clone(), device.recv().await["Data"]["text"].clone()];
+        let mut texts = vec![
+            device.recv().await["Data"]["text"].clone(),
+            device.recv().await["Data"]["text"].clone(),
+        ];
         texts.sort_by_key(ToString::to_string);
         assert_eq!(texts, vec![json!("from a"), json!("from b")]);
     }

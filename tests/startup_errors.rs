@@ -78,3 +78,49 @@ async fn an_address_in_use_is_a_bind_error() {
     // The server that holds the address is unaffected.
     taken.connect().await.assert_alive().await;
 }
+
+#[derive(Clone)]
+struct Pricing {
+    #[allow(dead_code)]
+    rate: u32,
+}
+
+#[derive(serde::Deserialize)]
+struct Quote {}
+
+#[exws::message]
+async fn quote(_request: Quote, exws::State(_pricing): exws::State<Pricing>) {}
+
+#[exws::message]
+async fn maybe_quote(_request: Quote, _pricing: Option<exws::State<Pricing>>) {}
+
+#[tokio::test]
+async fn a_handler_taking_a_state_the_server_lacks_is_a_bind_error_naming_both() {
+    let error = exws::Server::with_handlers(exws::handlers![quote])
+        .bind("127.0.0.1:0")
+        .await
+        .expect_err("refused at bind");
+    match &error {
+        exws::Error::MissingState { handler, state } => {
+            assert!(handler.ends_with("::quote"), "{handler}");
+            assert!(state.ends_with("Pricing"), "{state}");
+        }
+        other => panic!("expected MissingState, got {other:#?}"),
+    }
+    let text = error.to_string();
+    assert!(
+        text.contains("quote") && text.contains("Pricing") && text.contains("with_state"),
+        "{text}"
+    );
+
+    // With the state, or when the state is optional, the server binds.
+    assert!(exws::Server::with_handlers(exws::handlers![quote])
+        .with_state(Pricing { rate: 3 })
+        .bind("127.0.0.1:0")
+        .await
+        .is_ok());
+    assert!(exws::Server::with_handlers(exws::handlers![maybe_quote])
+        .bind("127.0.0.1:0")
+        .await
+        .is_ok());
+}

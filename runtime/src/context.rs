@@ -30,6 +30,10 @@ impl AppState {
         self.states.insert(TypeId::of::<T>(), Box::new(state));
     }
 
+    pub(crate) fn contains(&self, type_id: TypeId) -> bool {
+        self.states.contains_key(&type_id)
+    }
+
     pub(crate) fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
         self.states
             .get(&TypeId::of::<T>())?

@@ -41,6 +41,17 @@ pub enum Error {
     /// The adapter could not start (e.g. Redis is unreachable at start-up).
     #[error("the hub adapter could not start: {}", AdapterReason(.0))]
     Adapter(#[from] AdapterError),
+    /// A handler takes `State<T>` but the server was given no state of type `T`.
+    #[error(
+        "the handler `{handler}` takes `State<{state}>`, but the server has no state of that \
+         type: give it with `Server::with_state(...)` before `bind`"
+    )]
+    MissingState {
+        /// The handler, as `module::function`.
+        handler: String,
+        /// The state's type.
+        state: &'static str,
+    },
     /// A configuration value is out of range.
     #[error("invalid server option `{option}`: {reason}")]
     InvalidOption {
@@ -65,6 +76,11 @@ impl fmt::Debug for Error {
             Error::LocalAddr(source) => f.debug_tuple("LocalAddr").field(source).finish(),
             Error::Registry(error) => f.debug_tuple("Registry").field(error).finish(),
             Error::Adapter(error) => f.debug_tuple("Adapter").field(error).finish(),
+            Error::MissingState { handler, state } => f
+                .debug_struct("MissingState")
+                .field("handler", handler)
+                .field("state", state)
+                .finish(),
             Error::InvalidOption { option, reason } => f
                 .debug_struct("InvalidOption")
                 .field("option", option)

@@ -86,6 +86,7 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
         .map(|level| match (&level.shape, &level.ty) {
             (Some(Shape::Value), _) => quote!(#reply_mod::VALUE),
             (Some(Shape::Nothing), _) => quote!(#reply_mod::NOTHING),
+            (Some(Shape::Stream), _) => quote!(#reply_mod::STREAM),
             (None, Some(ty)) => quote_spanned!(ty.span()=> <#reply_mod::Probe<#ty>>::KIND),
             (None, None) => quote!(#reply_mod::HIDDEN),
         })
@@ -137,6 +138,7 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
     let finish = quote!(#lt #written as #into_outcome);
     let run_path = respan(quote!(#private::run), name.span());
 
+    let extractor_types = &handler.extractors;
     let extractor_idents: Vec<_> = (0..handler.extractors.len())
         .map(|index| format_ident!("__exws_argument_{}", index))
         .collect();
@@ -191,6 +193,10 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
             #run
         }
 
+        fn __exws_requires(__exws_requirements: &mut #krate::extract::Requirements) {
+            #(<#extractor_types as #krate::FromContext>::requirements(__exws_requirements);)*
+        }
+
         static __EXWS_HANDLER: #private::Handler = #private::Handler::new(
             #private::HandlerInfo::new(
                 #private::Signature {
@@ -210,7 +216,8 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
                 },
             ),
             __exws_call,
-        );
+        )
+        .requiring(__exws_requires);
 
         // Inside the struct's own definition, which is what keeps the whole expansion one item;
         // the struct is the impl's only subject.

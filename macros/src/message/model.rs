@@ -38,8 +38,8 @@ pub(crate) struct Level {
     /// The type as written; `None` when it cannot be asked about (`impl Trait`, or no return
     /// type at all), and `shape` says what it is.
     pub ty: Option<Type>,
-    /// A shape known from the syntax alone (`VALUE` for `impl Trait`, `NOTHING` without a
-    /// return type).
+    /// A shape known from the syntax alone (`VALUE` for `impl Trait`, `STREAM` for
+    /// `impl Stream<Item = T>`, `NOTHING` without a return type).
     pub shape: Option<Shape>,
     /// The reply `Type` this level would give as the value: its last path segment, when that
     /// is a good name.
@@ -53,4 +53,6 @@ pub(crate) struct Level {
 pub(crate) enum Shape {
     Value,
     Nothing,
+    /// `impl Stream<Item = T>`: the next level is the item.
+    Stream,
 }

@@ -197,14 +197,26 @@ fn reply(ctxt: &mut Ctxt, output: &ReturnType, name: &syn::Ident) -> Reply {
     let mut levels = Vec::new();
     let mut current: Option<&Type> = Some(ty);
     while let Some(ty) = current.map(ungroup) {
-        if let Type::ImplTrait(_) = ty {
+        if let Type::ImplTrait(bounds) = ty {
+            // `impl Stream<Item = T>`: a stream whose items are read like a reply.
+            let item = stream_item(bounds);
             levels.push(Level {
                 ty: None,
-                shape: Some(Shape::Value),
+                shape: Some(if item.is_some() {
+                    Shape::Stream
+                } else {
+                    Shape::Value
+                }),
                 name: None,
                 error_type: None,
             });
-            break;
+            match item {
+                Some(item) => {
+                    current = Some(item);
+                    continue;
+                }
+                None => break,
+            }
         }
         if let Some(problem) = reply_problem(ty) {
             ctxt.spanned(ty, problem);
@@ -231,6 +243,27 @@ fn reply(ctxt: &mut Ctxt, output: &ReturnType, name: &syn::Ident) -> Reply {
         levels,
         span: (start, end),
     }
+}
+
+/// The `T` of an `impl Stream<Item = T>` bound (any path ending in `Stream`: `futures::Stream`,
+/// `tokio_stream::Stream`...).
+fn stream_item(bounds: &syn::TypeImplTrait) -> Option<&Type> {
+    bounds.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let segment = bound.path.segments.last()?;
+        if segment.ident != "Stream" {
+            return None;
+        }
+        let PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
 }
 
 fn ungroup(ty: &Type) -> &Type {

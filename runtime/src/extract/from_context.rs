@@ -2,6 +2,7 @@
 
 use super::Rejection;
 use crate::{Connection, Context};
+use std::any::TypeId;
 use std::future::Future;
 
 /// Builds a handler argument from the connection's context.
@@ -34,6 +35,30 @@ use std::future::Future;
 pub trait FromContext: Sized + Send + 'static {
     /// Extracts the value, or explains why it cannot.
     fn from_context(context: &Context) -> impl Future<Output = Result<Self, Rejection>> + Send;
+
+    /// Declares what this extractor needs from the server, so that
+    /// [`Server::bind`](crate::Server::bind) refuses a server that lacks it (naming the
+    /// handler) instead of every call failing at run time. [`State<T>`](crate::State) declares
+    /// its state type. By default, nothing.
+    fn requirements(requirements: &mut Requirements) {
+        let _ = requirements;
+    }
+}
+
+/// What a handler's extractors need from the server: filled by
+/// [`FromContext::requirements`], checked at [`Server::bind`](crate::Server::bind).
+#[derive(Debug, Default)]
+pub struct Requirements {
+    pub(crate) states: Vec<(TypeId, &'static str)>,
+}
+
+impl Requirements {
+    /// The server must have been given a state of type `T` with
+    /// [`Server::with_state`](crate::Server::with_state).
+    pub fn state<T: 'static>(&mut self) {
+        self.states
+            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
+    }
 }
 
 impl FromContext for Connection {

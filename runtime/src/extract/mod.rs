@@ -8,6 +8,6 @@ mod from_context;
 mod rejection;
 mod state;
 
-pub use from_context::FromContext;
+pub use from_context::{FromContext, Requirements};
 pub use rejection::Rejection;
 pub use state::State;

@@ -37,6 +37,10 @@ impl<T: Clone + Send + Sync + 'static> FromContext for State<T> {
             ))
         })
     }
+
+    fn requirements(requirements: &mut super::Requirements) {
+        requirements.state::<T>();
+    }
 }
 
 impl<T> Deref for State<T> {

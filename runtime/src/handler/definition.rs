@@ -3,6 +3,7 @@
 use super::Call;
 use super::CallResult;
 use super::HandlerInfo;
+use crate::extract::Requirements;
 
 /// A message handler: the `Type` it observes, the function behind it and how to call it.
 ///
@@ -13,13 +14,35 @@ use super::HandlerInfo;
 pub struct Handler {
     info: HandlerInfo,
     call: fn(Call<'_>) -> CallResult,
+    /// Declares what the handler's extractors need from the server (checked at `bind`).
+    requires: fn(&mut Requirements),
 }
 
 impl Handler {
     /// Describes a handler. Called by the code `#[message]` generates.
     #[doc(hidden)]
     pub const fn new(info: HandlerInfo, call: fn(Call<'_>) -> CallResult) -> Self {
-        Handler { info, call }
+        fn nothing(_requirements: &mut Requirements) {}
+        Handler {
+            info,
+            call,
+            requires: nothing,
+        }
+    }
+
+    /// The handler with `requires` declaring what its extractors need. Called by the code
+    /// `#[message]` generates.
+    #[doc(hidden)]
+    pub const fn requiring(mut self, requires: fn(&mut Requirements)) -> Self {
+        self.requires = requires;
+        self
+    }
+
+    /// What the handler's extractors need from the server.
+    pub(crate) fn requirements(&self) -> Requirements {
+        let mut requirements = Requirements::default();
+        (self.requires)(&mut requirements);
+        requirements
     }
 
     /// Stands for a handler whose `#[message]` reported a compile error, so that

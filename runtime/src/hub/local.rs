@@ -240,7 +240,10 @@ impl LocalHub {
             let state = self.read();
             // Leaving a connection out leaves its room subscriptions out too.
             let wanted = |id: &ConnectionId| {
-                !except.contains(id) && !except.iter().any(|left_out| left_out.as_str() == id.owner())
+                !except.contains(id)
+                    && !except
+                        .iter()
+                        .any(|left_out| left_out.as_str() == id.owner())
             };
             match target {
                 Target::Everyone => state

@@ -482,6 +482,19 @@ impl Server {
             return Err(error);
         }
         let handlers = self.handlers.unwrap_or_else(registered);
+        for handler in &handlers {
+            if let Some((_, state)) = handler
+                .requirements()
+                .states
+                .into_iter()
+                .find(|(type_id, _)| !self.app.contains(*type_id))
+            {
+                return Err(Error::MissingState {
+                    handler: format!("{}::{}", handler.module_path(), handler.function()),
+                    state,
+                });
+            }
+        }
         let registry = Registry::new(handlers)?;
         if registry.type_count() == 0 {
             tracing::warn!("the server has no handlers: every message will get `unknown_type`");

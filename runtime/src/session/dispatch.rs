@@ -62,6 +62,21 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
     };
     let reply_to = ReplyTo::new(incoming.id);
     for handler in entry.handlers() {
+        if incoming.id.is_none() && handler.info().reply_kind().is_stream() {
+            // Refused before the handler runs: nothing of the stream is made.
+            send_error(
+                connection,
+                ErrorCode::InvalidEnvelope,
+                format!(
+                    "{message_type:?} opens a stream: send it with an \"Id\", which its items \
+                     carry"
+                ),
+                Some(message_type),
+                None,
+            )
+            .await;
+            continue;
+        }
         let call = Call {
             message_type,
             data: incoming.data,
@@ -101,9 +116,7 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
                     continue;
                 };
                 let max = shared.config.max_streams;
-                if let Err(error) =
-                    crate::stream::start(connection, id, message_type, items, max)
-                {
+                if let Err(error) = crate::stream::start(connection, id, message_type, items, max) {
                     let (code, message) = crate::stream::refusal(error);
                     send_error(connection, code, message, Some(message_type), Some(id)).await;
                 }

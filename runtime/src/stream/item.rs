@@ -1,9 +1,9 @@
 //! How one item of a handler's stream becomes an envelope.
 
+use crate::handler::reply::{Fallible, Value};
 use crate::protocol::{encode, ErrorCode, ReplyTo};
 use serde::Serialize;
 use std::fmt::Display;
-use crate::handler::reply::{Fallible, Value};
 
 /// One item of a running stream, encoded. Built by the code `#[message]` generates.
 #[doc(hidden)]

@@ -53,8 +53,8 @@ mod task;
 pub use channel::{channel, ItemStream, StreamClosed, StreamSender};
 pub use item::IntoStreamItem;
 
+pub(crate) use item::with_id;
 #[doc(hidden)]
 pub use item::{Raw, StreamItem};
-pub(crate) use item::with_id;
 pub(crate) use table::StreamTable;
 pub(crate) use task::{refusal, start};

@@ -104,7 +104,11 @@ impl StreamTable {
     /// The stream `serial` ended: its `Id` is free again.
     pub(crate) fn ended(&self, id: &str, serial: u64) {
         let mut state = self.lock();
-        if state.open.get(id).is_some_and(|entry| entry.serial == serial) {
+        if state
+            .open
+            .get(id)
+            .is_some_and(|entry| entry.serial == serial)
+        {
             state.open.remove(id);
         }
         if state.open.is_empty() && state.open.capacity() > 16 {
@@ -146,7 +150,10 @@ mod tests {
         let first = table.reserve("1", 2).map(|reserved| reserved.serial);
         assert!(first.is_ok());
         assert_eq!(table.reserve("1", 2).err(), Some(OpenError::Duplicate));
-        assert!(table.reserve("\"1\"", 2).is_ok(), "a string Id is another Id");
+        assert!(
+            table.reserve("\"1\"", 2).is_ok(),
+            "a string Id is another Id"
+        );
         assert_eq!(table.reserve("3", 2).err(), Some(OpenError::TooMany(2)));
         table.ended("1", first.unwrap_or_default());
         assert!(table.reserve("1", 2).is_ok());

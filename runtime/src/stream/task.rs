@@ -88,8 +88,14 @@ async fn run(
                 crate::metrics::stream_items(1);
             }
             Some(StreamItem::Failed { code, message }) => {
-                crate::session::send_error(&connection, code, message, Some(&message_type), Some(&id))
-                    .await;
+                crate::session::send_error(
+                    &connection,
+                    code,
+                    message,
+                    Some(&message_type),
+                    Some(&id),
+                )
+                .await;
                 break End::Failed;
             }
         }
