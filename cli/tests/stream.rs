@@ -178,7 +178,11 @@ async fn ctrl_c_cancels_the_stream_and_exits_130() {
         }
     };
     assert_eq!(lines, vec!["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"]);
-    assert_eq!(*dropped.0.borrow(), 0, "the producer runs until the interrupt");
+    assert_eq!(
+        *dropped.0.borrow(),
+        0,
+        "the producer runs until the interrupt"
+    );
 
     let interrupt = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

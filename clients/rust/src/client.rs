@@ -303,11 +303,11 @@ impl Client {
         capacity: Option<usize>,
     ) -> Result<crate::stream::Registration, StreamError> {
         let shared = &self.inner.shared;
-        shared.streams.register(
-            id,
-            capacity.unwrap_or(self.inner.stream_capacity),
-            |id| shared.pending.contains(id),
-        )
+        shared
+            .streams
+            .register(id, capacity.unwrap_or(self.inner.stream_capacity), |id| {
+                shared.pending.contains(id)
+            })
     }
 
     /// Sends the request of a registered stream (if that fails, dropping `stream` forgets it).
@@ -333,7 +333,11 @@ impl Client {
     }
 
     /// Queues a frame for the connection of `generation`.
-    pub(crate) async fn enqueue_frame(&self, generation: u64, text: String) -> Result<(), SendError> {
+    pub(crate) async fn enqueue_frame(
+        &self,
+        generation: u64,
+        text: String,
+    ) -> Result<(), SendError> {
         self.enqueue(generation, text).await
     }
 

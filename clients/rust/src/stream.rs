@@ -237,7 +237,10 @@ impl StreamTable {
     /// With `sent = false` (the request never went out) the entry is simply removed.
     pub(crate) fn release(&self, id: &Id, token: u64, sent: bool) -> Option<u64> {
         let mut state = self.lock();
-        let entry = state.open.get_mut(id).filter(|entry| entry.token == token)?;
+        let entry = state
+            .open
+            .get_mut(id)
+            .filter(|entry| entry.token == token)?;
         entry.items = None;
         if !sent {
             state.open.remove(id);
@@ -254,7 +257,10 @@ impl StreamTable {
     /// generation to send it on, or `None` when the stream has ended or was cancelled already.
     pub(crate) fn mark_cancelled(&self, id: &Id, token: u64) -> Option<u64> {
         let mut state = self.lock();
-        let entry = state.open.get_mut(id).filter(|entry| entry.token == token)?;
+        let entry = state
+            .open
+            .get_mut(id)
+            .filter(|entry| entry.token == token)?;
         if entry.cancel_sent {
             return None;
         }
@@ -290,7 +296,10 @@ impl StreamTable {
 
 /// `{"Type":"StreamCancel","Id":<id>}`.
 pub(crate) fn cancel_frame(id: &Id) -> String {
-    format!(r#"{{"Type":"{STREAM_CANCEL_TYPE}","Id":{}}}"#, id.to_value())
+    format!(
+        r#"{{"Type":"{STREAM_CANCEL_TYPE}","Id":{}}}"#,
+        id.to_value()
+    )
 }
 
 /// The items of one stream the server sends in answer to a request, decoded into `T`
@@ -557,8 +566,8 @@ mod tests {
 
         // A `duplicate_id` refusal of another request does not end the open stream.
         let _open = table.register(Id::Int(8), 4, |_| false).unwrap();
-        let refusal = Envelope::new("Error", json!({"code": "duplicate_id", "message": "taken"}))
-            .with_id(8);
+        let refusal =
+            Envelope::new("Error", json!({"code": "duplicate_id", "message": "taken"})).with_id(8);
         assert_eq!(table.route(&Id::Int(8), &refusal), Routed::NotAStream);
         assert!(table.contains(&Id::Int(8)));
     }
@@ -598,7 +607,10 @@ mod tests {
         let table = StreamTable::default();
         table.go_online(2);
         let registration = table.register(Id::Int(1), 4, |_| false).unwrap();
-        assert_eq!(table.release(&Id::Int(1), registration.token, true), Some(2));
+        assert_eq!(
+            table.release(&Id::Int(1), registration.token, true),
+            Some(2)
+        );
         assert_eq!(table.release(&Id::Int(1), registration.token, true), None);
         assert!(table.contains(&Id::Int(1)));
         assert_eq!(table.route(&Id::Int(1), &item(1, 1)), Routed::Taken);

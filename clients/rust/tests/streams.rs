@@ -200,7 +200,11 @@ async fn dropping_a_stream_cancels_it_and_the_producer_stops() {
     for expected in 1..=3 {
         assert_eq!(next(&mut ticks).await.unwrap().unwrap().n, expected);
     }
-    assert_eq!(producers.dropped(), 0, "the producer runs while the stream is read");
+    assert_eq!(
+        producers.dropped(),
+        0,
+        "the producer runs while the stream is read"
+    );
     drop(ticks);
 
     // The cancel reached the server: it dropped the producer and confirmed with StreamEnd.
@@ -210,7 +214,11 @@ async fn dropping_a_stream_cancels_it_and_the_producer_stops() {
     // A round trip later (the Forever producer would have made more by now), no more items.
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(sum(&client, vec![1]).await, 1);
-    assert_eq!(producers.produced(), produced, "the producer's code stopped running");
+    assert_eq!(
+        producers.produced(),
+        produced,
+        "the producer's code stopped running"
+    );
     server.stop().await;
 }
 
@@ -261,7 +269,10 @@ async fn an_error_item_ends_the_stream_with_a_typed_error() {
         }
         other => panic!("expected the server's error, got {other:?}"),
     }
-    assert!(next(&mut items).await.is_none(), "the error ended the stream");
+    assert!(
+        next(&mut items).await.is_none(),
+        "the error ended the stream"
+    );
     assert_eq!(client.open_streams(), 0);
 
     // An unknown Type is answered with an Error carrying the Id: the stream's only item.
@@ -331,7 +342,10 @@ async fn explicit_ids_in_use_are_refused_locally() {
     ))
     .await
     .unwrap_err();
-    assert!(matches!(again, StreamError::DuplicateId(Id::Int(7))), "{again}");
+    assert!(
+        matches!(again, StreamError::DuplicateId(Id::Int(7))),
+        "{again}"
+    );
     let call = within(client.call_raw_with(
         "CalculateRequest",
         json!({"numbers": [1]}),
@@ -352,7 +366,10 @@ async fn explicit_ids_in_use_are_refused_locally() {
     ))
     .await
     .unwrap();
-    assert_eq!(next(&mut reused).await.unwrap().unwrap().data, json!({"n": 1}));
+    assert_eq!(
+        next(&mut reused).await.unwrap().unwrap().data,
+        json!({"n": 1})
+    );
     server.stop().await;
 }
 
