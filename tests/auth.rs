@@ -394,24 +394,15 @@ async fn state_is_shared_with_every_handler_and_connection() {
 }
 
 #[tokio::test]
-async fn missing_state_answers_an_error_and_the_connection_goes_on() {
-    // `Hits` is not given: the handler is not called.
-    let server = TestServer::start(
-        Server::with_handlers(handlers![hello, maybe_who_am_i])
-            .with_state(Greeting("Hi"))
-            .close_timeout(Duration::from_millis(200)),
-    )
-    .await;
-    let mut ws = connect(&server.url("/"), &[]).await;
-    let reply = call(&mut ws, "Hello", json!({"name": "x"})).await;
-    let data = assert_error(&reply, "handler_error");
-    assert!(
-        data["message"].as_str().is_some_and(|m| m.contains("Hits")),
-        "{reply}"
-    );
-    let reply = call(&mut ws, "MaybeWhoAmI", json!({})).await;
-    assert_eq!(reply["Type"], "MaybeMe", "{reply}");
-    server.stop().await;
+async fn a_missing_state_is_refused_at_bind_naming_the_handler() {
+    // `Hits` is not given: the server does not start, rather than fail every `Hello`.
+    let error = Server::with_handlers(handlers![hello, maybe_who_am_i])
+        .with_state(Greeting("Hi"))
+        .bind("127.0.0.1:0")
+        .await
+        .expect_err("refused");
+    let text = error.to_string();
+    assert!(text.contains("hello") && text.contains("Hits"), "{text}");
 }
 
 fn origin_server() -> Server {

@@ -17,6 +17,8 @@ pub mod protocol;
 mod server;
 mod session;
 pub mod stream;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use auth::UserId;
 pub use connection::{CloseError, Connection, ConnectionId, SendError};
