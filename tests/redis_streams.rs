@@ -21,7 +21,11 @@ struct Subscribe {
 
 /// `sub`: join the room and listen, until the client's `StreamCancel` (`unsub`).
 #[message]
-async fn subscribe(request: Subscribe, connection: Connection, hub: Hub) -> Result<RoomSubscription, HubError> {
+async fn subscribe(
+    request: Subscribe,
+    connection: Connection,
+    hub: Hub,
+) -> Result<RoomSubscription, HubError> {
     hub.subscribe(&connection, &request.room).await
 }
 
@@ -62,10 +66,8 @@ async fn ping(_request: Ping) -> Pong {
 async fn server(redis: &RedisServer, prefix: &str) -> TestServer {
     let adapter = RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix(prefix))
         .expect("a valid URL");
-    TestServer::start(
-        Server::with_handlers(handlers![subscribe, post, ping]).adapter(adapter),
-    )
-    .await
+    TestServer::start(Server::with_handlers(handlers![subscribe, post, ping]).adapter(adapter))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +85,10 @@ async fn a_room_subscription_streams_the_rooms_messages_across_processes_and_lea
     let room_key = format!("{prefix}:room:news");
     let deadline = Instant::now() + Duration::from_secs(10);
     while redis.set_members(&room_key).await.len() != 1 {
-        assert!(Instant::now() < deadline, "the subscription never joined the room in Redis");
+        assert!(
+            Instant::now() < deadline,
+            "the subscription never joined the room in Redis"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -104,9 +109,15 @@ async fn a_room_subscription_streams_the_rooms_messages_across_processes_and_lea
     listener
         .send_json(&json!({"Type": "StreamCancel", "Id": "sub-1"}))
         .await;
-    assert_eq!(listener.recv().await, json!({"Type": "StreamEnd", "Id": "sub-1"}));
+    assert_eq!(
+        listener.recv().await,
+        json!({"Type": "StreamEnd", "Id": "sub-1"})
+    );
     while !redis.set_members(&room_key).await.is_empty() {
-        assert!(Instant::now() < deadline, "the subscription stayed in the room");
+        assert!(
+            Instant::now() < deadline,
+            "the subscription stayed in the room"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     poster

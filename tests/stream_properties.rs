@@ -25,7 +25,9 @@ struct Sum {
 
 #[message]
 async fn add(request: Add) -> Sum {
-    Sum { value: request.a + 1 }
+    Sum {
+        value: request.a + 1,
+    }
 }
 
 #[derive(Deserialize)]
@@ -82,7 +84,8 @@ struct Expect {
 
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let server = TestServer::start(
-        Server::with_handlers(handlers![add, countdown, forever]).close_timeout(Duration::from_millis(100)),
+        Server::with_handlers(handlers![add, countdown, forever])
+            .close_timeout(Duration::from_millis(100)),
     )
     .await;
     let mut client: Client = server.connect().await;
@@ -151,12 +154,18 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 answered += 1;
             }
             Some("Tick") => {
-                let stream = expect.get_mut(&id).ok_or_else(|| TestCaseError::fail(format!("an item of unknown Id {id}")))?;
+                let stream = expect
+                    .get_mut(&id)
+                    .ok_or_else(|| TestCaseError::fail(format!("an item of unknown Id {id}")))?;
                 prop_assert!(!stream.ended, "an item of {} after its end", id);
-                stream.items.push(envelope["Data"]["n"].as_u64().unwrap_or_default() as u32);
+                stream
+                    .items
+                    .push(envelope["Data"]["n"].as_u64().unwrap_or_default() as u32);
             }
             Some("StreamEnd") => {
-                let stream = expect.get_mut(&id).ok_or_else(|| TestCaseError::fail(format!("an end of unknown Id {id}")))?;
+                let stream = expect
+                    .get_mut(&id)
+                    .ok_or_else(|| TestCaseError::fail(format!("an end of unknown Id {id}")))?;
                 prop_assert!(!stream.ended, "two ends for {}", id);
                 stream.ended = true;
             }
