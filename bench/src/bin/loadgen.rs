@@ -333,7 +333,9 @@ async fn streams(args: StreamsArgs) -> Result {
     .await?;
     let mut items = 0u64;
     while let Some(message) = ws.next().await {
-        let Message::Text(text) = message? else { continue };
+        let Message::Text(text) = message? else {
+            continue;
+        };
         if text.as_str().starts_with(r#"{"Type":"StreamEnd""#) {
             break;
         }
