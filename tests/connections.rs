@@ -99,7 +99,7 @@ async fn a_client_dropping_mid_request_does_not_disturb_others() {
     leaver
         .send_json(&json!({ "Type": "slow", "Data": { "ms": 200 }, "Id": 1 }))
         .await;
-    drop(leaver.into_tcp());
+    drop(leaver.into_stream());
 
     // The slow handler finishes with no one to reply to; the server goes on.
     let reason = next_reason(&mut reasons).await;
@@ -117,7 +117,7 @@ async fn a_vanished_client_is_reported_as_connection_lost() {
     let mut leaver = server.connect().await;
     leaver.assert_alive().await;
     // Everything was read: dropping sends a FIN, as a crashed or killed client does.
-    drop(leaver.into_tcp());
+    drop(leaver.into_stream());
     assert_eq!(
         next_reason(&mut reasons).await,
         DisconnectReason::ConnectionLost

@@ -18,7 +18,6 @@ use redis_support::RedisServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 
 /// How long state may take to settle in Redis.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -34,7 +33,11 @@ struct Joined {
 }
 
 #[message]
-async fn join_room(request: JoinRoom, connection: Connection, hub: Hub) -> Result<Joined, HubError> {
+async fn join_room(
+    request: JoinRoom,
+    connection: Connection,
+    hub: Hub,
+) -> Result<Joined, HubError> {
     let members = hub.join(connection.id(), &request.room).await?;
     Ok(Joined { members })
 }
@@ -85,31 +88,24 @@ fn unique_prefix(test: &str) -> String {
     format!("exws-test-{}-{test}", std::process::id())
 }
 
-async fn bind(redis: &RedisServer, prefix: &str, config: impl FnOnce(RedisAdapterConfig) -> RedisAdapterConfig) -> BoundServer {
-    let adapter = RedisAdapter::with_config(config(RedisAdapterConfig::new(redis.url()).prefix(prefix)))
-        .expect("a valid Redis URL");
-    within(
-        "the server to bind",
+async fn bind(
+    redis: &RedisServer,
+    prefix: &str,
+    config: impl FnOnce(RedisAdapterConfig) -> RedisAdapterConfig,
+) -> BoundServer {
+    let adapter =
+        RedisAdapter::with_config(config(RedisAdapterConfig::new(redis.url()).prefix(prefix)))
+            .expect("a valid Redis URL");
+    common::bind(
         Server::with_handlers(handlers![join_room, who_am_i, join_when_closed])
             .authenticator(by_user)
-            .adapter(adapter)
-            .bind("127.0.0.1:0"),
+            .adapter(adapter),
     )
     .await
-    .expect("binds")
 }
 
 async fn connect_as(server: &TestServer, user: &str) -> (Client, ConnectionId) {
-    let tcp = within("TCP connect", TcpStream::connect(server.addr()))
-        .await
-        .expect("connect");
-    let (ws, _) = within(
-        "the handshake",
-        tokio_tungstenite::client_async(format!("ws://{}/?user={user}", server.addr()), tcp),
-    )
-    .await
-    .expect("the handshake succeeds");
-    let mut client = Client::from_websocket(ws);
+    let mut client = Client::connect_to(server.addr(), &format!("/?user={user}")).await;
     let me = client.call("WhoAmI", json!({})).await;
     let id = me["Data"]["connection"].as_str().unwrap_or_default();
     (client, ConnectionId::from(id))
@@ -123,7 +119,10 @@ where
 {
     let deadline = Instant::now() + SETTLE;
     while !check().await {
-        assert!(Instant::now() < deadline, "{what} did not happen within {SETTLE:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {SETTLE:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -138,26 +137,42 @@ async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_ap
     let (server_a, server_b) = (TestServer::serve(a), TestServer::serve(b));
 
     let (mut laptop, laptop_id) = connect_as(&server_a, "ada").await;
-    assert_eq!(laptop.call("JoinRoom", json!({"room": "r"})).await["Data"]["members"], 1);
+    assert_eq!(
+        laptop.call("JoinRoom", json!({"room": "r"})).await["Data"]["members"],
+        1
+    );
     let (mut phone, phone_id) = connect_as(&server_b, "ada").await;
-    assert_eq!(phone.call("JoinRoom", json!({"room": "other"})).await["Data"]["members"], 1);
+    assert_eq!(
+        phone.call("JoinRoom", json!({"room": "other"})).await["Data"]["members"],
+        1
+    );
     assert_ne!(laptop_id, phone_id);
 
     let ada = UserId::from("ada");
     let mut expected = vec![laptop_id.clone(), phone_id.clone()];
     expected.sort();
-    assert_eq!(hub_b.user_connections(&ada).await.expect("connections"), expected);
-    assert_eq!(hub_b.member_users("r").await.expect("member users"), vec![ada.clone()]);
+    assert_eq!(
+        hub_b.user_connections(&ada).await.expect("connections"),
+        expected
+    );
+    assert_eq!(
+        hub_b.member_users("r").await.expect("member users"),
+        vec![ada.clone()]
+    );
 
     // A message to the user from either process reaches both devices.
     hub_a
         .user(&ada)
-        .send(&Note { text: "from a".into() })
+        .send(&Note {
+            text: "from a".into(),
+        })
         .await
         .expect("sent");
     hub_b
         .user(&ada)
-        .send(&Note { text: "from b".into() })
+        .send(&Note {
+            text: "from b".into(),
+        })
         .await
         .expect("sent");
     for device in [&mut laptop, &mut phone] {
@@ -172,13 +187,34 @@ async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_ap
         redis.set_members(&user_room).await == vec![laptop_id.to_string()]
     })
     .await;
-    hub_b.room("r").send(&Note { text: "room".into() }).await.expect("sent");
+    hub_b
+        .room("r")
+        .send(&Note {
+            text: "room".into(),
+        })
+        .await
+        .expect("sent");
     assert_eq!(laptop.recv().await["Data"]["text"], "room");
-    hub_b.to(&laptop_id).send(&Note { text: "direct".into() }).await.expect("sent");
+    hub_b
+        .to(&laptop_id)
+        .send(&Note {
+            text: "direct".into(),
+        })
+        .await
+        .expect("sent");
     assert_eq!(laptop.recv().await["Data"]["text"], "direct");
-    hub_b.user(&ada).send(&Note { text: "user".into() }).await.expect("sent");
+    hub_b
+        .user(&ada)
+        .send(&Note {
+            text: "user".into(),
+        })
+        .await
+        .expect("sent");
     assert_eq!(laptop.recv().await["Data"]["text"], "user");
-    assert_eq!(redis.set_members(&format!("{prefix}:room:r")).await, vec![laptop_id.to_string()]);
+    assert_eq!(
+        redis.set_members(&format!("{prefix}:room:r")).await,
+        vec![laptop_id.to_string()]
+    );
     assert_eq!(
         redis.hash_keys(&format!("{prefix}:connusers")).await,
         vec![laptop_id.to_string()]
@@ -188,11 +224,19 @@ async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_ap
     laptop.close().await;
     settle("the user's last connection leaving Redis", || async {
         redis.set_members(&user_room).await.is_empty()
-            && redis.hash_keys(&format!("{prefix}:connusers")).await.is_empty()
+            && redis
+                .hash_keys(&format!("{prefix}:connusers"))
+                .await
+                .is_empty()
     })
     .await;
     assert!(matches!(
-        hub_b.user(&ada).send(&Note { text: "nobody".into() }).await,
+        hub_b
+            .user(&ada)
+            .send(&Note {
+                text: "nobody".into()
+            })
+            .await,
         Err(HubError::UnknownUser(_))
     ));
     assert!(server_a.shutdown().await.is_ok());
@@ -210,12 +254,17 @@ async fn a_join_racing_its_connections_close_leaves_nothing_in_redis() {
     for round in 0..40 {
         let (mut client, id) = connect_as(&server, "racer").await;
         client
-            .send_json(&json!({"Type": "JoinWhenClosed", "Data": {"room": format!("race-{}", round % 4)}}))
+            .send_json(
+                &json!({"Type": "JoinWhenClosed", "Data": {"room": format!("race-{}", round % 4)}}),
+            )
             .await;
         client.close().await;
         ids.push(id);
     }
-    wait_for("every connection to close", || hub.local_connection_count() == 0).await;
+    wait_for("every connection to close", || {
+        hub.local_connection_count() == 0
+    })
+    .await;
     // Joins still in flight land (or are taken back) within a few round trips.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for room in 0..4 {
@@ -227,7 +276,10 @@ async fn a_join_racing_its_connections_close_leaves_nothing_in_redis() {
     }
     for id in &ids {
         let key = format!("{prefix}:connrooms:{id}");
-        assert!(redis.set_members(&key).await.is_empty(), "{key} was left behind");
+        assert!(
+            redis.set_members(&key).await.is_empty(),
+            "{key} was left behind"
+        );
     }
     assert!(redis.hash_keys(&format!("{prefix}:conns")).await.is_empty());
     assert!(server.shutdown().await.is_ok());
@@ -247,7 +299,10 @@ async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
     let hub_a = a.hub();
     let (server_a, server_b) = (TestServer::serve(a), TestServer::serve(b));
     let (mut listener, _) = connect_as(&server_b, "bob").await;
-    assert_eq!(listener.call("JoinRoom", json!({"room": "r"})).await["Data"]["members"], 1);
+    assert_eq!(
+        listener.call("JoinRoom", json!({"room": "r"})).await["Data"]["members"],
+        1
+    );
 
     // A frozen Redis (as in a partition) answers nothing; sends wait in the publish queue
     // until the adapter notices, and are refused from then on.
@@ -255,13 +310,21 @@ async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
     settle("a send to be refused", || async {
         hub_a
             .room("r")
-            .send(&Note { text: "probe".into() })
+            .send(&Note {
+                text: "probe".into(),
+            })
             .await
             .is_err()
     })
     .await;
     assert!(
-        hub_a.room("r").send(&Note { text: "refused".into() }).await.is_err(),
+        hub_a
+            .room("r")
+            .send(&Note {
+                text: "refused".into()
+            })
+            .await
+            .is_err(),
         "sends are refused while Redis is unreachable"
     );
     // Redis comes back at once: a refused send must not be in anything it still processes.
@@ -271,9 +334,17 @@ async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
     let deadline = Instant::now() + SETTLE;
     let mut marker = 0;
     loop {
-        assert!(Instant::now() < deadline, "no marker crossed to the other process");
+        assert!(
+            Instant::now() < deadline,
+            "no marker crossed to the other process"
+        );
         marker += 1;
-        let _ = hub_a.room("r").send(&Note { text: format!("marker {marker}") }).await;
+        let _ = hub_a
+            .room("r")
+            .send(&Note {
+                text: format!("marker {marker}"),
+            })
+            .await;
         let next = tokio::time::timeout(Duration::from_millis(200), listener.recv()).await;
         if let Ok(note) = next {
             let text = note["Data"]["text"].as_str().unwrap_or_default().to_owned();
@@ -320,7 +391,9 @@ async fn the_publish_queue_is_bounded_in_bytes() {
         "{queued} messages of 20 KiB were accepted into a 64 KiB publish queue"
     );
     redis.resume();
-    within("the remaining sends", sending).await.expect("no panic");
+    within("the remaining sends", sending)
+        .await
+        .expect("no panic");
     assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 10);
     assert!(server.shutdown().await.is_ok());
 }

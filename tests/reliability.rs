@@ -9,15 +9,14 @@ mod common;
 use common::{client_frame, raw_upgrade, within, Client, TestServer};
 use exws::auth::Admission;
 use exws::{
-    handlers, message, CloseCode, CloseError, Connection, DisconnectReason, HandshakeRequest,
-    Hub, HubError, Server, UserId,
+    handlers, message, CloseCode, CloseError, Connection, DisconnectReason, HandshakeRequest, Hub,
+    HubError, Server, UserId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 #[derive(Deserialize)]
 struct CalculateRequest {
@@ -38,7 +37,7 @@ async fn calculate(request: CalculateRequest) -> CalculateResponse {
 }
 
 /// Reads one unmasked server frame from `tcp`: its opcode and payload.
-async fn read_server_frame(tcp: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+async fn read_server_frame(tcp: &mut common::TestStream) -> Option<(u8, Vec<u8>)> {
     let mut head = [0u8; 2];
     tcp.read_exact(&mut head).await.ok()?;
     let opcode = head[0] & 0x0f;
@@ -127,7 +126,10 @@ async fn pipelined_requests_and_a_close_in_one_write_are_all_answered_in_order()
     let (opcode, payload) = within("the close echo", read_server_frame(&mut tcp))
         .await
         .expect("a close echo");
-    assert_eq!((opcode, payload.get(..2)), (0x8, Some(&4000u16.to_be_bytes()[..])));
+    assert_eq!(
+        (opcode, payload.get(..2)),
+        (0x8, Some(&4000u16.to_be_bytes()[..]))
+    );
     assert!(server.shutdown().await.is_ok());
 }
 
@@ -145,7 +147,11 @@ struct Joined {
 }
 
 #[message]
-async fn join_room(request: JoinRoom, connection: Connection, hub: Hub) -> Result<Joined, HubError> {
+async fn join_room(
+    request: JoinRoom,
+    connection: Connection,
+    hub: Hub,
+) -> Result<Joined, HubError> {
     let members = hub.join(connection.id(), &request.room).await?;
     Ok(Joined {
         room: request.room,
@@ -176,7 +182,9 @@ struct Note {
 }
 
 /// Admits `?user=NAME` as user NAME.
-async fn by_user_parameter(request: HandshakeRequest) -> Result<Admission, exws::auth::HandshakeRejection> {
+async fn by_user_parameter(
+    request: HandshakeRequest,
+) -> Result<Admission, exws::auth::HandshakeRejection> {
     Ok(match request.query_param("user") {
         Some(user) => Admission::anonymous().with_user_id(user.into_owned()),
         None => Admission::anonymous(),
@@ -185,26 +193,21 @@ async fn by_user_parameter(request: HandshakeRequest) -> Result<Admission, exws:
 
 /// Connects as `?user=...` and learns the connection id.
 async fn connect_as(server: &TestServer, user: &str) -> (Client, String) {
-    let tcp = within("TCP connect", TcpStream::connect(server.addr()))
-        .await
-        .expect("connect");
-    let (ws, _) = within(
-        "the handshake",
-        tokio_tungstenite::client_async(format!("ws://{}/?user={user}", server.addr()), tcp),
-    )
-    .await
-    .expect("the handshake succeeds");
-    let mut client = Client::from_websocket(ws);
+    let mut client = Client::connect_to(server.addr(), &format!("/?user={user}")).await;
     let me = client.call("WhoAmI", json!({})).await;
     assert_eq!(me["Data"]["user"], user, "{me}");
-    let id = me["Data"]["connection"].as_str().unwrap_or_default().to_owned();
+    let id = me["Data"]["connection"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     (client, id)
 }
 
 #[tokio::test]
 async fn two_tabs_of_one_user_stay_apart_and_a_user_message_reaches_both() {
-    let server = Server::with_handlers(handlers![join_room, who_am_i]).authenticator(by_user_parameter);
-    let bound = server.bind("127.0.0.1:0").await.expect("binds");
+    let server =
+        Server::with_handlers(handlers![join_room, who_am_i]).authenticator(by_user_parameter);
+    let bound = common::bind(server).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
 
@@ -217,15 +220,23 @@ async fn two_tabs_of_one_user_stay_apart_and_a_user_message_reaches_both() {
     let joined = second_tab.call("JoinRoom", json!({"room": "other"})).await;
     assert_eq!(joined["Data"]["members"], 1, "{joined}");
     let ada = UserId::from("ada");
-    let mut tabs = hub.user_connections(&ada).await.expect("the user's connections");
+    let mut tabs = hub
+        .user_connections(&ada)
+        .await
+        .expect("the user's connections");
     tabs.sort();
     let mut expected = vec![first_id.clone(), second_id.clone()];
     expected.sort();
-    assert_eq!(tabs.iter().map(ToString::to_string).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        tabs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        expected
+    );
 
     // A message to the user reaches both tabs.
     hub.user(&ada)
-        .send(&Note { text: "to both".into() })
+        .send(&Note {
+            text: "to both".into(),
+        })
         .await
         .expect("the user has connections");
     for tab in [&mut first_tab, &mut second_tab] {
@@ -240,21 +251,30 @@ async fn two_tabs_of_one_user_stay_apart_and_a_user_message_reaches_both() {
     })
     .await;
     hub.room("r")
-        .send(&Note { text: "room".into() })
+        .send(&Note {
+            text: "room".into(),
+        })
         .await
         .expect("room message");
     assert_eq!(first_tab.recv().await["Data"]["text"], "room");
     hub.to(&first_id.as_str().into())
-        .send(&Note { text: "direct".into() })
+        .send(&Note {
+            text: "direct".into(),
+        })
         .await
         .expect("the first tab is still addressable");
     assert_eq!(first_tab.recv().await["Data"]["text"], "direct");
     hub.user(&ada)
-        .send(&Note { text: "user".into() })
+        .send(&Note {
+            text: "user".into(),
+        })
         .await
         .expect("the user still has a connection");
     assert_eq!(first_tab.recv().await["Data"]["text"], "user");
-    assert_eq!(hub.rooms_of(&first_id.as_str().into()), vec!["r".to_owned()]);
+    assert_eq!(
+        hub.rooms_of(&first_id.as_str().into()),
+        vec!["r".to_owned()]
+    );
     assert_eq!(
         hub.member_users("r").await.expect("member users"),
         vec![ada.clone()]
@@ -262,12 +282,25 @@ async fn two_tabs_of_one_user_stay_apart_and_a_user_message_reaches_both() {
 
     // Once the user has no connection, a message to it is an error that names it.
     first_tab.close().await;
-    common::wait_for("the first tab to be gone", || hub.local_connection_count() == 0).await;
-    match hub.user(&ada).send(&Note { text: "nobody".into() }).await {
+    common::wait_for("the first tab to be gone", || {
+        hub.local_connection_count() == 0
+    })
+    .await;
+    match hub
+        .user(&ada)
+        .send(&Note {
+            text: "nobody".into(),
+        })
+        .await
+    {
         Err(HubError::UnknownUser(user)) => assert_eq!(user, ada),
         other => panic!("expected UnknownUser, got {other:?}"),
     }
-    assert_eq!(hub.local_room_count(), 0, "users' rooms are not application rooms");
+    assert_eq!(
+        hub.local_room_count(),
+        0,
+        "users' rooms are not application rooms"
+    );
     assert!(server.shutdown().await.is_ok());
 }
 
@@ -319,7 +352,10 @@ impl EventLog {
     }
 
     fn count(&self, prefix: &str) -> usize {
-        self.all().iter().filter(|event| event.starts_with(prefix)).count()
+        self.all()
+            .iter()
+            .filter(|event| event.starts_with(prefix))
+            .count()
     }
 }
 
@@ -353,7 +389,10 @@ async fn closing_a_connection_cancels_a_handler_that_never_finishes() {
     .await;
     let mut client = server.connect().await;
     client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
-    common::wait_for("the handler to start", || events.0.count("hang started") == 1).await;
+    common::wait_for("the handler to start", || {
+        events.0.count("hang started") == 1
+    })
+    .await;
     client
         .send_json(&json!({"Type": "CloseSoon", "Data": {"code": 4001, "reason": "done"}}))
         .await;
@@ -361,27 +400,34 @@ async fn closing_a_connection_cancels_a_handler_that_never_finishes() {
     assert_eq!(reason, "done");
     common::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
     assert_eq!(events.0.count("hang cancelled"), 1, "{:?}", events.0.all());
-    assert_eq!(events.0.count("disconnect closed_by_server"), 1, "{:?}", events.0.all());
+    assert_eq!(
+        events.0.count("disconnect closed_by_server"),
+        1,
+        "{:?}",
+        events.0.all()
+    );
     assert!(server.shutdown().await.is_ok());
 }
 
 #[tokio::test]
 async fn a_sequential_handler_that_never_finishes_does_not_hold_a_server_close() {
     let events = Events::default();
-    let bound = recording_server(&events)
-        .handler_grace(Duration::from_millis(100))
-        .bind("127.0.0.1:0")
-        .await
-        .expect("binds");
+    let bound =
+        common::bind(recording_server(&events).handler_grace(Duration::from_millis(100))).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
     let (mut client, id) = connect_as(&server, "ada").await;
     client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
-    common::wait_for("the handler to start", || events.0.count("hang started") == 1).await;
+    common::wait_for("the handler to start", || {
+        events.0.count("hang started") == 1
+    })
+    .await;
     let connection = hub
         .local_connection(&id.as_str().into())
         .expect("the connection is here");
-    assert!(connection.close_with(CloseCode(4002), "from elsewhere").is_ok());
+    assert!(connection
+        .close_with(CloseCode(4002), "from elsewhere")
+        .is_ok());
     assert_eq!(client.expect_close(4002).await, "from elsewhere");
     common::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
     assert_eq!(events.0.count("hang cancelled"), 1);
@@ -403,32 +449,43 @@ async fn shutdown_ends_within_its_timeout_despite_a_handler_that_never_finishes(
         client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
         clients.push(client);
     }
-    common::wait_for("the handlers to start", || events.0.count("hang started") == 3).await;
+    common::wait_for("the handlers to start", || {
+        events.0.count("hang started") == 3
+    })
+    .await;
     server.trigger_shutdown();
     // `stopped` fails the test if the server takes over five seconds.
     assert!(server.stopped().await.is_ok());
     for client in &mut clients {
         assert_eq!(client.expect_close(1001).await, "server shutting down");
     }
-    common::wait_for("every disconnect hook", || events.0.count("disconnect") == 3).await;
-    assert_eq!(events.0.count("disconnect server_shutdown"), 3, "{:?}", events.0.all());
+    common::wait_for("every disconnect hook", || {
+        events.0.count("disconnect") == 3
+    })
+    .await;
+    assert_eq!(
+        events.0.count("disconnect server_shutdown"),
+        3,
+        "{:?}",
+        events.0.all()
+    );
     assert_eq!(events.0.count("hang cancelled"), 3);
 }
 
 #[tokio::test]
 async fn a_dropped_server_future_still_runs_each_disconnect_hook_once_and_empties_the_hub() {
     let events = Events::default();
-    let bound = recording_server(&events)
-        .bind("127.0.0.1:0")
-        .await
-        .expect("binds");
+    let bound = common::bind(recording_server(&events)).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
     let (mut client, _id) = connect_as(&server, "ada").await;
     let joined = client.call("JoinRoom", json!({"room": "r"})).await;
     assert_eq!(joined["Data"]["members"], 1);
     client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
-    common::wait_for("the handler to start", || events.0.count("hang started") == 1).await;
+    common::wait_for("the handler to start", || {
+        events.0.count("hang started") == 1
+    })
+    .await;
     assert_eq!(hub.local_connection_count(), 1);
 
     // The server's future is dropped (its task aborted): every session with it.
@@ -439,7 +496,12 @@ async fn a_dropped_server_future_still_runs_each_disconnect_hook_once_and_emptie
     })
     .await;
     assert_eq!(hub.local_room_count(), 0);
-    assert_eq!(events.0.count("disconnect aborted"), 1, "{:?}", events.0.all());
+    assert_eq!(
+        events.0.count("disconnect aborted"),
+        1,
+        "{:?}",
+        events.0.all()
+    );
     assert_eq!(events.0.count("hang cancelled"), 1);
     // Exactly once: nothing more comes later.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -451,9 +513,17 @@ async fn close_codes_that_may_not_be_sent_are_refused_and_the_connection_stays_o
     let events = Events::default();
     let server = TestServer::start(recording_server(&events)).await;
     let mut client = server.connect().await;
-    for (code, reason) in [(1005, String::new()), (1006, String::new()), (0, String::new()), (1015, String::new()), (1000, "x".repeat(124))] {
+    for (code, reason) in [
+        (1005, String::new()),
+        (1006, String::new()),
+        (0, String::new()),
+        (1015, String::new()),
+        (1000, "x".repeat(124)),
+    ] {
         client
-            .send_json(&json!({"Type": "CloseSoon", "Data": {"code": code, "reason": reason}, "Id": code}))
+            .send_json(
+                &json!({"Type": "CloseSoon", "Data": {"code": code, "reason": reason}, "Id": code}),
+            )
             .await;
         let error = client.expect_error("handler_error").await;
         assert_eq!(error["Id"], code);
@@ -495,16 +565,33 @@ async fn a_session_aborted_at_the_shutdown_bound_runs_its_disconnect_hook_once()
     .await;
     let mut client = server.connect().await;
     client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
-    common::wait_for("the handler to start", || events.0.count("hang started") == 1).await;
+    common::wait_for("the handler to start", || {
+        events.0.count("hang started") == 1
+    })
+    .await;
     server.trigger_shutdown();
     assert!(server.stopped().await.is_ok());
-    assert_eq!(events.0.count("slow hook finished"), 0, "the server did not wait for the hook");
+    assert_eq!(
+        events.0.count("slow hook finished"),
+        0,
+        "the server did not wait for the hook"
+    );
     // The hook goes on in its own task, once, to its end.
     common::wait_for("the slow hook to finish", || {
         events.0.count("slow hook finished") == 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(events.0.count("slow hook started"), 1, "{:?}", events.0.all());
-    assert_eq!(events.0.count("disconnect server_shutdown"), 1, "{:?}", events.0.all());
+    assert_eq!(
+        events.0.count("slow hook started"),
+        1,
+        "{:?}",
+        events.0.all()
+    );
+    assert_eq!(
+        events.0.count("disconnect server_shutdown"),
+        1,
+        "{:?}",
+        events.0.all()
+    );
 }

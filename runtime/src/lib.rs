@@ -23,13 +23,16 @@ pub use context::Context;
 pub use error::Error;
 pub use extract::{FromContext, Rejection, State};
 pub use handler::Handler;
-pub use handshake::HandshakeRequest;
+pub use handshake::{HandshakeRequest, TlsInfo};
 pub use hooks::HandlerFailure;
 pub use hub::{Hub, HubError, Inbound, Recipients};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
-    shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server, SlowConsumerPolicy,
+    shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server,
+    SlowConsumerPolicy,
 };
+#[cfg(feature = "tls")]
+pub use server::{TlsConfig, TlsError};
 pub use session::DisconnectReason;
 
 /// Turns an `async fn` into a message handler, registered with the server.

@@ -80,6 +80,7 @@ impl Endpoint {
                 .collect(),
             remote_addr: peer,
             protocol: None,
+            tls: None,
         };
         let slot = ConnectionSlot::take(shared);
         let admitted = async {
@@ -128,9 +129,12 @@ impl Endpoint {
                 }
             };
             let config = session::websocket_config(&shared_for_session.config);
-            let websocket =
-                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                    .await;
+            let websocket = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config),
+            )
+            .await;
             session::serve_websocket(
                 websocket,
                 admission,
@@ -170,7 +174,10 @@ fn refusal(answer: HttpAnswer) -> Response {
     }
     if answer.status == 426 {
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-        headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        headers.insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
     }
     if answer.status == 503 {
         headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -22,6 +22,8 @@ pub struct BoundServer {
     listener: TcpListener,
     local_addr: SocketAddr,
     endpoint: Endpoint,
+    #[cfg(feature = "tls")]
+    tls: Option<super::TlsConfig>,
 }
 
 impl BoundServer {
@@ -31,7 +33,15 @@ impl BoundServer {
             listener,
             local_addr,
             endpoint,
+            #[cfg(feature = "tls")]
+            tls: None,
         })
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls(mut self, tls: Option<super::TlsConfig>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The address the server listens on (with the port the system chose for port 0).
@@ -74,7 +84,14 @@ impl BoundServer {
             listener,
             local_addr,
             endpoint,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
+        #[cfg(feature = "tls")]
+        let (acceptor, _watcher) = match &tls {
+            Some(tls) => (Some(tls.acceptor()), tls.watch()),
+            None => (None, None),
+        };
         tracing::info!(%local_addr, "exws server listening");
         tokio::pin!(signal);
         loop {
@@ -84,6 +101,11 @@ impl BoundServer {
                     Ok((stream, remote_addr)) => {
                         if let Err(error) = stream.set_nodelay(true) {
                             tracing::debug!(%error, "cannot set TCP_NODELAY");
+                        }
+                        #[cfg(feature = "tls")]
+                        if let Some(acceptor) = &acceptor {
+                            tokio::spawn(endpoint.serve_tls(acceptor.clone(), stream, remote_addr));
+                            continue;
                         }
                         tokio::spawn(endpoint.serve_connection(stream, remote_addr));
                     }

@@ -16,9 +16,10 @@ pub use reason::DisconnectReason;
 pub(crate) use dispatch::message as dispatch_message;
 pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
 
-use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
-use crate::server::Shared;
 use crate::auth::Admission;
+use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
+use crate::handshake::TlsInfo;
+use crate::server::Shared;
 use crate::{Connection, Context, HandshakeRequest};
 use cleanup::Cleanup;
 use driver::Session;
@@ -40,13 +41,51 @@ pub(crate) async fn serve_stream<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let config = &shared.config;
     let slot = ConnectionSlot::take(&shared);
-    let upgraded = match Box::pin(tokio::time::timeout(
-        config.handshake_timeout,
+    let deadline = tokio::time::Instant::now() + shared.config.handshake_timeout;
+    let accepted = Accepted {
+        remote_addr,
+        tls: None,
+        deadline,
+        slot,
+    };
+    serve_accepted(stream, accepted, shared, shutdown).await;
+}
+
+/// What is known of a connection before its HTTP upgrade is read.
+pub(crate) struct Accepted {
+    /// The peer's address.
+    pub remote_addr: SocketAddr,
+    /// The TLS session, when the server terminated TLS itself.
+    pub tls: Option<TlsInfo>,
+    /// When the upgrade must be done by (the handshake timeout from accept).
+    pub deadline: tokio::time::Instant,
+    /// The connection's place among `max_connections`.
+    pub slot: ConnectionSlot,
+}
+
+/// [`serve_stream`] of a connection accepted with more to know (TLS) or an earlier deadline.
+pub(crate) async fn serve_accepted<S>(
+    stream: S,
+    accepted: Accepted,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let config = &shared.config;
+    let Accepted {
+        remote_addr,
+        tls,
+        deadline,
+        slot,
+    } = accepted;
+    let upgraded = match Box::pin(tokio::time::timeout_at(
+        deadline,
         upgrade::accept(
             stream,
             remote_addr,
+            tls,
             &shared,
             slot.over_limit,
             shutdown.is_cancelled(),
