@@ -58,6 +58,7 @@ impl Endpoint {
         }
     }
 
+    #[cfg_attr(not(any(feature = "axum", feature = "tls")), allow(dead_code))]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.inner.shared
     }
@@ -107,6 +108,7 @@ impl Endpoint {
     }
 
     /// The shutdown token sessions watch.
+    #[cfg_attr(not(any(feature = "axum", feature = "tls")), allow(dead_code))]
     pub(crate) fn shutdown_token(&self) -> &CancellationToken {
         &self.inner.shutdown
     }

@@ -4,7 +4,7 @@
 
 use super::Endpoint;
 use crate::handshake::TlsInfo;
-use crate::session::{self, Accepted, ConnectionSlot};
+use crate::session::{self, Accepted, ConnectionSlot, TlsHandshake};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -458,8 +458,10 @@ impl Endpoint {
             let tls = TlsInfo::from_connection(stream.get_ref().1);
             let accepted = Accepted {
                 remote_addr,
-                tls: Some(tls),
-                deadline,
+                tls: Some(Box::new(TlsHandshake {
+                    info: tls,
+                    deadline,
+                })),
                 slot,
             };
             // Boxed: the TLS state lives on the heap, not in every connection's future.
