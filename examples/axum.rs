@@ -51,9 +51,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .route("/ws", calculator.axum_route());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
-        .map_err(|error| {
-            format!("cannot listen on {addr}: {error} (set EXWS_ADDR to another address)")
-        })?;
+        .map_err(|error| format!("cannot listen on {addr}: {error} (set EXWS_ADDR to another address)"))?;
     let local = listener.local_addr()?;
     println!("exws listening on ws://{local}/ws (health: http://{local}/health)");
     axum::serve(

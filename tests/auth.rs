@@ -286,14 +286,8 @@ async fn a_user_id_names_the_user_and_every_connection_keeps_its_own_id() {
     let phone_reply = call(&mut phone, "WhoAmI", json!({})).await;
     assert_eq!(laptop_reply["Data"]["user_id"], "ada", "{laptop_reply}");
     assert_eq!(phone_reply["Data"]["user_id"], "ada", "{phone_reply}");
-    let laptop_id = laptop_reply["Data"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let phone_id = phone_reply["Data"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let laptop_id = laptop_reply["Data"]["id"].as_str().unwrap_or_default().to_owned();
+    let phone_id = phone_reply["Data"]["id"].as_str().unwrap_or_default().to_owned();
     assert!(!laptop_id.is_empty());
     assert_ne!(laptop_id, phone_id, "connection ids are unique, always");
 

@@ -9,9 +9,9 @@ pub use id::ConnectionId;
 pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 
 use crate::auth::UserId;
+use crate::HandshakeRequest;
 use crate::protocol::{encode, message_type_name, CloseCode};
 use crate::server::SlowConsumerPolicy;
-use crate::HandshakeRequest;
 use serde::Serialize;
 use std::any::Any;
 use std::collections::HashMap;

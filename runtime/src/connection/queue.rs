@@ -297,7 +297,9 @@ mod tests {
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
-        assert!(matches!(receiver.recv().await, Some(text) if text.as_str() == "a"));
+        assert!(
+            matches!(receiver.recv().await, Some(text) if text.as_str() == "a")
+        );
         assert!(waiting.await.unwrap_or(false));
         queue.close();
         assert!(!queue.push("c".into()).await);

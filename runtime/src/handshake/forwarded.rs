@@ -98,7 +98,9 @@ fn parse_node(node: &str) -> Option<SocketAddr> {
         return Some(addr);
     }
     let bare = node.trim_start_matches('[').trim_end_matches(']');
-    IpAddr::from_str(bare).ok().map(|ip| SocketAddr::new(ip, 0))
+    IpAddr::from_str(bare)
+        .ok()
+        .map(|ip| SocketAddr::new(ip, 0))
 }
 
 /// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, what a dual-stack socket reports) as IPv4.
@@ -149,10 +151,7 @@ mod tests {
         let trusted = proxies(&["127.0.0.1"]);
         let headers = [
             ("X-Forwarded-For", "9.9.9.9"),
-            (
-                "Forwarded",
-                r#"for="[2001:db8::7]:4711";proto=https, for=127.0.0.1"#,
-            ),
+            ("Forwarded", r#"for="[2001:db8::7]:4711";proto=https, for=127.0.0.1"#),
         ];
         assert_eq!(
             trusted.client_addr(addr("127.0.0.1:9000"), headers.iter().copied()),
@@ -175,9 +174,7 @@ mod tests {
 
     #[test]
     fn ipv4_mapped_peers_match_ipv4_proxies() {
-        let mapped: IpAddr = "::ffff:10.0.0.1"
-            .parse()
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
         assert!(proxies(&["10.0.0.1"]).trusts(mapped));
         assert!(!proxies(&["10.0.0.2"]).trusts(mapped));
     }

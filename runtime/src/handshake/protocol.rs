@@ -47,17 +47,8 @@ mod tests {
             choose_protocol(&asking("mqtt, exws.v1 ,exws.v2"), &supported),
             Choice::Chosen("exws.v1".to_owned())
         );
-        assert_eq!(
-            choose_protocol(&asking("mqtt"), &supported),
-            Choice::Unsupported
-        );
-        assert_eq!(
-            choose_protocol(&HandshakeRequest::default(), &supported),
-            Choice::None
-        );
-        assert_eq!(
-            choose_protocol(&asking("exws.v1"), &[]),
-            Choice::Unsupported
-        );
+        assert_eq!(choose_protocol(&asking("mqtt"), &supported), Choice::Unsupported);
+        assert_eq!(choose_protocol(&HandshakeRequest::default(), &supported), Choice::None);
+        assert_eq!(choose_protocol(&asking("exws.v1"), &[]), Choice::Unsupported);
     }
 }

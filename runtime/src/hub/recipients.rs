@@ -71,10 +71,7 @@ impl<'a> Recipients<'a> {
             }
         }
         if let (Some(user), Target::Room(room)) = (&self.user, &self.target) {
-            if delivered_here == 0
-                && !local.has_room(room)
-                && self.hub.members(room).await?.is_empty()
-            {
+            if delivered_here == 0 && !local.has_room(room) && self.hub.members(room).await?.is_empty() {
                 return Err(HubError::UnknownUser(user.clone()));
             }
         }

@@ -56,10 +56,7 @@ impl Drop for Cleanup {
 /// Starts the cleanup: the disconnect hooks (for at most the handler grace period), then the
 /// hub forgets the connection. Without a runtime to run it (the runtime itself is going away),
 /// only this process's hub is cleaned, at once.
-fn spawn(
-    (context, shared): (Context, Arc<Shared>),
-    reason: DisconnectReason,
-) -> Option<JoinHandle<()>> {
+fn spawn((context, shared): (Context, Arc<Shared>), reason: DisconnectReason) -> Option<JoinHandle<()>> {
     let connection = context.connection().clone();
     connection.mark_closed();
     crate::metrics::connection_closed(reason.label());

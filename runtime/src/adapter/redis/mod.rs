@@ -365,10 +365,7 @@ impl Adapter for RedisAdapter {
                 .await
                 .map_err(unavailable)?;
             Ok(Some(
-                users
-                    .into_iter()
-                    .map(|user| user.map(UserId::from))
-                    .collect(),
+                users.into_iter().map(|user| user.map(UserId::from)).collect(),
             ))
         }
         .boxed()

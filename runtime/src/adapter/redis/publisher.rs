@@ -64,9 +64,7 @@ impl Publisher {
         health: Arc<Health>,
     ) -> Self {
         let (queue, waiting) = mpsc::channel(limits.messages.max(1));
-        let most = usize::try_from(u32::MAX)
-            .unwrap_or(usize::MAX)
-            .min(Semaphore::MAX_PERMITS);
+        let most = usize::try_from(u32::MAX).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
         let max_bytes = limits.bytes.clamp(1, most);
         tokio::spawn(run(commands, waiting, health.clone()));
         Publisher {
