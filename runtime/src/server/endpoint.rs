@@ -58,7 +58,7 @@ impl Endpoint {
         }
     }
 
-    #[cfg(any(test, feature = "axum"))]
+    #[cfg_attr(not(any(feature = "axum", feature = "tls")), allow(dead_code))]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.inner.shared
     }
@@ -114,7 +114,7 @@ impl Endpoint {
     }
 
     /// The shutdown token sessions watch.
-    #[cfg(feature = "axum")]
+    #[cfg_attr(not(any(feature = "axum", feature = "tls")), allow(dead_code))]
     pub(crate) fn shutdown_token(&self) -> &CancellationToken {
         &self.inner.shutdown
     }
