@@ -474,6 +474,13 @@ async fn shutdown_ends_within_its_timeout_despite_a_handler_that_never_finishes(
 
 #[tokio::test]
 async fn a_dropped_server_future_still_runs_each_disconnect_hook_once_and_empties_the_hub() {
+    if common::skipped_over(
+        common::Transport::Axum,
+        "an axum app's connections belong to the endpoint, not to the app's serve future: \
+         dropping that future does not drop them (Endpoint::shutdown closes them)",
+    ) {
+        return;
+    }
     let events = Events::default();
     let bound = common::bind(recording_server(&events)).await;
     let hub = bound.hub();
