@@ -5,6 +5,8 @@ pub mod adapter;
 pub mod auth;
 mod connection;
 mod context;
+#[cfg(feature = "schema")]
+pub mod contract;
 mod error;
 pub mod extract;
 mod fuzzing;
@@ -35,6 +37,11 @@ pub use server::{
     SlowConsumerPolicy,
 };
 pub use session::DisconnectReason;
+
+/// The `schemars` crate exws's contract is made with (feature `schema`): derive
+/// `schemars::JsonSchema` on request, reply and pushed types with this version.
+#[cfg(feature = "schema")]
+pub use schemars;
 
 /// Turns an `async fn` into a message handler, registered with the server.
 ///
@@ -89,6 +96,7 @@ pub use exws_macros::handlers;
 pub mod __private {
     pub use crate::handler::reply;
     pub use crate::handler::run;
+    pub use crate::handler::schema;
     pub use crate::handler::{
         Call, CallResult, Handler, HandlerInfo, HandlerItem, Origin, Outcome, Registered, Signature,
     };
