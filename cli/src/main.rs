@@ -4,6 +4,8 @@
 //! exws call   URL TYPE [DATA_JSON]   print the reply's Data as compact JSON
 //! exws send   URL TYPE [DATA_JSON]   fire and forget
 //! exws listen URL [--send TYPE DATA_JSON]...   print every incoming envelope as a JSON line
+//! exws codegen typescript URL_OR_FILE [--out FILE]   TypeScript declarations of a contract
+//! exws contract diff OLD NEW     the changes between two contracts; exit 1 on a breaking one
 //! ```
 //!
 //! Exit codes: 0 success, 1 server `Error` reply, 2 usage, 3 connection failure, 4 timeout.
@@ -11,6 +13,7 @@
 
 mod args;
 mod commands;
+mod contract;
 mod exit;
 
 use args::{Cli, Command};
@@ -34,6 +37,12 @@ fn main() -> ExitCode {
             Command::Call(args) => commands::call(&cli.global, args).await,
             Command::Send(args) => commands::send(&cli.global, args).await,
             Command::Listen(args) => commands::listen(&cli.global, args).await,
+            Command::Codegen(args::Codegen::Typescript(args)) => {
+                contract::codegen_typescript(args, cli.global.timeout).await
+            }
+            Command::Contract(args::ContractCommand::Diff(args)) => {
+                contract::contract_diff(args, cli.global.timeout).await
+            }
         }
     });
     match result {
