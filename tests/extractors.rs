@@ -289,6 +289,11 @@ fn server() -> Server {
         both,
         broken,
     ])
+    // Every handler's state is given (a test gives its own to observe it): `bind` refuses a
+    // server that lacks one.
+    .with_state(Calls::default())
+    .with_state(Motd("welcome".to_owned()))
+    .with_state(AfterClose(mpsc::unbounded_channel().0))
 }
 
 async fn start() -> (TestServer, Client, Calls) {
@@ -429,21 +434,20 @@ async fn state_is_given_to_handlers() {
 }
 
 #[tokio::test]
-async fn missing_state_is_a_handler_error_and_the_handler_is_not_called() {
+async fn a_missing_state_is_refused_at_bind_and_no_handler_is_ever_called() {
     let calls = Calls::default();
     // `Calls` is given, `Motd` is not.
-    let server = TestServer::start(server().with_state(calls.clone())).await;
-    let mut client = server.connect().await;
-    let error = client.call_with_id("motd", json!(null), json!("s")).await;
-    common::assert_error(&error, "handler_error");
-    assert_eq!(error["Id"], "s");
-    assert_eq!(error["Data"]["type"], "motd");
+    let error = Server::with_handlers(handlers![motd])
+        .with_state(calls.clone())
+        .bind("127.0.0.1:0")
+        .await
+        .expect_err("refused");
+    let text = error.to_string();
     assert!(
-        common::error_message(&error).contains("with_state"),
-        "says how to fix it: {error}"
+        text.contains("motd") && text.contains("Motd") && text.contains("with_state"),
+        "{text}"
     );
     assert_eq!(calls.count(), 0);
-    client.assert_alive().await;
 }
 
 #[tokio::test]

@@ -123,8 +123,9 @@ async fn an_empty_list_serves_nothing() {
 
 #[tokio::test]
 async fn server_new_serves_every_handler_of_the_program() {
+    // `model::search` takes `State<u32>`: every handler of the program needs its state.
     for server in [Server::new(), Server::default()] {
-        let server = TestServer::start(server).await;
+        let server = TestServer::start(server.with_state(10u32)).await;
         assert_serves(
             &server,
             &[("Alpha", "AlphaSeen"), ("Beta", "BetaSeen")],

@@ -10,12 +10,15 @@ Exit codes:
   1  the server answered with an Error envelope (or an unusable reply)
   2  usage error (bad arguments, invalid DATA_JSON, header or --cacert file)
   3  connection failure (refused, handshake rejected, connection lost)
-  4  timeout (connecting, or waiting for the reply)";
+  4  timeout (connecting, waiting for the reply, or with an explicit --timeout, for the
+     next item of `stream`)
+  130  `stream` interrupted by Ctrl-C: the stream was cancelled (StreamCancel)";
 
 const AFTER_HELP: &str = "\
 Examples:
   exws call ws://127.0.0.1:8765 CalculateRequest '{\"numbers\":[2,2]}'
   exws send ws://127.0.0.1:8765 chat.message '{\"text\":\"hi\"}'
+  exws stream ws://127.0.0.1:8765 Countdown '{\"from\":3,\"interval_ms\":200}'
   exws listen ws://127.0.0.1:8765 --send room.join '{\"room\":\"lobby\"}'
   exws --header 'Authorization: tma query_id=...' call ws://host/ws Me
   exws --cacert dev-ca.pem call wss://localhost:8443/ CalculateRequest '{\"numbers\":[1]}'";
@@ -45,11 +48,12 @@ pub struct GlobalOptions {
         global = true
     )]
     pub headers: Vec<(String, String)>,
-    /// Seconds to wait for the connection, and again for the reply of `call`.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds, global = true)]
-    pub timeout: Duration,
-    /// The `Id` of the request (`call`, `send`): an integer if it reads as one, else a string.
-    /// `call` generates one by default.
+    /// Seconds to wait for the connection, and again for the reply of `call` [default: 10].
+    /// For `stream`, when given, also the longest wait for each item (else no limit).
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, global = true)]
+    pub timeout: Option<Duration>,
+    /// The `Id` of the request (`call`, `send`, `stream`): an integer if it reads as one, else
+    /// a string. `call` and `stream` generate one by default.
     #[arg(long, value_name = "ID", global = true)]
     pub id: Option<String>,
     /// A certificate file (PEM or DER) to trust for `wss://` URLs, beside the public roots: for
@@ -57,6 +61,16 @@ pub struct GlobalOptions {
     #[arg(long = "cacert", value_name = "FILE", global = true)]
     pub ca_certificates: Vec<std::path::PathBuf>,
 }
+
+impl GlobalOptions {
+    /// The timeout of connecting and of `call`: `--timeout`, or 10 s.
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
+}
+
+/// `--timeout` when not given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -67,6 +81,11 @@ pub enum Command {
     /// Send a message and exit once it is written and the connection closed cleanly.
     #[command(after_help = EXIT_CODES)]
     Send(MessageArgs),
+    /// Open a stream (a request answered by items until StreamEnd) and print the `Data` of
+    /// each item as one compact JSON line; exit 0 at StreamEnd, 1 on an Error. Ctrl-C cancels
+    /// the stream (StreamCancel, then a short wait for StreamEnd) and exits 130.
+    #[command(after_help = EXIT_CODES)]
+    Stream(MessageArgs),
     /// Print every incoming envelope as one JSON line, until the server closes or Ctrl-C.
     #[command(after_help = EXIT_CODES)]
     Listen(ListenArgs),
@@ -218,7 +237,7 @@ mod tests {
             cli.global.headers,
             vec![("Authorization".into(), "tma abc:def".into())]
         );
-        assert_eq!(cli.global.timeout, Duration::from_millis(2500));
+        assert_eq!(cli.global.timeout(), Duration::from_millis(2500));
         assert_eq!(cli.global.id.as_deref(), Some("7"));
         match cli.command {
             Command::Call(args) => {
@@ -249,6 +268,21 @@ mod tests {
             ["exws", "--timeout", "soon", "listen", "ws://h:1"],
         ] {
             assert_eq!(Cli::try_parse_from(args).unwrap_err().exit_code(), 2);
+        }
+    }
+
+    #[test]
+    fn stream_takes_a_type_and_data_and_the_timeout_is_optional() {
+        let cli = Cli::try_parse_from(["exws", "stream", "ws://h:1", "Countdown", r#"{"from":3}"#])
+            .unwrap();
+        assert_eq!(cli.global.timeout, None);
+        assert_eq!(cli.global.timeout(), DEFAULT_TIMEOUT);
+        match cli.command {
+            Command::Stream(args) => {
+                assert_eq!(args.message_type, "Countdown");
+                assert_eq!(args.data, Some(serde_json::json!({"from": 3})));
+            }
+            other => panic!("parsed {other:?}"),
         }
     }
 

@@ -1,10 +1,17 @@
-//! `call`, `send` and `listen`.
+//! `call`, `send`, `stream` and `listen`.
 
 use crate::args::{GlobalOptions, ListenArgs, MessageArgs};
-use crate::exit::{Failure, CONNECTION, USAGE};
-use exws_client::{CallOptions, Client, ClientBuilder, ConnectionState, Envelope, Id, RecvError};
+use crate::exit::{Failure, CONNECTION, INTERRUPTED, TIMEOUT, USAGE};
+use exws_client::{
+    CallOptions, Client, ClientBuilder, ConnectionState, Envelope, Id, ItemStream, RecvError,
+    StreamOptions,
+};
 use serde_json::Value;
 use std::io::Write;
+use std::time::Duration;
+
+/// How long an interrupted `stream` waits for the server to confirm the cancel.
+const CANCEL_GRACE: Duration = Duration::from_secs(2);
 
 fn builder(url: &str, global: &GlobalOptions) -> Result<ClientBuilder, Failure> {
     let mut builder = global
@@ -13,8 +20,8 @@ fn builder(url: &str, global: &GlobalOptions) -> Result<ClientBuilder, Failure> 
         .fold(ClientBuilder::new(url), |builder, (name, value)| {
             builder.header(name, value)
         })
-        .connect_timeout(global.timeout)
-        .call_timeout(global.timeout)
+        .connect_timeout(global.timeout())
+        .call_timeout(global.timeout())
         .reconnect(false);
     for path in &global.ca_certificates {
         for der in certificates(path)? {
@@ -55,7 +62,7 @@ async fn connect(url: &str, global: &GlobalOptions) -> Result<Client, Failure> {
 /// `exws call`: prints the first reply's `Data` as compact JSON.
 pub async fn call(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
     let client = connect(&args.url, global).await?;
-    let mut options = CallOptions::new().timeout(global.timeout);
+    let mut options = CallOptions::new().timeout(global.timeout());
     if let Some(id) = &global.id {
         options = options.id(Id::parse(id));
     }
@@ -81,6 +88,77 @@ pub async fn send(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failu
     // `close` writes everything queued before it.
     client.close().await;
     sent.map_err(Failure::send)
+}
+
+/// `exws stream`: prints the `Data` of each item as a compact JSON line until `StreamEnd`.
+pub async fn stream(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
+    let client = connect(&args.url, global).await?;
+    let mut options = StreamOptions::new();
+    if let Some(id) = &global.id {
+        options = options.id(Id::parse(id));
+    }
+    let opened = client
+        .stream_raw_with(
+            &args.message_type,
+            args.data.unwrap_or(Value::Null),
+            options,
+        )
+        .await;
+    let result = match opened {
+        Ok(items) => print_items(items, global.timeout).await,
+        Err(error) => Err(Failure::stream(error)),
+    };
+    client.close().await;
+    result
+}
+
+/// Prints the items of `items` until it ends, fails, waits longer than `idle` for an item,
+/// stdout closes or Ctrl-C (the last three cancel the stream).
+async fn print_items(
+    mut items: ItemStream<Envelope>,
+    idle: Option<Duration>,
+) -> Result<(), Failure> {
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    loop {
+        let next = async {
+            match idle {
+                Some(limit) => tokio::time::timeout(limit, items.next_item()).await.ok(),
+                None => Some(items.next_item().await),
+            }
+        };
+        tokio::select! {
+            next = next => match next {
+                Some(Some(Ok(envelope))) => {
+                    if !print_line(&envelope.data.to_string()) {
+                        // stdout is gone (e.g. `exws stream ... | head -n 3`): stop the stream.
+                        cancel(items).await;
+                        return Ok(());
+                    }
+                }
+                Some(Some(Err(error))) => return Err(Failure::stream(error)),
+                Some(None) => return Ok(()),
+                None => {
+                    cancel(items).await;
+                    let limit = idle.unwrap_or_default().as_secs_f64();
+                    return Err(Failure::new(TIMEOUT, format!("no stream item within {limit} s")));
+                }
+            },
+            _ = &mut interrupted => {
+                cancel(items).await;
+                return Err(Failure::new(INTERRUPTED, "interrupted: the stream was cancelled"));
+            }
+        }
+    }
+}
+
+/// Cancels the stream, waiting briefly for the server's `StreamEnd`.
+async fn cancel(items: ItemStream<Envelope>) {
+    match tokio::time::timeout(CANCEL_GRACE, items.cancel()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => eprintln!("warning: cancelling the stream: {error}"),
+        Err(_) => eprintln!("warning: the server did not confirm the cancel in time"),
+    }
 }
 
 /// `exws listen`: prints every incoming envelope as a JSON line until the server closes or

@@ -1,6 +1,6 @@
 //! Exit codes, and turning client errors into a message and a code.
 
-use exws_client::{CallError, ConnectError, SendError};
+use exws_client::{CallError, ConnectError, SendError, StreamError};
 use std::process::ExitCode;
 
 /// Why the command failed: what to print on stderr, and the exit code.
@@ -20,8 +20,10 @@ pub const BREAKING: u8 = 1;
 pub const USAGE: u8 = 2;
 /// Connecting failed or the connection was lost.
 pub const CONNECTION: u8 = 3;
-/// Connecting or waiting for the reply took too long.
+/// Connecting or waiting for the reply (or the next stream item) took too long.
 pub const TIMEOUT: u8 = 4;
+/// `stream` was interrupted by Ctrl-C (128 + SIGINT, the shells' convention).
+pub const INTERRUPTED: u8 = 130;
 
 impl Failure {
     /// A failure with this code and message.
@@ -62,6 +64,22 @@ impl Failure {
             ),
             CallError::Disconnected => {
                 Failure::new(CONNECTION, "the connection closed before the reply")
+            }
+            other => Failure::new(SERVER_ERROR, other.to_string()),
+        }
+    }
+
+    /// A stream that failed to open or ended with an error.
+    pub fn stream(error: StreamError) -> Self {
+        match error {
+            StreamError::Server { code, message, .. } => {
+                Failure::new(SERVER_ERROR, format!("{code}: {message}"))
+            }
+            StreamError::Disconnected => {
+                Failure::new(CONNECTION, "the connection closed before the stream ended")
+            }
+            StreamError::Encode(_) | StreamError::DuplicateId(_) => {
+                Failure::new(USAGE, error.to_string())
             }
             other => Failure::new(SERVER_ERROR, other.to_string()),
         }
@@ -119,5 +137,13 @@ mod tests {
             CONNECTION
         );
         assert_eq!(Failure::send(SendError::Disconnected).code, CONNECTION);
+        assert_eq!(Failure::stream(StreamError::Disconnected).code, CONNECTION);
+        let failure = Failure::stream(StreamError::Server {
+            code: ErrorCode::TooManyStreams,
+            message: "cancel one first".into(),
+            message_type: None,
+        });
+        assert_eq!(failure.code, SERVER_ERROR);
+        assert_eq!(failure.message, "too_many_streams: cancel one first");
     }
 }

@@ -3,12 +3,14 @@
 //! ```text
 //! exws call   URL TYPE [DATA_JSON]   print the reply's Data as compact JSON
 //! exws send   URL TYPE [DATA_JSON]   fire and forget
+//! exws stream URL TYPE [DATA_JSON]   print each stream item's Data as a JSON line
 //! exws listen URL [--send TYPE DATA_JSON]...   print every incoming envelope as a JSON line
 //! exws codegen typescript URL_OR_FILE [--out FILE]   TypeScript declarations of a contract
 //! exws contract diff OLD NEW     the changes between two contracts; exit 1 on a breaking one
 //! ```
 //!
-//! Exit codes: 0 success, 1 server `Error` reply, 2 usage, 3 connection failure, 4 timeout.
+//! Exit codes: 0 success, 1 server `Error` reply, 2 usage, 3 connection failure, 4 timeout,
+//! 130 `stream` interrupted by Ctrl-C (the stream cancelled).
 //! Logs of the client go to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=exws_client=debug`).
 
 mod args;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Call(args) => commands::call(&cli.global, args).await,
             Command::Send(args) => commands::send(&cli.global, args).await,
+            Command::Stream(args) => commands::stream(&cli.global, args).await,
             Command::Listen(args) => commands::listen(&cli.global, args).await,
             Command::Codegen(args::Codegen::Typescript(args)) => {
                 contract::codegen_typescript(args, cli.global.timeout).await

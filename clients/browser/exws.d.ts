@@ -31,19 +31,27 @@ export type ExwsServerErrorCode =
   | "unsupported_frame"
   | "message_too_large"
   | "rate_limited"
-  | "unauthorized";
+  | "unauthorized"
+  | "duplicate_id"
+  | "too_many_streams";
 
 /**
  * Codes the client makes itself. "unknown_error": an Error envelope without a string `code`.
  * For frames the client ignores it reuses "invalid_json", "invalid_envelope" and
  * "unsupported_frame".
  */
-export type ExwsClientErrorCode = "timeout" | "disconnected" | "closed" | "queue_full" | "unknown_error";
+export type ExwsClientErrorCode =
+  | "timeout"
+  | "disconnected"
+  | "closed"
+  | "queue_full"
+  | "overflow"
+  | "unknown_error";
 
 /** Every code an ExwsError may carry; a newer server may send codes not listed here. */
 export type ExwsErrorCode = ExwsServerErrorCode | ExwsClientErrorCode | (string & {});
 
-/** A failed call, or a frame the client could not use. */
+/** A failed call or stream, or a frame the client could not use. */
 export declare class ExwsError extends Error {
   constructor(code: string, message: string, details?: { type?: string; id?: ExwsId; data?: unknown });
   name: "ExwsError";
@@ -73,7 +81,8 @@ export interface ExwsBackoff {
 export type ExwsErrorContext =
   | { kind: "frame"; raw: unknown }
   | { kind: "handler"; type: string; envelope: ExwsEnvelope }
-  | { kind: "state"; state: ExwsState };
+  | { kind: "state"; state: ExwsState }
+  | { kind: "stream"; type: string; id: ExwsId };
 
 /** A WebSocket constructor, such as the browser's. */
 export interface ExwsWebSocketConstructor {
@@ -89,6 +98,8 @@ export interface ExwsClientOptions {
   callTimeoutMs?: number;
   /** Most messages send() and call() queue while not connected; past it new ones are refused. Default 1000. */
   maxQueue?: number;
+  /** Most items a stream buffers unread before it fails with "overflow" and is cancelled. Default 1000. */
+  streamBufferSize?: number;
   /** WebSocket subprotocols, passed to the WebSocket constructor. */
   protocols?: string | string[];
   /** Connect in a microtask after construction. Default true; false: call connect() yourself. */
@@ -109,6 +120,7 @@ export declare const DEFAULT_OPTIONS: Readonly<{
   backoff: Readonly<Required<ExwsBackoff>>;
   callTimeoutMs: number;
   maxQueue: number;
+  streamBufferSize: number;
   protocols: undefined;
   autoConnect: true;
   WebSocket: undefined;
@@ -146,6 +158,43 @@ export interface ExwsCallOptions {
   timeoutMs?: number;
 }
 
+/** Callbacks of a stream's callback form; each is optional. */
+export interface ExwsStreamCallbacks<TItem = any> {
+  /** Called for each item, in order. */
+  onItem?: (data: TItem, envelope: ExwsEnvelope<TItem>, stream: ExwsStream<TItem>) => unknown;
+  /** Called once at the server's StreamEnd (not after cancel()). */
+  onEnd?: () => unknown;
+  /** Called once when the stream fails: an Error envelope (its code), "disconnected", "closed", "overflow", "queue_full". */
+  onError?: (error: ExwsError) => unknown;
+}
+
+export interface ExwsStreamOptions<TItem = any> extends ExwsStreamCallbacks<TItem> {
+  /** Overrides options.streamBufferSize for this stream. */
+  bufferSize?: number;
+}
+
+/**
+ * The items of one stream: an async iterable of each item's Data until the server's StreamEnd.
+ * `break` in `for await` (return()) and cancel() send StreamCancel. An Error envelope, a lost
+ * connection or an overflowing buffer make the next read throw an ExwsError.
+ */
+export declare class ExwsStream<TItem = any> implements AsyncIterableIterator<TItem> {
+  #private;
+  /** Created by client.stream(). */
+  constructor(id: ExwsId, type: string, hooks: never);
+  /** The Id of the request that opened the stream. */
+  get id(): ExwsId;
+  /** The request's Type. */
+  get type(): string;
+  /** Whether the stream is still open. */
+  get open(): boolean;
+  /** Sends StreamCancel and drops unread items; settles when the server confirms with StreamEnd. */
+  cancel(): Promise<void>;
+  next(): Promise<IteratorResult<TItem, undefined>>;
+  return(): Promise<IteratorResult<TItem, undefined>>;
+  [Symbol.asyncIterator](): ExwsStream<TItem>;
+}
+
 /** A WebSocket client speaking the exws envelope protocol. */
 export declare class ExwsClient {
   #private;
@@ -168,6 +217,11 @@ export declare class ExwsClient {
   send(type: string, data?: unknown): boolean;
   /** Sends a request with a fresh Id; resolves with the Data of the first reply carrying it. */
   call<TResponse = any, TRequest = unknown>(type: string, data?: TRequest, options?: ExwsCallOptions): Promise<TResponse>;
+  /**
+   * Opens a stream: a request with a fresh Id answered by items until StreamEnd. Iterate it with
+   * `for await` (`break` cancels), or pass onItem/onEnd/onError callbacks.
+   */
+  stream<TItem = any, TRequest = unknown>(type: string, data?: TRequest, options?: ExwsStreamOptions<TItem>): ExwsStream<TItem>;
   /** Registers a handler for envelopes of `type` ("*": every envelope). Returns an unregister function. */
   on<TData = any>(type: string, fn: ExwsHandler<TData>): () => void;
   /** Removes a handler added with on(). */

@@ -28,6 +28,11 @@
 //   options.onError; nothing is thrown out of the socket's event handlers.
 // - Connection states, reported by onState(): "connecting", "online", "offline", "error".
 // - Reconnection: exponential backoff with full jitter; handlers and listeners survive it.
+// - stream() sends a request with a fresh Id and returns an ExwsStream: an async iterable of the
+//   items' Data until StreamEnd (or a callback form). break/return()/cancel() send StreamCancel;
+//   an Error envelope fails the stream with its code; a lost connection fails open streams with
+//   "disconnected" (no resubscription); a reader that lets `streamBufferSize` items wait
+//   unread fails with "overflow" and the stream is cancelled.
 
 /** The four connection states, in the order a first successful connection goes through them. */
 export const STATES = Object.freeze(["connecting", "online", "offline", "error"]);
@@ -38,6 +43,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   backoff: Object.freeze({ initialMs: 250, maxMs: 10000, factor: 2, minUptimeMs: 5000 }),
   callTimeoutMs: 30000,
   maxQueue: 1000,
+  streamBufferSize: 1000,
   protocols: undefined,
   autoConnect: true,
   WebSocket: undefined,
@@ -47,10 +53,10 @@ export const DEFAULT_OPTIONS = Object.freeze({
 const WS_OPEN = 1;
 
 /**
- * A failed call, or a frame the client could not use. `code` is one of the protocol's stable
- * codes (from an Error envelope) or one of the client's own: "timeout", "disconnected",
- * "closed", "queue_full", and, for ignored frames, "invalid_json", "invalid_envelope",
- * "unsupported_frame".
+ * A failed call or stream, or a frame the client could not use. `code` is one of the protocol's
+ * stable codes (from an Error envelope) or one of the client's own: "timeout", "disconnected",
+ * "closed", "queue_full", "overflow" (a stream read too slowly), and, for ignored frames,
+ * "invalid_json", "invalid_envelope", "unsupported_frame".
  */
 export class ExwsError extends Error {
   /**
@@ -212,11 +218,154 @@ function mergeBackoff(backoff) {
 }
 
 function defaultOnError(error, context) {
-  if (context.kind === "handler" || context.kind === "state") {
+  if (context.kind === "handler" || context.kind === "state" || context.kind === "stream") {
     if (typeof globalThis.reportError === "function") globalThis.reportError(error);
-    else console.error("exws: a handler or state listener threw", error);
+    else console.error("exws: a handler, state listener or stream callback threw (or a stream without onError failed)", error);
   } else {
     console.warn("exws: ignored a frame from the server:", error && error.message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams. The client feeds each ExwsStream through a controller kept out of the public API.
+
+const streamControllers = new WeakMap();
+
+/**
+ * The items of one stream: an async iterable of each item's Data (`for await`), ended by the
+ * server's StreamEnd. Returned by client.stream(); with callbacks, items go to onItem instead.
+ */
+export class ExwsStream {
+  #id;
+  #type;
+  #callbacks;
+  #bufferSize;
+  #cancel;
+  #report;
+  #state = "open"; // "open", "ended" (StreamEnd or cancelled) or "failed"
+  #buffer = [];
+  #waiters = [];
+  #error = null;
+
+  /** @internal Created by ExwsClient.stream(). */
+  constructor(id, type, hooks) {
+    if (!hooks || typeof hooks.cancel !== "function") {
+      throw new TypeError("exws: ExwsStream is created by client.stream()");
+    }
+    this.#id = id;
+    this.#type = type;
+    this.#callbacks = hooks.callbacks;
+    this.#bufferSize = hooks.bufferSize;
+    this.#cancel = hooks.cancel;
+    this.#report = hooks.report;
+    streamControllers.set(this, {
+      push: (data, envelope) => this.#push(data, envelope),
+      finish: (error) => this.#finish(error),
+      bufferSize: this.#bufferSize,
+    });
+  }
+
+  /** The Id of the request that opened the stream (carried by every item). */
+  get id() {
+    return this.#id;
+  }
+
+  /** The request's Type. */
+  get type() {
+    return this.#type;
+  }
+
+  /** Whether the stream is still open (not ended, failed or cancelled). */
+  get open() {
+    return this.#state === "open";
+  }
+
+  /**
+   * Ends the stream now: sends StreamCancel (when the request went out) and drops items not
+   * read yet; a pending next() resolves as done. No callback is called after it.
+   * @returns {Promise<void>} settles (never rejects) when the server confirmed with StreamEnd,
+   *   or at once when there is nothing to wait for.
+   */
+  cancel() {
+    if (this.#state !== "open") return Promise.resolve();
+    this.#state = "ended";
+    this.#buffer = [];
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
+    return this.#cancel();
+  }
+
+  /** The next item's Data; rejects with an ExwsError once when the stream fails. */
+  next() {
+    if (this.#callbacks !== undefined) {
+      return Promise.reject(new TypeError("exws: a stream with callbacks is not iterated"));
+    }
+    if (this.#buffer.length > 0) return Promise.resolve({ value: this.#buffer.shift(), done: false });
+    if (this.#error !== null) {
+      const error = this.#error;
+      this.#error = null;
+      return Promise.reject(error);
+    }
+    if (this.#state !== "open") return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Called by `break` (and `return`) in `for await`: cancels the stream. */
+  return() {
+    this.cancel();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  // An item arrived; false when the buffer is full (the client then fails and cancels).
+  #push(data, envelope) {
+    if (this.#state !== "open") return true;
+    if (this.#callbacks !== undefined) {
+      this.#call("onItem", data, envelope, this);
+      return true;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      waiter.resolve({ value: data, done: false });
+      return true;
+    }
+    if (this.#buffer.length >= this.#bufferSize) return false;
+    this.#buffer.push(data);
+    return true;
+  }
+
+  // The stream ended (error null: StreamEnd) or failed.
+  #finish(error) {
+    if (this.#state !== "open") return;
+    this.#state = error === null ? "ended" : "failed";
+    if (this.#callbacks !== undefined) {
+      if (error === null) this.#call("onEnd");
+      else if (typeof this.#callbacks.onError === "function") this.#call("onError", error);
+      else this.#report(error, { kind: "stream", type: this.#type, id: this.#id });
+      return;
+    }
+    const waiters = this.#waiters.splice(0);
+    if (error !== null) {
+      const first = waiters.shift();
+      if (first !== undefined) first.reject(error);
+      else this.#error = error;
+    }
+    for (const waiter of waiters) waiter.resolve({ value: undefined, done: true });
+  }
+
+  #call(name, ...args) {
+    const fn = this.#callbacks[name];
+    if (typeof fn !== "function") return;
+    try {
+      const result = fn(...args);
+      if (result !== null && typeof result === "object" && typeof result.then === "function") {
+        result.then(undefined, (error) => this.#report(error, { kind: "stream", type: this.#type, id: this.#id }));
+      }
+    } catch (error) {
+      this.#report(error, { kind: "stream", type: this.#type, id: this.#id });
+    }
   }
 }
 
@@ -231,6 +380,7 @@ export class ExwsClient {
   #handlers = new Map();
   #stateListeners = new Set();
   #pending = new Map();
+  #streams = new Map();
   #queue = [];
   #nextId = 1;
   #attempt = 0;
@@ -258,6 +408,9 @@ export class ExwsClient {
       throw new RangeError("exws: maxQueue must be an integer >= 0");
     }
     if (!(callTimeoutMs >= 0)) throw new RangeError("exws: callTimeoutMs must be >= 0 (0: none)");
+    if (!isBufferSize(this.#options.streamBufferSize)) {
+      throw new RangeError("exws: streamBufferSize must be an integer >= 1");
+    }
     adoptPreloadedHandlers();
     if (this.#options.autoConnect) {
       queueMicrotask(() => {
@@ -310,6 +463,7 @@ export class ExwsClient {
       globalThis.removeEventListener("online", this.#onNetworkOnline);
     }
     this.#rejectPending(() => true, "closed", "the client was closed");
+    this.#failStreams(() => true, "closed", "the client was closed");
     this.#queue = [];
     if (wasActive || this.#state !== "offline") {
       this.#setState("offline", { previous: this.#state, attempt: this.#attempt, closed: true, code, reason });
@@ -360,6 +514,47 @@ export class ExwsClient {
         reject(new ExwsError("queue_full", `${type}: the send queue is full (${this.#options.maxQueue} messages)`, { type, id }));
       }
     });
+  }
+
+  /**
+   * Opens a stream: sends a request with a fresh Id; the server answers with items carrying it,
+   * then StreamEnd. Returns an ExwsStream, async iterable over the items' Data (`for await`;
+   * `break` cancels). With `onItem`/`onEnd`/`onError` callbacks, items go to onItem instead.
+   * Queued like call() while not connected.
+   * @param {string} type
+   * @param {unknown} [data]
+   * @param {{onItem?: Function, onEnd?: Function, onError?: Function, bufferSize?: number}} [options]
+   * @returns {ExwsStream}
+   */
+  stream(type, data, options = {}) {
+    checkType(type);
+    const callbacks = ["onItem", "onEnd", "onError"].some((name) => options[name] !== undefined)
+      ? { onItem: options.onItem, onEnd: options.onEnd, onError: options.onError }
+      : undefined;
+    if (callbacks !== undefined) Object.values(callbacks).forEach((fn) => fn === undefined || checkHandler(fn));
+    const bufferSize = options.bufferSize === undefined ? this.#options.streamBufferSize : options.bufferSize;
+    if (!isBufferSize(bufferSize)) throw new RangeError("exws: bufferSize must be an integer >= 1");
+    const id = this.#nextId++;
+    const frame = encode(type, data, id);
+    const stream = new ExwsStream(id, type, {
+      callbacks,
+      bufferSize,
+      cancel: () => this.#cancelStream(id),
+      report: (error, context) => this.#report(error, context),
+    });
+    const controller = streamControllers.get(stream);
+    if (this.#stopped !== null) {
+      const error = new ExwsError(this.#stopped, `${type}: the client is not connected and will not reconnect`, { type, id });
+      queueMicrotask(() => controller.finish(error));
+      return stream;
+    }
+    this.#streams.set(id, { controller, type, sent: false, cancelling: null });
+    if (!this.#transmitOrQueue({ frame, id })) {
+      this.#streams.delete(id);
+      const error = new ExwsError("queue_full", `${type}: the send queue is full (${this.#options.maxQueue} messages)`, { type, id });
+      queueMicrotask(() => controller.finish(error));
+    }
+    return stream;
   }
 
   /**
@@ -451,12 +646,14 @@ export class ExwsClient {
       this.#uptimeTimer = null;
     }
     this.#rejectPending((entry) => entry.sent, "disconnected", "the connection was lost before the reply arrived");
+    this.#failStreams((entry) => entry.sent, "disconnected", "the connection was lost; the stream ended (open it again)");
     const info = { previous, attempt: this.#attempt, ...details };
     if (this.#options.reconnect) {
       info.retryInMs = this.#scheduleRetry();
     } else {
       this.#stopped = "disconnected";
       this.#rejectPending(() => true, "disconnected", "the connection ended and reconnect is off");
+      this.#failStreams(() => true, "disconnected", "the connection ended and reconnect is off");
       this.#queue = [];
     }
     this.#setState(opened ? "offline" : "error", info);
@@ -503,7 +700,7 @@ export class ExwsClient {
       return false;
     }
     if (item.id !== undefined) {
-      const entry = this.#pending.get(item.id);
+      const entry = this.#pending.get(item.id) || this.#streams.get(item.id);
       if (entry) entry.sent = true;
     }
     return true;
@@ -523,8 +720,61 @@ export class ExwsClient {
       clearTimeout(entry.timer);
       entry.reject(new ExwsError(code, `${entry.type} (Id ${id}): ${reason}`, { type: entry.type, id }));
     }
-    // A call that was still queued leaves the queue with its promise.
-    this.#queue = this.#queue.filter((item) => item.id === undefined || this.#pending.has(item.id));
+    this.#dropOrphans();
+  }
+
+  // A call or stream that was still queued leaves the queue with its promise or stream.
+  #dropOrphans() {
+    this.#queue = this.#queue.filter(
+      (item) => item.id === undefined || this.#pending.has(item.id) || this.#streams.has(item.id),
+    );
+  }
+
+  #failStreams(predicate, code, reason) {
+    for (const [id, entry] of [...this.#streams]) {
+      if (!predicate(entry)) continue;
+      this.#streams.delete(id);
+      entry.controller.finish(new ExwsError(code, `${entry.type} (Id ${id}): ${reason}`, { type: entry.type, id }));
+      if (entry.cancelling !== null) entry.cancelling.resolve();
+    }
+    this.#dropOrphans();
+  }
+
+  // The reader cancelled stream `id`: StreamCancel goes out, and the entry stays until the
+  // server's StreamEnd (items meanwhile are dropped).
+  #cancelStream(id) {
+    const entry = this.#streams.get(id);
+    if (entry === undefined) return Promise.resolve();
+    if (!entry.sent) {
+      this.#streams.delete(id);
+      this.#dropOrphans();
+      return Promise.resolve();
+    }
+    if (entry.cancelling === null) {
+      let resolve;
+      const confirmed = new Promise((settle) => (resolve = settle));
+      entry.cancelling = { confirmed, resolve };
+      this.#transmitOrQueue({ frame: encode("StreamCancel", undefined, id), id: undefined });
+    }
+    return entry.cancelling.confirmed;
+  }
+
+  #routeStream(id, entry, envelope, data) {
+    if (envelope.Type === "StreamEnd" || envelope.Type === "Error") {
+      this.#streams.delete(id);
+      const error = envelope.Type === "Error" ? errorFromEnvelope(envelope, entry.type, id) : null;
+      entry.controller.finish(error);
+      if (entry.cancelling !== null) entry.cancelling.resolve();
+    } else if (entry.cancelling === null && !entry.controller.push(data, envelope)) {
+      const size = entry.controller.bufferSize;
+      entry.controller.finish(
+        new ExwsError("overflow", `${entry.type} (Id ${id}): ${size} items waited unread; the stream was cancelled`, {
+          type: entry.type,
+          id,
+        }),
+      );
+      this.#cancelStream(id);
+    }
   }
 
   #receive(raw) {
@@ -549,7 +799,10 @@ export class ExwsClient {
     }
     const data = envelope.Data === undefined ? null : envelope.Data;
     const id = envelope.Id;
-    if (isValidId(id)) {
+    const stream = isValidId(id) ? this.#streams.get(id) : undefined;
+    if (stream !== undefined) {
+      this.#routeStream(id, stream, envelope, data);
+    } else if (isValidId(id)) {
       const entry = this.#pending.get(id);
       if (entry !== undefined) {
         this.#pending.delete(id);
@@ -607,6 +860,10 @@ export class ExwsClient {
       }
     }
   }
+}
+
+function isBufferSize(size) {
+  return Number.isInteger(size) && size >= 1;
 }
 
 function detach(socket) {

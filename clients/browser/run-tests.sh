@@ -15,6 +15,8 @@
 #                        Default: <cargo target dir>/debug/examples/calculator, built here.
 #   EXWS_CHAT_BIN        the chat example binary (it serves the chat page); when set, it is not
 #                        built. Default: <cargo target dir>/debug/examples/chat, built here.
+#   EXWS_STREAMS_BIN     the streams example binary (Countdown, Forever); when set, it is not
+#                        built. Default: <cargo target dir>/debug/examples/streams, built here.
 #   EXWS_CHROMIUM        the Chromium (or Chrome) binary to drive; when set, nothing is
 #                        installed. Default: /usr/bin/chromium, installed when missing.
 set -euo pipefail
@@ -90,8 +92,8 @@ if [ "$setup_only" = true ]; then
   exit 0
 fi
 
-# 3. The calculator and chat examples, built by cargo from the repository root (only those whose
-#    binary is not given).
+# 3. The calculator, chat and streams examples, built by cargo from the repository root (only
+#    those whose binary is not given).
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 examples=()
@@ -103,11 +105,15 @@ if [ -z "${EXWS_CHAT_BIN:-}" ]; then
   examples+=(--example chat)
   export EXWS_CHAT_BIN="$target_dir/debug/examples/chat"
 fi
+if [ -z "${EXWS_STREAMS_BIN:-}" ]; then
+  examples+=(--example streams)
+  export EXWS_STREAMS_BIN="$target_dir/debug/examples/streams"
+fi
 if [ "${#examples[@]}" -gt 0 ]; then
   log "cargo build ${examples[*]}"
   (cd "$root" && cargo build "${examples[@]}")
 fi
-for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN"; do
+for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN" "$EXWS_STREAMS_BIN"; do
   if [ ! -x "$binary" ]; then
     log "example binary not found at $binary"
     exit 1
@@ -115,5 +121,5 @@ for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN"; do
 done
 
 # 4. The tests, one file at a time (each starts its own Chromium and servers).
-log "node --test (calculator: $EXWS_CALCULATOR_BIN, chat: $EXWS_CHAT_BIN)"
+log "node --test (calculator: $EXWS_CALCULATOR_BIN, chat: $EXWS_CHAT_BIN, streams: $EXWS_STREAMS_BIN)"
 exec node --test --test-concurrency=1 "$@" test/*.test.mjs

@@ -166,6 +166,16 @@ pub async fn start(guarded: bool) -> Running {
             }
         });
     }
+    serve_with_notes(server, notes).await
+}
+
+/// Starts `server` (its own handlers and state) on a free port.
+pub async fn serve(server: Server) -> Running {
+    let (_, notes) = mpsc::unbounded_channel();
+    serve_with_notes(server, notes).await
+}
+
+async fn serve_with_notes(server: Server, notes: mpsc::UnboundedReceiver<String>) -> Running {
     let bound = within(server.bind("127.0.0.1:0")).await.expect("bind");
     let url = format!("ws://{}", bound.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();

@@ -4,6 +4,7 @@ import {
   DEFAULT_OPTIONS,
   ExwsClient,
   ExwsError,
+  ExwsStream,
   registerHandler,
   STATES,
   unregisterHandler,
@@ -62,6 +63,26 @@ async function usage(): Promise<void> {
       console.log(code, type, error.id, error.data, error.message, error.name);
     }
   }
+  interface Tick {
+    n: number;
+  }
+  const ticks: ExwsStream<Tick> = client.stream<Tick>("Countdown", { from: 3, interval_ms: 10 });
+  for await (const tick of ticks) {
+    const n: number = tick.n;
+    if (n === 2) break;
+  }
+  const handle = client.stream<Tick>("Forever", { interval_ms: 10 }, {
+    onItem: (tick, envelope, stream) => console.log(tick.n, envelope.Id, stream.id),
+    onEnd: () => console.log("end"),
+    onError: (error: ExwsError) => console.log(error.code),
+    bufferSize: 10,
+  });
+  const open: boolean = handle.open;
+  await handle.cancel();
+  const buffered: number = DEFAULT_OPTIONS.streamBufferSize;
+  console.log(open, buffered);
+  // @ts-expect-error unknown stream option
+  client.stream("Forever", {}, { onitem: () => {} });
   const other = connect(() => new URL("/ws", "http://localhost"), { reconnect: false });
   const unregister = registerHandler("Hello", (data: { n: number }) => data.n);
   unregister();

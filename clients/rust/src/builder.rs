@@ -31,6 +31,7 @@ pub struct ClientBuilder {
     pub(crate) call_timeout: Duration,
     pub(crate) outbound_capacity: usize,
     pub(crate) event_capacity: usize,
+    pub(crate) stream_capacity: usize,
 }
 
 impl ClientBuilder {
@@ -44,6 +45,8 @@ impl ClientBuilder {
     pub const DEFAULT_OUTBOUND_CAPACITY: usize = 256;
     /// Default number of envelopes buffered per event receiver: 1024.
     pub const DEFAULT_EVENT_CAPACITY: usize = 1024;
+    /// Default number of received items buffered per open stream: 1024.
+    pub const DEFAULT_STREAM_CAPACITY: usize = 1024;
 
     /// A builder for the server at `url` (`ws://host:port/path`, or `wss://` with the `tls`
     /// feature, on by default).
@@ -60,6 +63,7 @@ impl ClientBuilder {
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
             outbound_capacity: Self::DEFAULT_OUTBOUND_CAPACITY,
             event_capacity: Self::DEFAULT_EVENT_CAPACITY,
+            stream_capacity: Self::DEFAULT_STREAM_CAPACITY,
         }
     }
 
@@ -130,6 +134,15 @@ impl ClientBuilder {
         self
     }
 
+    /// How many received items each open stream buffers for its reader (default 1024, at
+    /// least 1). A stream whose reader lets that many wait is cancelled and ends with
+    /// [`StreamError::Overflow`](crate::StreamError::Overflow); the connection never waits
+    /// for a slow stream reader.
+    pub fn stream_capacity(mut self, items: usize) -> Self {
+        self.stream_capacity = items.max(1);
+        self
+    }
+
     /// Opens the connection. Fails if the first connection attempt fails (no retry then);
     /// reconnection only applies to connections lost later.
     pub async fn connect(self) -> Result<Client, ConnectError> {
@@ -156,7 +169,8 @@ mod tests {
             .reconnect(false)
             .max_message_size(10)
             .outbound_capacity(0)
-            .event_capacity(0);
+            .event_capacity(0)
+            .stream_capacity(0);
         assert_eq!(builder.connect.url, "ws://h:1");
         assert_eq!(builder.connect.headers, vec![("A".into(), "b".into())]);
         assert_eq!(builder.call_timeout, Duration::from_secs(3));
@@ -164,6 +178,7 @@ mod tests {
         assert_eq!(builder.connect.max_message_size, 10);
         assert_eq!(builder.outbound_capacity, 1);
         assert_eq!(builder.event_capacity, 1);
+        assert_eq!(builder.stream_capacity, 1);
         let builder = ClientBuilder::new("ws://h:1");
         assert_eq!(builder.call_timeout, ClientBuilder::DEFAULT_CALL_TIMEOUT);
         assert!(builder.connect.reconnect.is_enabled());

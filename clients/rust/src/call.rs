@@ -28,7 +28,8 @@ impl CallOptions {
     }
 
     /// Uses this `Id` instead of a fresh one. The call fails with
-    /// [`CallError::DuplicateId`] if another call with the same `Id` is waiting.
+    /// [`CallError::DuplicateId`] if another call with the same `Id` is waiting, or a stream
+    /// of this client uses it.
     pub fn id(mut self, id: impl Into<Id>) -> Self {
         self.id = Some(id.into());
         self
@@ -147,6 +148,11 @@ impl PendingCalls {
             let _ = waiter.reply.send(Err(CallError::Disconnected));
         }
         count
+    }
+
+    /// Whether a call with `id` is waiting.
+    pub(crate) fn contains(&self, id: &Id) -> bool {
+        self.lock().waiters.contains_key(id)
     }
 
     /// How many calls are waiting (for tests and diagnostics).

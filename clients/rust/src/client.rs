@@ -4,9 +4,10 @@ use crate::builder::ClientBuilder;
 use crate::call::CallOptions;
 use crate::connection::{self, Outbound, Shared};
 use crate::envelope::{type_name_of, Envelope, Id};
-use crate::error::{CallError, ConnectError, SendError};
+use crate::error::{CallError, ConnectError, SendError, StreamError};
 use crate::events::{Events, Subscription};
 use crate::state::ConnectionState;
+use crate::stream::{ItemStream, StreamOptions, StreamTable};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -38,7 +39,13 @@ use tracing::Instrument;
 /// [`CallError::Disconnected`]; a reply can't arrive on another connection. Events,
 /// subscriptions and state receivers survive reconnections. A reconnection the server refuses
 /// (401/403) counts as a failed attempt of the [`ReconnectPolicy`](crate::ReconnectPolicy).
-/// [`closed`](Self::closed) resolves once the client stops for good.
+/// [`closed`](Self::closed) resolves once the client stops for good. Open streams end with
+/// [`StreamError::Disconnected`] when the connection drops; they are not reopened.
+///
+/// # Streams
+/// [`stream`](Self::stream) sends a request with a fresh `Id` and returns an [`ItemStream`] of
+/// the items the server answers with, until `StreamEnd`; dropping it cancels the stream on the
+/// server (see [`ItemStream`] for errors, buffering and cancelling).
 ///
 /// ```no_run
 /// use serde::{Deserialize, Serialize};
@@ -65,6 +72,7 @@ struct Inner {
     outbound: mpsc::Sender<Outbound>,
     shared: Arc<Shared>,
     call_timeout: Duration,
+    stream_capacity: usize,
     next_id: AtomicI64,
 }
 
@@ -102,6 +110,7 @@ impl Client {
                 outbound,
                 shared,
                 call_timeout: builder.call_timeout,
+                stream_capacity: builder.stream_capacity,
                 next_id: AtomicI64::new(1),
             }),
         };
@@ -162,6 +171,9 @@ impl Client {
     ) -> Result<Envelope, CallError> {
         let timeout = options.timeout.unwrap_or(self.inner.call_timeout);
         let id = options.id.unwrap_or_else(|| self.fresh_id());
+        if self.inner.shared.streams.contains(&id) {
+            return Err(CallError::DuplicateId(id));
+        }
         let mut registration = self.inner.shared.pending.register(id.clone())?;
         let text = Envelope {
             message_type: message_type.to_owned(),
@@ -214,6 +226,144 @@ impl Client {
             .generation()
             .ok_or(SendError::Disconnected)?;
         self.enqueue(generation, envelope.to_json()).await
+    }
+
+    /// Opens a stream: sends `request` with `Type` = `Req`'s type name and a fresh `Id`, and
+    /// returns the stream of its items decoded into `Item` (see [`ItemStream`]). Returns once
+    /// the request is queued; an `Error` answer (no handler, a refused stream) is the stream's
+    /// first and last item.
+    ///
+    /// ```no_run
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Serialize)] struct Countdown { from: u32, interval_ms: u64 }
+    /// # #[derive(Deserialize)] struct Tick { n: u32 }
+    /// use futures_util::StreamExt;
+    /// # async fn demo(client: exws_client::Client) -> Result<(), exws_client::StreamError> {
+    /// let mut ticks = client.stream::<_, Tick>(&Countdown { from: 3, interval_ms: 10 }).await?;
+    /// let mut seen = Vec::new();
+    /// while let Some(tick) = ticks.next().await {
+    ///     seen.push(tick?.n);
+    /// }
+    /// assert_eq!(seen, [3, 2, 1]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn stream<Req, Item>(&self, request: &Req) -> Result<ItemStream<Item>, StreamError>
+    where
+        Req: Serialize + ?Sized,
+        Item: DeserializeOwned,
+    {
+        self.stream_as(type_name_of::<Req>(), request).await
+    }
+
+    /// Like [`stream`](Self::stream) with an explicit request `Type`.
+    pub async fn stream_as<Req, Item>(
+        &self,
+        message_type: &str,
+        request: &Req,
+    ) -> Result<ItemStream<Item>, StreamError>
+    where
+        Req: Serialize + ?Sized,
+        Item: DeserializeOwned,
+    {
+        let data = serde_json::to_value(request).map_err(StreamError::Encode)?;
+        let id = self.fresh_id();
+        let registration = self.register_stream(id, None)?;
+        let stream = ItemStream::typed(self.clone(), registration);
+        self.open_stream(stream, message_type, data).await
+    }
+
+    /// Opens a stream with an explicit `Type` and raw `Data`; its items are whole envelopes
+    /// (with their `Type` and `Id`).
+    pub async fn stream_raw(
+        &self,
+        message_type: &str,
+        data: Value,
+    ) -> Result<ItemStream<Envelope>, StreamError> {
+        self.stream_raw_with(message_type, data, StreamOptions::new())
+            .await
+    }
+
+    /// Like [`stream_raw`](Self::stream_raw) with an explicit `Id` and/or queue capacity.
+    pub async fn stream_raw_with(
+        &self,
+        message_type: &str,
+        data: Value,
+        options: StreamOptions,
+    ) -> Result<ItemStream<Envelope>, StreamError> {
+        let id = options.id.unwrap_or_else(|| self.fresh_id());
+        let registration = self.register_stream(id, options.capacity)?;
+        let stream = ItemStream::raw(self.clone(), registration);
+        self.open_stream(stream, message_type, data).await
+    }
+
+    fn register_stream(
+        &self,
+        id: Id,
+        capacity: Option<usize>,
+    ) -> Result<crate::stream::Registration, StreamError> {
+        let shared = &self.inner.shared;
+        shared
+            .streams
+            .register(id, capacity.unwrap_or(self.inner.stream_capacity), |id| {
+                shared.pending.contains(id)
+            })
+    }
+
+    /// Sends the request of a registered stream (if that fails, dropping `stream` forgets it).
+    async fn open_stream<T>(
+        &self,
+        mut stream: ItemStream<T>,
+        message_type: &str,
+        data: Value,
+    ) -> Result<ItemStream<T>, StreamError> {
+        let text = Envelope {
+            message_type: message_type.to_owned(),
+            data,
+            id: Some(stream.id().clone()),
+        }
+        .to_json();
+        self.enqueue(stream.generation(), text).await?;
+        stream.mark_sent();
+        Ok(stream)
+    }
+
+    pub(crate) fn streams(&self) -> &StreamTable {
+        &self.inner.shared.streams
+    }
+
+    /// Queues a frame for the connection of `generation`.
+    pub(crate) async fn enqueue_frame(
+        &self,
+        generation: u64,
+        text: String,
+    ) -> Result<(), SendError> {
+        self.enqueue(generation, text).await
+    }
+
+    /// Queues a frame without waiting (from `Drop`): when the queue is full, a task waits for
+    /// room, so the frame still goes out after everything queued before it.
+    pub(crate) fn enqueue_frame_now(&self, generation: u64, text: String) {
+        let frame = Outbound::Frame { generation, text };
+        match self.inner.outbound.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(frame)) => {
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        let outbound = self.inner.outbound.clone();
+                        runtime.spawn(async move {
+                            // An error means the connection task is gone: nothing to cancel.
+                            let _ = outbound.send(frame).await;
+                        });
+                    }
+                    Err(_) => {
+                        tracing::warn!("cannot queue a StreamCancel outside a Tokio runtime");
+                    }
+                }
+            }
+            // The connection task is gone: its streams have ended.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
     }
 
     async fn enqueue(&self, generation: u64, text: String) -> Result<(), SendError> {
@@ -296,6 +446,11 @@ impl Client {
     /// How many calls are waiting for a reply.
     pub fn pending_calls(&self) -> usize {
         self.inner.shared.pending.len()
+    }
+
+    /// How many streams are open, or cancelled and waiting for the server's `StreamEnd`.
+    pub fn open_streams(&self) -> usize {
+        self.inner.shared.streams.len()
     }
 
     fn fresh_id(&self) -> Id {

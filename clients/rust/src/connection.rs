@@ -6,6 +6,7 @@ use crate::envelope::Envelope;
 use crate::error::ConnectError;
 use crate::reconnect::ReconnectPolicy;
 use crate::state::ConnectionState;
+use crate::stream::{Routed, StreamTable};
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::time::Duration;
@@ -39,6 +40,7 @@ pub(crate) struct ConnectConfig {
 /// State shared by the client handles and the connection task.
 pub(crate) struct Shared {
     pub pending: PendingCalls,
+    pub streams: StreamTable,
     pub events: broadcast::Sender<Envelope>,
     pub state: watch::Sender<ConnectionState>,
     /// Becomes `true` when the connection task has stopped for good.
@@ -61,6 +63,7 @@ impl Shared {
         let (stopped, _) = watch::channel(false);
         Shared {
             pending: PendingCalls::default(),
+            streams: StreamTable::default(),
             events,
             state,
             stopped,
@@ -74,6 +77,7 @@ impl Shared {
 
     pub(crate) fn go_online(&self, generation: u64) {
         self.pending.go_online(generation);
+        self.streams.go_online(generation);
         self.set_state(ConnectionState::Online);
     }
 
@@ -82,22 +86,39 @@ impl Shared {
         if failed > 0 {
             tracing::debug!(failed, "failed the calls waiting on the lost connection");
         }
+        let ended = self.streams.go_offline();
+        if ended > 0 {
+            tracing::debug!(ended, "ended the streams open on the lost connection");
+        }
         self.set_state(state);
     }
 
-    fn dispatch(&self, text: &str) {
+    /// Hands an incoming frame to its stream or call, and to the event stream. Returns a frame
+    /// to write at once: the `StreamCancel` of a stream whose reader fell too far behind.
+    fn dispatch(&self, text: &str) -> Option<String> {
         let envelope = match Envelope::from_json(text) {
             Ok(envelope) => envelope,
             Err(error) => {
                 tracing::warn!(%error, "ignoring a frame that is not an envelope");
-                return;
+                return None;
             }
         };
+        let mut reply = None;
         if let Some(id) = &envelope.id {
-            self.pending.resolve(id, &envelope);
+            match self.streams.route(id, &envelope) {
+                Routed::NotAStream => {
+                    self.pending.resolve(id, &envelope);
+                }
+                Routed::Taken => {}
+                Routed::Overflowed(cancel) => {
+                    tracing::warn!(%id, "a stream's reader fell behind: cancelling the stream");
+                    reply = Some(cancel);
+                }
+            }
         }
         // No subscriber is fine: the envelope is then only seen by the call, if any.
         let _ = self.events.send(envelope);
+        reply
     }
 }
 
@@ -298,7 +319,16 @@ async fn drive(
     loop {
         tokio::select! {
             incoming = socket.next() => match incoming {
-                Some(Ok(Message::Text(text))) => shared.dispatch(text.as_str()),
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(frame) = shared.dispatch(text.as_str()) {
+                        if let Err(error) = socket.send(Message::text(frame)).await {
+                            return match error {
+                                WsError::ConnectionClosed => End::Lost(close_reason(close_frame)),
+                                error => End::Lost(Some(error.to_string())),
+                            };
+                        }
+                    }
+                }
                 Some(Ok(Message::Binary(bytes))) => {
                     tracing::warn!(len = bytes.len(), "ignoring a binary frame");
                 }

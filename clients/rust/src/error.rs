@@ -30,6 +30,10 @@ pub enum ErrorCode {
     RateLimited,
     /// `unauthorized`: the handler requires an authenticated user.
     Unauthorized,
+    /// `duplicate_id`: a stream request reuses the `Id` of a stream still open.
+    DuplicateId,
+    /// `too_many_streams`: the connection already holds the most open streams allowed.
+    TooManyStreams,
     /// A code this client does not know, kept as sent.
     Other(String),
 }
@@ -48,6 +52,8 @@ impl ErrorCode {
             ErrorCode::MessageTooLarge => "message_too_large",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::DuplicateId => "duplicate_id",
+            ErrorCode::TooManyStreams => "too_many_streams",
             ErrorCode::Other(code) => code,
         }
     }
@@ -65,6 +71,8 @@ impl ErrorCode {
             "message_too_large" => ErrorCode::MessageTooLarge,
             "rate_limited" => ErrorCode::RateLimited,
             "unauthorized" => ErrorCode::Unauthorized,
+            "duplicate_id" => ErrorCode::DuplicateId,
+            "too_many_streams" => ErrorCode::TooManyStreams,
             other => ErrorCode::Other(other.to_owned()),
         }
     }
@@ -202,7 +210,7 @@ pub enum CallError {
     /// The request does not serialize to JSON.
     #[error("cannot encode the request: {0}")]
     Encode(#[source] serde_json::Error),
-    /// A call with this explicit `Id` is already waiting for its reply.
+    /// A call with this explicit `Id` is already waiting for its reply, or a stream uses it.
     #[error("a call with Id {0} is already pending")]
     DuplicateId(Id),
 }
@@ -247,6 +255,81 @@ impl From<SendError> for CallError {
     }
 }
 
+/// Why a stream could not be opened, or why it ended early ([`ItemStream`](crate::ItemStream)).
+///
+/// [`Server`](Self::Server), [`Disconnected`](Self::Disconnected) and
+/// [`Overflow`](Self::Overflow) end the stream (it yields `None` next); after
+/// [`Decode`](Self::Decode) it goes on. Opening fails with `Disconnected`,
+/// [`Encode`](Self::Encode) or [`DuplicateId`](Self::DuplicateId).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The server sent an `Error` envelope with the stream's `Id` (the handler failed, no
+    /// handler for the `Type`, `duplicate_id`, `too_many_streams`, ...): the stream has ended.
+    #[error("server error {code}: {message}")]
+    Server {
+        /// `Data.code`.
+        code: ErrorCode,
+        /// `Data.message`, for people.
+        message: String,
+        /// `Data.type`: the offending `Type`, when the server names it.
+        message_type: Option<String>,
+    },
+    /// The client is not connected, or the connection was lost while the stream was open.
+    /// Streams are not reopened on reconnection: open the stream again once the client is
+    /// back online (see [`Client::state`](crate::Client::state)).
+    #[error("disconnected: the stream has ended (open it again once the client is online)")]
+    Disconnected,
+    /// The reader let `capacity` items wait without reading: the client cancelled the stream
+    /// (read faster, or raise [`ClientBuilder::stream_capacity`](crate::ClientBuilder::stream_capacity)).
+    #[error("the stream was cancelled: {capacity} items were waiting to be read")]
+    Overflow {
+        /// The stream's capacity.
+        capacity: usize,
+    },
+    /// An item's `Data` does not decode into the item type; the stream goes on.
+    #[error("cannot decode a {message_type:?} stream item: {source}")]
+    Decode {
+        /// The item's `Type`.
+        message_type: String,
+        /// The item's `Data`.
+        data: Value,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request does not serialize to JSON.
+    #[error("cannot encode the request: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// A stream or a call of this client already uses this explicit `Id`.
+    #[error("a stream or call with Id {0} is still open: choose another Id")]
+    DuplicateId(Id),
+}
+
+impl StreamError {
+    /// The protocol error code, when the server answered with an `Error` envelope.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            StreamError::Server { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Whether the stream has ended with this error (everything but [`Decode`](Self::Decode)).
+    pub fn ends_stream(&self) -> bool {
+        !matches!(self, StreamError::Decode { .. })
+    }
+}
+
+impl From<SendError> for StreamError {
+    fn from(error: SendError) -> Self {
+        match error {
+            SendError::Disconnected => StreamError::Disconnected,
+            SendError::Encode(source) => StreamError::Encode(source),
+        }
+    }
+}
+
 /// An item an [`Events`](crate::Events) or [`Subscription`](crate::Subscription) could not deliver.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -283,6 +366,8 @@ mod tests {
             "message_too_large",
             "rate_limited",
             "unauthorized",
+            "duplicate_id",
+            "too_many_streams",
             "brand_new",
         ] {
             assert_eq!(ErrorCode::parse(code).as_str(), code);

@@ -8,6 +8,8 @@
 //! - fire-and-forget **sends** ([`Client::send`]);
 //! - a stream of every incoming envelope ([`Client::events`]) and typed **subscriptions** per
 //!   `Type` ([`Client::subscribe`]) for server-initiated messages;
+//! - **streams** (subscriptions): a request answered by any number of items until
+//!   `StreamEnd`, read as an async [`ItemStream`] ([`Client::stream`]); dropping it cancels;
 //! - a watchable **connection state** ([`Client::state`]: `CONNECTING`, `ONLINE`, `OFFLINE`,
 //!   `ERROR`);
 //! - automatic **reconnection** with exponential backoff and full jitter ([`ReconnectPolicy`]).
@@ -58,6 +60,7 @@ mod error;
 mod events;
 mod reconnect;
 mod state;
+mod stream;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -65,7 +68,8 @@ pub use builder::ClientBuilder;
 pub use call::CallOptions;
 pub use client::Client;
 pub use envelope::{type_name_of, Envelope, Id, ERROR_TYPE};
-pub use error::{CallError, ConnectError, ErrorCode, RecvError, SendError};
+pub use error::{CallError, ConnectError, ErrorCode, RecvError, SendError, StreamError};
 pub use events::{Events, Subscription};
 pub use reconnect::ReconnectPolicy;
 pub use state::ConnectionState;
+pub use stream::{ItemStream, StreamOptions, STREAM_CANCEL_TYPE, STREAM_END_TYPE};

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 /// A server whose listening socket is bound; serve it with [`serve`](BoundServer::serve) or
 /// [`serve_with_shutdown`](BoundServer::serve_with_shutdown).
@@ -82,6 +83,11 @@ impl BoundServer {
             endpoint,
         } = self;
         tracing::info!(%local_addr, "exws server listening");
+        // The connections this loop accepted end with it, even if its future is dropped (their
+        // cleanup then runs with `DisconnectReason::Aborted`); other transports serving the
+        // same endpoint are not concerned.
+        let accepted_here = CancellationToken::new();
+        let _end_with_the_loop = accepted_here.clone().drop_guard();
         tokio::pin!(signal);
         loop {
             tokio::select! {
@@ -91,7 +97,15 @@ impl BoundServer {
                         if let Err(error) = stream.set_nodelay(true) {
                             tracing::debug!(%error, "cannot set TCP_NODELAY");
                         }
-                        tokio::spawn(endpoint.serve_connection(stream, remote_addr));
+                        let session = endpoint.serve_connection(stream, remote_addr);
+                        let ended = accepted_here.clone();
+                        tokio::spawn(async move {
+                            tokio::select! {
+                                biased;
+                                () = ended.cancelled() => {}
+                                () = session => {}
+                            }
+                        });
                     }
                     Err(error) => {
                         // Out of file descriptors or similar: back off instead of spinning.

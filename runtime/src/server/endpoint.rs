@@ -58,6 +58,7 @@ impl Endpoint {
         }
     }
 
+    #[cfg(any(test, feature = "axum"))]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.inner.shared
     }
@@ -113,6 +114,7 @@ impl Endpoint {
     }
 
     /// The shutdown token sessions watch.
+    #[cfg(feature = "axum")]
     pub(crate) fn shutdown_token(&self) -> &CancellationToken {
         &self.inner.shutdown
     }

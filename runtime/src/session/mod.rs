@@ -14,6 +14,7 @@ mod upgrade;
 pub use reason::DisconnectReason;
 
 pub(crate) use dispatch::{message as dispatch_message, send_error};
+#[cfg(feature = "axum")]
 pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
 
 use crate::auth::Admission;

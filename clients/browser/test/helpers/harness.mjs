@@ -24,6 +24,12 @@ export const chatBin = path.resolve(
   process.env.EXWS_CHAT_BIN || "../../target/debug/examples/chat",
 );
 
+/** The streams example binary: $EXWS_STREAMS_BIN, or the repo's debug build. */
+export const streamsBin = path.resolve(
+  clientDir,
+  process.env.EXWS_STREAMS_BIN || "../../target/debug/examples/streams",
+);
+
 export const chromiumPath = process.env.EXWS_CHROMIUM || "/usr/bin/chromium";
 
 /** Rejects when `promise` has not settled within `ms`. */
@@ -85,6 +91,20 @@ export async function startChat({ port = 0, attempts = 20 } = {}) {
     }
   }
   throw lastError;
+}
+
+/**
+ * Starts the streams example (Countdown, Forever and the calculator) on 127.0.0.1, port 0, and
+ * waits for its listening line.
+ */
+export async function startStreams() {
+  if (!existsSync(streamsBin)) {
+    throw new Error(
+      `streams example not found at ${streamsBin}: run \`cargo build --example streams\` ` +
+        "from the repository root, or set EXWS_STREAMS_BIN",
+    );
+  }
+  return spawnExample(streamsBin, "streams", 0);
 }
 
 function spawnExample(binary, name, port) {

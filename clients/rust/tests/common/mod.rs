@@ -163,7 +163,12 @@ impl Running {
 
 /// Starts [`server`] on `addr` (port 0 for a free port).
 pub async fn start_on(addr: &str) -> Running {
-    let bound = within(server().bind(addr)).await.expect("bind");
+    start_server(server(), addr).await
+}
+
+/// Starts `server` on `addr` (port 0 for a free port).
+pub async fn start_server(server: Server, addr: &str) -> Running {
+    let bound = within(server.bind(addr)).await.expect("bind");
     let addr = bound.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(bound.serve_with_shutdown(async move {

@@ -1,0 +1,130 @@
+//! A room subscription as a stream across two processes on a real `redis-server`: X-raptor's
+//! chat, where `sub` joins and listens (items with the request's `Id`) and `unsub` leaves.
+
+#![cfg(feature = "redis")]
+
+mod common;
+mod redis_support;
+
+use common::{within, TestServer};
+use exws::adapter::{RedisAdapter, RedisAdapterConfig};
+use exws::{handlers, message, Connection, Hub, HubError, RoomSubscription, Server};
+use redis_support::RedisServer;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[derive(Deserialize)]
+struct Subscribe {
+    room: String,
+}
+
+/// `sub`: join the room and listen, until the client's `StreamCancel` (`unsub`).
+#[message]
+async fn subscribe(
+    request: Subscribe,
+    connection: Connection,
+    hub: Hub,
+) -> Result<RoomSubscription, HubError> {
+    hub.subscribe(&connection, &request.room).await
+}
+
+#[derive(Deserialize)]
+struct Post {
+    room: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct RoomMessage {
+    room: String,
+    text: String,
+}
+
+#[message]
+async fn post(request: Post, connection: Connection, hub: Hub) -> Result<(), HubError> {
+    hub.room(&request.room)
+        .except(connection.id())
+        .send(&RoomMessage {
+            room: request.room.clone(),
+            text: request.text,
+        })
+        .await
+}
+
+#[derive(Deserialize)]
+struct Ping {}
+
+#[derive(Serialize)]
+struct Pong {}
+
+#[message]
+async fn ping(_request: Ping) -> Pong {
+    Pong {}
+}
+
+async fn server(redis: &RedisServer, prefix: &str) -> TestServer {
+    let adapter = RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix(prefix))
+        .expect("a valid URL");
+    TestServer::start(Server::with_handlers(handlers![subscribe, post, ping]).adapter(adapter))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_subscription_streams_the_rooms_messages_across_processes_and_leaves_on_cancel() {
+    let redis = RedisServer::start();
+    let prefix = format!("exws-test-{}-room-stream", std::process::id());
+    let a = server(&redis, &prefix).await;
+    let b = server(&redis, &prefix).await;
+    let mut listener = a.connect().await;
+    let mut poster = b.connect().await;
+
+    listener
+        .send_json(&json!({"Type": "Subscribe", "Data": {"room": "news"}, "Id": "sub-1"}))
+        .await;
+    let room_key = format!("{prefix}:room:news");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.set_members(&room_key).await.len() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the subscription never joined the room in Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    for text in ["first", "second"] {
+        poster
+            .send_json(&json!({"Type": "Post", "Data": {"room": "news", "text": text}}))
+            .await;
+    }
+    for text in ["first", "second"] {
+        assert_eq!(
+            listener.recv().await,
+            json!({"Type": "RoomMessage", "Data": {"room": "news", "text": text}, "Id": "sub-1"}),
+            "a room message from the other process, with the subscription's Id"
+        );
+    }
+
+    // `unsub`: the cancel is answered with StreamEnd and the room is left, in Redis too.
+    listener
+        .send_json(&json!({"Type": "StreamCancel", "Id": "sub-1"}))
+        .await;
+    assert_eq!(
+        listener.recv().await,
+        json!({"Type": "StreamEnd", "Id": "sub-1"})
+    );
+    while !redis.set_members(&room_key).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the subscription stayed in the room"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    poster
+        .send_json(&json!({"Type": "Post", "Data": {"room": "news", "text": "after"}}))
+        .await;
+    // Nothing more comes: the next message the listener gets answers its own request.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let pong = within("the pong", listener.call("Ping", json!({}))).await;
+    assert_eq!(pong["Type"], "Pong", "{pong}");
+}
