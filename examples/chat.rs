@@ -8,8 +8,9 @@
 //! ```
 //! With `EXWS_REDIS_URL`, every process sharing that Redis acts as one chat server.
 //!
-//! Open <http://127.0.0.1:8765/> for the chat page: `examples/chat/index.html`, plain HTML and
-//! the browser client, which the server serves at `/exws.js`. With `--features schema` it also
+//! Open <http://127.0.0.1:8765/> for the chat page: `examples/chat/index.html` and its script
+//! `chat.js` (at `/chat.js`), plain HTML and JavaScript, and the browser client, which the
+//! server serves at `/exws.js`. With `--features schema` it also
 //! serves its contract at `/asyncapi.json`.
 //!
 //! Messages (`Data` fields in braces): on connect the server sends `Welcome {id}`;
@@ -210,6 +211,11 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
             "/",
             "text/html; charset=utf-8",
             include_str!("chat/index.html").as_bytes(),
+        )
+        .http_file(
+            "/chat.js",
+            "text/javascript; charset=utf-8",
+            include_str!("chat/chat.js").as_bytes(),
         )
         .serve_browser_client();
     // With `--features schema`, the contract is served at `GET /asyncapi.json`, the messages

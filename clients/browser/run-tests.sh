@@ -15,6 +15,11 @@
 #                        Default: <cargo target dir>/debug/examples/calculator, built here.
 #   EXWS_CHAT_BIN        the chat example binary (it serves the chat page); when set, it is not
 #                        built. Default: <cargo target dir>/debug/examples/chat, built here.
+#   EXWS_STREAMS_BIN     the streams example binary; likewise.
+#                        The examples are built with the `schema` feature: they serve their
+#                        contract (/asyncapi.json), which test/contract.test.mjs checks.
+#   EXWS_CLI_BIN         the exws CLI (`exws codegen typescript`); when set, it is not built.
+#                        Default: <cargo target dir>/debug/exws, built here.
 #   EXWS_STREAMS_BIN     the streams example binary (Countdown, Forever); when set, it is not
 #                        built. Default: <cargo target dir>/debug/examples/streams, built here.
 #   EXWS_CHROMIUM        the Chromium (or Chrome) binary to drive; when set, nothing is
@@ -65,7 +70,8 @@ if [ ! -x "$chromium_bin" ]; then
 fi
 log "Chromium: $chromium_bin"
 
-# 2. Node.js 20 or newer, and the npm dev dependencies (playwright-core, typescript).
+# 2. Node.js 20 or newer, and the npm dev dependencies (playwright-core, typescript,
+#    @asyncapi/parser).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   log "node and npm are needed: install Node.js 20 or newer with npm (https://nodejs.org/en/download)"
   exit 1
