@@ -41,10 +41,10 @@ fn main() -> ExitCode {
             Command::Stream(args) => commands::stream(&cli.global, args).await,
             Command::Listen(args) => commands::listen(&cli.global, args).await,
             Command::Codegen(args::Codegen::Typescript(args)) => {
-                contract::codegen_typescript(args, cli.global.timeout).await
+                contract::codegen_typescript(args, cli.global.timeout()).await
             }
             Command::Contract(args::ContractCommand::Diff(args)) => {
-                contract::contract_diff(args, cli.global.timeout).await
+                contract::contract_diff(args, cli.global.timeout()).await
             }
         }
     });

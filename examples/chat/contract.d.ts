@@ -141,11 +141,20 @@ export type ExwsId = string | number;
 export interface Contract {
   /** The `Data` of every request `Type` the server handles (`send`, `call`, `stream`). */
   requests: {
+    /** Sends a text to every connection, the sender included, as a `Broadcasted`. */
     Broadcast: Broadcast;
+    /** Sends a text to one connection, as a `Direct`. */
     DirectMessage: DirectMessage;
+    /** Joins a room; answers with its member count. The room's watchers get a `Presence`. */
     JoinRoom: JoinRoom;
+    /** Leaves a room (and stops watching it); the room's watchers get a `Presence`. */
     LeaveRoom: LeaveRoom;
+    /**
+     * Lists a room's members and starts watching it: `Presence` whenever another connection
+     * joins or leaves it, until this one leaves the room or closes.
+     */
     Members: Members;
+    /** Sends a text to the room's other members, as a `RoomMessage`. */
     SendToRoom: SendToRoom;
   };
   /** The reply's `Data` of each request `Type` answered with one reply (`call`). */

@@ -38,11 +38,6 @@ pub use server::{
 };
 pub use session::DisconnectReason;
 
-/// The `schemars` crate exws's contract is made with (feature `schema`): derive
-/// `schemars::JsonSchema` on request, reply and pushed types with this version.
-#[cfg(feature = "schema")]
-pub use schemars;
-
 /// Turns an `async fn` into a message handler, registered with the server.
 ///
 /// The first argument is the request: `Data` is decoded into it, and by default the message

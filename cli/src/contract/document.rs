@@ -1,5 +1,5 @@
 //! An exws AsyncAPI document, read: its named schemas, and what each operation takes and
-//! answers, by `Type` (the layout `Server::asyncapi` writes, see `docs/CONTRACT.md`).
+//! answers, by `Type` (the layout `Server::asyncapi` writes: see exws's `contract` module).
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -23,6 +23,8 @@ pub struct Contract {
     /// Request `Type` → what it gets back: `none`, `single`, `optional`, `stream`, `room`,
     /// `mixed` (several handlers).
     pub answers: BTreeMap<String, String>,
+    /// Request or pushed `Type` → the operation's description (the handler's doc comment).
+    pub docs: BTreeMap<String, String>,
 }
 
 impl Document {
@@ -110,6 +112,11 @@ impl Document {
             let action = operation["action"].as_str().unwrap_or_default();
             let word = operation["x-exws-reply"].as_str().unwrap_or("single");
             let sent = self.messages_of(&operation["messages"]);
+            if let Some(doc) = operation["description"].as_str() {
+                for (message_type, _) in &sent {
+                    contract.docs.insert(message_type.clone(), doc.to_owned());
+                }
+            }
             if action == "send" {
                 for (message_type, data) in sent {
                     events

@@ -41,6 +41,13 @@ fn write_contract(out: &mut String, contract: &Contract, names: &Names) {
         let _ = writeln!(out, "  /** {doc} */");
         let _ = writeln!(out, "  {title}: {{");
         for (message_type, schema) in entries {
+            if title == "requests" {
+                doc_comment(
+                    out,
+                    "    ",
+                    contract.docs.get(message_type).map(String::as_str),
+                );
+            }
             let _ = writeln!(
                 out,
                 "    {}: {};",

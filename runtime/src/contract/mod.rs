@@ -6,8 +6,18 @@
 //! [`BoundServer`](crate::BoundServer) or [`Endpoint`](crate::Endpoint)), serve it at
 //! `GET /asyncapi.json` with [`Server::serve_asyncapi`](crate::Server::serve_asyncapi), and
 //! declare what the hub sends (room messages, welcomes) with
-//! [`Server::pushes`](crate::Server::pushes). The document's layout, which `exws codegen
-//! typescript` and `exws contract diff` read, is described in `docs/CONTRACT.md`.
+//! [`Server::pushes`](crate::Server::pushes).
+//!
+//! The layout, which `exws codegen typescript` and `exws contract diff` read: one channel,
+//! `exws`, listing every message; each message (`components/messages/<Type>`, a suffix `.2`...
+//! when one `Type` has two different `Data`) has a payload of `allOf: [exws.Envelope]` with
+//! `Type` as a `const`, its `Data` schema and, when it carries one, `Id`. Operations are
+//! `call.<Type>` (action `receive`, with `reply.messages`: the replies, stream items and
+//! `StreamEnd`, and `Error`) and `push.<Type>` (action `send`); `x-exws-reply` says what a
+//! request gets back (`none`, `single`, `optional`, `stream`, `room`, `mixed`, and `cancel`
+//! for `StreamCancel`). Named types are under `components/schemas`; a type whose serialized
+//! form differs from its deserialized one has a second entry, `<Name>.Output`. exws's own
+//! schemas are `exws.Envelope`, `exws.Id`, `exws.ErrorData` and `exws.ErrorCode`.
 
 mod asyncapi;
 mod error;

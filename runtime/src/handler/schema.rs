@@ -29,6 +29,12 @@ impl<T: ?Sized> Of<T> {
     }
 }
 
+impl<T: ?Sized> Default for Of<T> {
+    fn default() -> Self {
+        Of::new()
+    }
+}
+
 /// Answers for types that implement `schemars::JsonSchema` (with the `schema` feature).
 pub trait ViaJsonSchema {
     /// The function that makes the type's schema.
@@ -79,6 +85,8 @@ pub fn none() -> HandlerSchemas {
 }
 
 #[cfg(all(test, feature = "schema"))]
+// The borrow is the probe: it is what makes the method on `Of<T>` win over the one on `&Of<T>`.
+#[allow(clippy::needless_borrow)]
 mod tests {
     #[allow(unused_imports)]
     use super::{Of, ViaJsonSchema as _, WithoutJsonSchema as _};

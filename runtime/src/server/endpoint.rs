@@ -58,7 +58,7 @@ impl Endpoint {
         }
     }
 
-    #[cfg(any(test, feature = "axum"))]
+    #[cfg(any(test, feature = "axum", feature = "schema"))]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.inner.shared
     }
