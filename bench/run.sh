@@ -2,7 +2,7 @@
 # exws benchmarks: builds in release once, runs every server pinned to one core and the load
 # generator pinned to the other, alternately, and prints markdown tables of medians and ratios.
 #
-#   bench/run.sh [throughput|latency|idle|fanout|cross|stall|all]   (default: throughput)
+#   bench/run.sh [throughput|latency|idle|fanout|cross|stall|streams|all]   (default: throughput)
 #
 # Settings (environment):
 #   ROUNDS=5 BENCH_SECONDS=10 WARMUP=2 CONNS=64 DEPTH=16 NUMBERS=4
@@ -15,6 +15,7 @@
 #   FANOUT_RECEIVERS=10000 FANOUT_ROUNDS=50 FANOUT_SIZE=100
 #   CROSS_RATE=10000 CROSS_RECEIVERS=1
 #   STALLED=1000 STALL_KIND=room                room | requests
+#   STREAM_ITEMS=2000000 STREAM_IDLE=10000      the streams run: items of one stream, idle streams
 #   OUT=target-bench/results/<date>             where raw JSON lines are kept
 #   LATENCY_RATES="half 50000"                  offered rates of the latency runs: `half` (half the
 #                                               hand-written peak) and/or requests/s
@@ -198,6 +199,23 @@ idle() {
     summary idle "$file"
 }
 
+streams() {
+    local file="$OUT/streams.jsonl"
+    start exws --max-connections 19900
+    log "streams: one stream of ${STREAM_ITEMS:-2000000} items, then ${STREAM_IDLE:-10000} idle streams"
+    for _ in $(seq "${ROUNDS}"); do
+        timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" streams --url "$SERVER_URL" \
+            --items "${STREAM_ITEMS:-2000000}" --idle 0 --server-pid "$SERVER_PID" \
+            --clk-tck "$CLK_TCK" | tee -a "$file" >&2
+    done
+    stop
+    start exws --max-connections 19900
+    timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" streams --url "$SERVER_URL" \
+        --items 1 --idle "${STREAM_IDLE:-10000}" --server-pid "$SERVER_PID" \
+        --clk-tck "$CLK_TCK" | tee -a "$file" >&2
+    stop
+}
+
 fanout() {
     local file="$OUT/fanout.jsonl"
     start exws --max-connections 19900
@@ -272,6 +290,7 @@ case "$what" in
     fanout) fanout ;;
     cross) cross ;;
     stall) stall ;;
-    all) throughput; latency; idle; fanout; cross; stall ;;
-    *) echo "usage: $0 [throughput|latency|idle|fanout|cross|stall|all]" >&2; exit 2 ;;
+    streams) streams ;;
+    all) throughput; latency; idle; fanout; cross; stall; streams ;;
+    *) echo "usage: $0 [throughput|latency|idle|fanout|cross|stall|streams|all]" >&2; exit 2 ;;
 esac

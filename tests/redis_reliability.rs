@@ -18,7 +18,6 @@ use redis_support::RedisServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 
 /// How long state may take to settle in Redis.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -97,28 +96,16 @@ async fn bind(
     let adapter =
         RedisAdapter::with_config(config(RedisAdapterConfig::new(redis.url()).prefix(prefix)))
             .expect("a valid Redis URL");
-    within(
-        "the server to bind",
+    common::bind(
         Server::with_handlers(handlers![join_room, who_am_i, join_when_closed])
             .authenticator(by_user)
-            .adapter(adapter)
-            .bind("127.0.0.1:0"),
+            .adapter(adapter),
     )
     .await
-    .expect("binds")
 }
 
 async fn connect_as(server: &TestServer, user: &str) -> (Client, ConnectionId) {
-    let tcp = within("TCP connect", TcpStream::connect(server.addr()))
-        .await
-        .expect("connect");
-    let (ws, _) = within(
-        "the handshake",
-        tokio_tungstenite::client_async(format!("ws://{}/?user={user}", server.addr()), tcp),
-    )
-    .await
-    .expect("the handshake succeeds");
-    let mut client = Client::from_websocket(ws);
+    let mut client = Client::connect_to(server.addr(), &format!("/?user={user}")).await;
     let me = client.call("WhoAmI", json!({})).await;
     let id = me["Data"]["connection"].as_str().unwrap_or_default();
     (client, ConnectionId::from(id))

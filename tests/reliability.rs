@@ -17,7 +17,6 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 #[derive(Deserialize)]
 struct CalculateRequest {
@@ -38,7 +37,7 @@ async fn calculate(request: CalculateRequest) -> CalculateResponse {
 }
 
 /// Reads one unmasked server frame from `tcp`: its opcode and payload.
-async fn read_server_frame(tcp: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+async fn read_server_frame(tcp: &mut common::TestStream) -> Option<(u8, Vec<u8>)> {
     let mut head = [0u8; 2];
     tcp.read_exact(&mut head).await.ok()?;
     let opcode = head[0] & 0x0f;
@@ -194,16 +193,7 @@ async fn by_user_parameter(
 
 /// Connects as `?user=...` and learns the connection id.
 async fn connect_as(server: &TestServer, user: &str) -> (Client, String) {
-    let tcp = within("TCP connect", TcpStream::connect(server.addr()))
-        .await
-        .expect("connect");
-    let (ws, _) = within(
-        "the handshake",
-        tokio_tungstenite::client_async(format!("ws://{}/?user={user}", server.addr()), tcp),
-    )
-    .await
-    .expect("the handshake succeeds");
-    let mut client = Client::from_websocket(ws);
+    let mut client = Client::connect_to(server.addr(), &format!("/?user={user}")).await;
     let me = client.call("WhoAmI", json!({})).await;
     assert_eq!(me["Data"]["user"], user, "{me}");
     let id = me["Data"]["connection"]
@@ -217,7 +207,7 @@ async fn connect_as(server: &TestServer, user: &str) -> (Client, String) {
 async fn two_tabs_of_one_user_stay_apart_and_a_user_message_reaches_both() {
     let server =
         Server::with_handlers(handlers![join_room, who_am_i]).authenticator(by_user_parameter);
-    let bound = server.bind("127.0.0.1:0").await.expect("binds");
+    let bound = common::bind(server).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
 
@@ -422,11 +412,8 @@ async fn closing_a_connection_cancels_a_handler_that_never_finishes() {
 #[tokio::test]
 async fn a_sequential_handler_that_never_finishes_does_not_hold_a_server_close() {
     let events = Events::default();
-    let bound = recording_server(&events)
-        .handler_grace(Duration::from_millis(100))
-        .bind("127.0.0.1:0")
-        .await
-        .expect("binds");
+    let bound =
+        common::bind(recording_server(&events).handler_grace(Duration::from_millis(100))).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
     let (mut client, id) = connect_as(&server, "ada").await;
@@ -488,10 +475,7 @@ async fn shutdown_ends_within_its_timeout_despite_a_handler_that_never_finishes(
 #[tokio::test]
 async fn a_dropped_server_future_still_runs_each_disconnect_hook_once_and_empties_the_hub() {
     let events = Events::default();
-    let bound = recording_server(&events)
-        .bind("127.0.0.1:0")
-        .await
-        .expect("binds");
+    let bound = common::bind(recording_server(&events)).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
     let (mut client, _id) = connect_as(&server, "ada").await;

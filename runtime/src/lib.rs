@@ -28,7 +28,7 @@ pub use context::Context;
 pub use error::Error;
 pub use extract::{FromContext, Rejection, State};
 pub use handler::{Handler, HandlerInfo, ReplyKind};
-pub use handshake::HandshakeRequest;
+pub use handshake::{HandshakeRequest, TlsInfo};
 pub use hooks::HandlerFailure;
 pub use hub::{Hub, HubError, Inbound, Recipients, RoomEnvelope, RoomSubscription};
 pub use protocol::{CloseCode, ErrorCode};
@@ -36,6 +36,8 @@ pub use server::{
     shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server,
     SlowConsumerPolicy,
 };
+#[cfg(feature = "tls")]
+pub use server::{TlsConfig, TlsError};
 pub use session::DisconnectReason;
 
 /// Turns an `async fn` into a message handler, registered with the server.

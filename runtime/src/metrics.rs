@@ -9,6 +9,7 @@
 //! | `exws_connections_open` | gauge | | open WebSocket connections |
 //! | `exws_connections_total` | counter | | connections opened |
 //! | `exws_handshakes_rejected_total` | counter | `status` | upgrades refused (401, 403, 503, ...) |
+//! | `exws_tls_handshakes_failed_total` | counter | `reason` | TLS handshakes that failed (`error`) or timed out (`timeout`), feature `tls` |
 //! | `exws_messages_in_total` | counter | | text frames received |
 //! | `exws_messages_out_total` | counter | | messages written to sockets |
 //! | `exws_errors_total` | counter | `code` | `Error` envelopes sent, by code |
@@ -39,6 +40,11 @@ pub(crate) fn connection_closed(reason: &'static str) {
 pub(crate) fn handshake_rejected(status: u16) {
     metrics::counter!("exws_handshakes_rejected_total", "status" => status.to_string())
         .increment(1);
+}
+
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) fn tls_handshake_failed(reason: &'static str) {
+    metrics::counter!("exws_tls_handshakes_failed_total", "reason" => reason).increment(1);
 }
 
 pub(crate) fn messages_in(count: u64) {

@@ -1,7 +1,12 @@
 //! Helpers shared by the integration tests: a server on a loopback port with a shutdown
-//! trigger, a small WebSocket client, and raw TCP for what a WebSocket client cannot send.
+//! trigger, a small WebSocket client, and raw streams for what a WebSocket client cannot send.
 //!
 //! Every receive is bounded by [`TIMEOUT`]: a bug fails the test instead of hanging it.
+//!
+//! `EXWS_TEST_TRANSPORT` picks the transport every server and client here uses, so that one
+//! set of tests runs over each: `plain` (the default: the standalone server over TCP), `tls`
+//! (the standalone server with [`Server::tls`] and a certificate made by the test; the clients
+//! trust it) or `axum` (the server's [`exws::Endpoint`] as the fallback of an axum app).
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -11,9 +16,10 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -42,6 +48,148 @@ pub async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     .await;
 }
 
+/// The transport the tests run over, from `EXWS_TEST_TRANSPORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// The standalone server over TCP.
+    Plain,
+    /// The standalone server over TLS (`Server::tls`).
+    Tls,
+    /// The endpoint mounted as the fallback of an axum app.
+    Axum,
+}
+
+/// The transport of this test run: `EXWS_TEST_TRANSPORT` = `plain` (default), `tls` or `axum`.
+pub fn transport() -> Transport {
+    match std::env::var("EXWS_TEST_TRANSPORT").as_deref() {
+        Err(_) | Ok("" | "plain") => Transport::Plain,
+        Ok("tls") => Transport::Tls,
+        Ok("axum") => Transport::Axum,
+        Ok(other) => panic!("EXWS_TEST_TRANSPORT={other:?}: use plain, tls or axum"),
+    }
+}
+
+/// Whether the test should stop here because it is about something `transport` does not
+/// have; says so, with `reason`, on stderr.
+pub fn skipped_over(transport: Transport, reason: &str) -> bool {
+    let skipped = self::transport() == transport;
+    if skipped {
+        // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "skipped over {transport:?}: {reason}");
+    }
+    skipped
+}
+
+/// Any byte stream a test client talks over: TCP, or TLS over TCP.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// The one stream type of the test clients, whatever the transport.
+pub type TestStream = Box<dyn Stream>;
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, made once per test binary.
+pub struct TestCertificate {
+    /// The certificate, PEM.
+    pub cert_pem: String,
+    /// Its private key, PEM (PKCS#8).
+    pub key_pem: String,
+    /// The certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// Its private key, DER (PKCS#8).
+    pub key_der: Vec<u8>,
+}
+
+/// This test binary's certificate.
+pub fn test_certificate() -> &'static TestCertificate {
+    static CERTIFICATE: OnceLock<TestCertificate> = OnceLock::new();
+    CERTIFICATE.get_or_init(|| {
+        let generated = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+        ])
+        .expect("rcgen makes a certificate");
+        TestCertificate {
+            cert_pem: generated.cert.pem(),
+            key_pem: generated.key_pair.serialize_pem(),
+            cert_der: generated.cert.der().to_vec(),
+            key_der: generated.key_pair.serialize_der(),
+        }
+    })
+}
+
+/// The server's TLS settings with [`test_certificate`].
+pub fn test_tls_config() -> exws::TlsConfig {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let certificate = test_certificate();
+    let key = PrivatePkcs8KeyDer::from(certificate.key_der.clone());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("rustls's default versions")
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from(certificate.cert_der.clone())],
+        PrivateKeyDer::Pkcs8(key),
+    )
+    .expect("the test certificate is usable");
+    exws::TlsConfig::from_rustls(Arc::new(config))
+}
+
+/// A TLS client that trusts [`test_certificate`] (and nothing else) and offers ALPN
+/// `http/1.1`.
+pub fn tls_connector() -> tokio_rustls::TlsConnector {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(
+                test_certificate().cert_der.clone(),
+            ))
+            .expect("the test certificate is a valid root");
+        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("rustls's default versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    });
+    tokio_rustls::TlsConnector::from(config.clone())
+}
+
+/// Opens a byte stream to a test server over this run's transport: TCP, with a TLS handshake
+/// (SNI `localhost`) on top for `tls`.
+pub async fn connect_stream(addr: SocketAddr) -> TestStream {
+    let tcp = within("TCP connect", TcpStream::connect(addr))
+        .await
+        .expect("TCP connect to the test server");
+    if transport() != Transport::Tls {
+        return Box::new(tcp);
+    }
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("a valid name");
+    let tls = within("the TLS handshake", tls_connector().connect(name, tcp))
+        .await
+        .expect("the TLS handshake succeeds");
+    Box::new(tls)
+}
+
+/// Binds `server` to `127.0.0.1:0`, with the test certificate for the `tls` transport. Serve
+/// it with [`TestServer::serve`].
+pub async fn bind(server: Server) -> exws::BoundServer {
+    let server = match transport() {
+        Transport::Tls => server.tls(test_tls_config()),
+        Transport::Plain | Transport::Axum => server,
+    };
+    within("bind", server.bind("127.0.0.1:0"))
+        .await
+        .expect("the test server binds")
+}
+
 /// A server bound to `127.0.0.1:0`, served in a background task until [`shutdown`]
 /// (or the end of the test's runtime).
 ///
@@ -53,16 +201,20 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Binds `server` to a free loopback port and serves it with `serve_with_shutdown`.
+    /// Binds `server` to a free loopback port and serves it over this run's transport.
     pub async fn start(server: Server) -> TestServer {
-        let bound = within("bind", server.bind("127.0.0.1:0"))
-            .await
-            .expect("the test server binds");
-        TestServer::serve(bound)
+        TestServer::serve(bind(server).await)
     }
 
-    /// Serves an already bound server (whose hub the test kept) with `serve_with_shutdown`.
+    /// Serves a server bound with [`bind`] (whose hub the test kept) with
+    /// `serve_with_shutdown`, or, for the `axum` transport, its endpoint as the fallback of an
+    /// axum app on another loopback port (the bound listener is closed).
     pub fn serve(bound: exws::BoundServer) -> TestServer {
+        if transport() == Transport::Axum {
+            let endpoint = bound.endpoint().clone();
+            drop(bound);
+            return TestServer::serve_axum(endpoint);
+        }
         let addr = bound.local_addr();
         let (trigger, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(bound.serve_with_shutdown(async move {
@@ -76,14 +228,59 @@ impl TestServer {
         }
     }
 
+    /// Serves `endpoint` as the fallback of an axum app on `127.0.0.1:0` until the shutdown
+    /// trigger, then stops the app and shuts the endpoint down.
+    fn serve_axum(endpoint: exws::Endpoint) -> TestServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("the axum app binds");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let listener = TcpListener::from_std(listener).expect("a Tokio listener");
+        let addr = listener.local_addr().expect("the axum app's address");
+        let app = axum::Router::new().fallback({
+            let endpoint = endpoint.clone();
+            move |request: axum::extract::Request| {
+                let endpoint = endpoint.clone();
+                async move { endpoint.upgrade(request).await }
+            }
+        });
+        let (trigger, signal) = oneshot::channel::<()>();
+        let (stop_endpoint, endpoint_stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let app = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = signal.await;
+                let _ = stop_endpoint.send(());
+            });
+            let shutdown = async {
+                let _ = endpoint_stopped.await;
+                endpoint.shutdown().await;
+            };
+            let (served, ()) = tokio::join!(std::future::IntoFuture::into_future(app), shutdown);
+            served.expect("axum::serve serves until the shutdown");
+            Ok(())
+        });
+        TestServer {
+            addr,
+            trigger: Some(trigger),
+            task: Some(task),
+        }
+    }
+
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `ws://127.0.0.1:PORT/`.
+    /// `ws://127.0.0.1:PORT/`, or `wss://` over TLS.
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.addr)
+        match transport() {
+            Transport::Tls => format!("wss://{}/", self.addr),
+            Transport::Plain | Transport::Axum => format!("ws://{}/", self.addr),
+        }
     }
 
     /// Opens a WebSocket connection.
@@ -129,7 +326,7 @@ impl TestServer {
 
 /// A WebSocket client with strict, time-bounded expectations.
 pub struct Client {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<TestStream>,
 }
 
 /// Something other than a text frame where a text frame was expected.
@@ -153,29 +350,33 @@ impl Received {
 }
 
 impl Client {
-    /// Connects to `ws://addr/`.
+    /// Connects to `ws://addr/` over this run's transport.
     pub async fn connect(addr: SocketAddr) -> Client {
-        let tcp = within("TCP connect", TcpStream::connect(addr))
-            .await
-            .expect("TCP connect to the test server");
+        Client::connect_to(addr, "/").await
+    }
+
+    /// Connects to `target` (a path and query, e.g. `/?user=ada`) of the server at `addr`.
+    pub async fn connect_to(addr: SocketAddr, target: &str) -> Client {
+        let stream = connect_stream(addr).await;
         let (ws, _response) = within(
             "the WebSocket handshake",
-            tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp),
+            tokio_tungstenite::client_async(format!("ws://{addr}{target}"), stream),
         )
         .await
         .expect("the WebSocket handshake succeeds");
         Client { ws }
     }
 
-    /// A client on a WebSocket the test opened itself (with its own URL or headers).
-    pub fn from_websocket(ws: WebSocketStream<TcpStream>) -> Client {
+    /// A client on a WebSocket the test opened itself (with its own URL or headers) on a
+    /// [`connect_stream`].
+    pub fn from_websocket(ws: WebSocketStream<TestStream>) -> Client {
         Client { ws }
     }
 
     /// Continues as a WebSocket client on a stream upgraded with [`raw_upgrade`] (after
     /// writing raw frames to it, for instance).
-    pub async fn from_upgraded(tcp: TcpStream) -> Client {
-        let ws = WebSocketStream::from_raw_socket(tcp, Role::Client, None).await;
+    pub async fn from_upgraded(stream: TestStream) -> Client {
+        let ws = WebSocketStream::from_raw_socket(stream, Role::Client, None).await;
         Client { ws }
     }
 
@@ -328,8 +529,8 @@ impl Client {
         self.expect_end().await;
     }
 
-    /// The underlying TCP stream, e.g. to drop the connection abruptly.
-    pub fn into_tcp(self) -> TcpStream {
+    /// The underlying stream, e.g. to drop the connection abruptly.
+    pub fn into_stream(self) -> TestStream {
         self.ws.into_inner()
     }
 }
@@ -363,18 +564,17 @@ pub async fn calculate(
     }
 }
 
-/// Performs a WebSocket upgrade by hand and returns the raw TCP stream after the `101`, for
-/// tests that must write bytes no WebSocket client would (half frames, abrupt drops).
-pub async fn raw_upgrade(addr: SocketAddr) -> TcpStream {
+/// Performs a WebSocket upgrade by hand and returns the raw stream (over this run's
+/// transport) after the `101`, for tests that must write bytes no WebSocket client would
+/// (half frames, abrupt drops).
+pub async fn raw_upgrade(addr: SocketAddr) -> TestStream {
     raw_upgrade_with(addr, "Connection: Upgrade\r\n", &[]).await
 }
 
 /// [`raw_upgrade`] with its own `Connection` (and any other) header lines, each ending in
 /// CRLF, and `early` bytes written in the same write as the request head, before the `101`.
-pub async fn raw_upgrade_with(addr: SocketAddr, headers: &str, early: &[u8]) -> TcpStream {
-    let mut tcp = within("TCP connect", TcpStream::connect(addr))
-        .await
-        .expect("TCP connect");
+pub async fn raw_upgrade_with(addr: SocketAddr, headers: &str, early: &[u8]) -> TestStream {
+    let mut tcp = connect_stream(addr).await;
     let mut request = format!(
         "GET /ws?x=1 HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n{headers}\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -441,19 +641,37 @@ pub fn raw_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
-/// Sends `request` (a raw HTTP request head) and returns the status code and body of the
-/// server's answer (read until the server closes).
+/// Sends `request` (a raw HTTP request head, over this run's transport) and returns the
+/// status code, head and body of the server's answer (read to its `Content-Length`, or until
+/// the server closes).
 pub async fn http_exchange(addr: SocketAddr, request: &str) -> (u16, String, String) {
-    let mut tcp = within("TCP connect", TcpStream::connect(addr))
-        .await
-        .expect("TCP connect");
-    within("writing the request", tcp.write_all(request.as_bytes()))
+    let mut stream = connect_stream(addr).await;
+    within("writing the request", stream.write_all(request.as_bytes()))
         .await
         .expect("write the request");
     let mut response = Vec::new();
-    within("the HTTP response", tcp.read_to_end(&mut response))
-        .await
-        .expect("read the response");
+    within("the HTTP response", async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(head_end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&response[..head_end]).to_lowercase();
+                let length = head.lines().find_map(|line| {
+                    line.strip_prefix("content-length:")
+                        .and_then(|value| value.trim().parse::<usize>().ok())
+                });
+                if length.is_some_and(|length| response.len() >= head_end + 4 + length) {
+                    return;
+                }
+            }
+            match stream.read(&mut chunk).await {
+                // An HTTP server that keeps the connection open answered in full above; one
+                // that closes (with or without TLS's close_notify) ends the answer here.
+                Ok(0) | Err(_) => return,
+                Ok(read) => response.extend_from_slice(&chunk[..read]),
+            }
+        }
+    })
+    .await;
     let response = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = response
         .split_once("\r\n\r\n")

@@ -39,9 +39,30 @@ pub fn example_binary(name: &str) -> PathBuf {
     if let Some(path) = built.get(name) {
         return path.clone();
     }
-    let path = build(name);
+    let path = build(&["--example", name], name, &features());
     built.insert(name.to_owned(), path.clone());
     path
+}
+
+/// The path of the `exws` command-line tool (package `exws-cli`), built if needed (once per
+/// test binary); `EXWS_CLI_BIN` names one built beforehand. Blocks while cargo builds.
+pub fn cli_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("EXWS_CLI_BIN") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "EXWS_CLI_BIN={} is not a file; unset it to have the test build the CLI",
+            path.display()
+        );
+        return path;
+    }
+    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    built
+        .get_or_insert_with(|| build(&["-p", "exws-cli", "--bin", "exws"], "exws", &[]))
+        .clone()
 }
 
 /// The root package's features this test binary was compiled with, for `--features`.
@@ -78,7 +99,9 @@ fn is_test_only_variable(name: &str) -> bool {
         )
 }
 
-fn build(name: &str) -> PathBuf {
+/// `cargo build` of `target` (e.g. `--example chat`) with `features`; returns the path of the
+/// executable named `name`.
+fn build(target: &[&str], name: &str, features: &[&str]) -> PathBuf {
     // This test binary is `<target dir>/<profile dir>/deps/<test>-<hash>`.
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe
@@ -90,12 +113,9 @@ fn build(name: &str) -> PathBuf {
     let mut command = Command::new(env!("CARGO"));
     command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "build",
-            "--example",
-            name,
-            "--message-format=json-render-diagnostics",
-        ])
+        .arg("build")
+        .args(target)
+        .arg("--message-format=json-render-diagnostics")
         .arg("--target-dir")
         .arg(target_dir);
     match profile_dir.file_name().and_then(|dir| dir.to_str()) {
@@ -104,7 +124,6 @@ fn build(name: &str) -> PathBuf {
             command.args(["--profile", profile]);
         }
     }
-    let features = features();
     if !features.is_empty() {
         command.args(["--features", &features.join(",")]);
     }
@@ -113,7 +132,7 @@ fn build(name: &str) -> PathBuf {
             command.env_remove(variable);
         }
     }
-    let description = format!("cargo build --example {name} --features {features:?}");
+    let description = format!("cargo build {} --features {features:?}", target.join(" "));
     let mut build = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

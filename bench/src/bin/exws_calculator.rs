@@ -1,6 +1,8 @@
 //! The exws server of the benchmark: the calculator handler (`CalculateRequest` →
 //! `CalculateResponse`), and the chat example's `JoinRoom`/`SendToRoom` handlers for the fan-out
-//! and cross-process measurements. Default server options unless a flag says otherwise.
+//! and cross-process measurements, and two stream handlers (`Flood {count}`: items as fast as the
+//! client reads; `Hold {}`: an open stream that never yields). Default server options unless a
+//! flag says otherwise.
 
 use clap::Parser;
 use exws::{message, Connection, Hub, HubError, Server, SlowConsumerPolicy};
@@ -67,6 +69,31 @@ async fn send_to_room(
         .except(connection.id())
         .send(&message)
         .await
+}
+
+/// `count` items as fast as the client reads them (stream throughput).
+#[derive(serde::Deserialize)]
+struct Flood {
+    count: u64,
+}
+
+#[derive(serde::Serialize)]
+struct Tick {
+    n: u64,
+}
+
+#[message]
+async fn flood(request: Flood) -> impl futures_util::Stream<Item = Tick> {
+    futures_util::stream::iter((0..request.count).map(|n| Tick { n }))
+}
+
+/// A stream that stays open and never yields (memory per open idle stream).
+#[derive(serde::Deserialize)]
+struct Hold {}
+
+#[message]
+async fn hold(_request: Hold) -> impl futures_util::Stream<Item = Tick> {
+    futures_util::stream::pending()
 }
 
 #[tokio::main]

@@ -36,6 +36,28 @@ enum Command {
     Cross(CrossArgs),
     /// Memory held for clients that stop reading, and healthy throughput with them around.
     Stall(StallArgs),
+    /// Streams: items/s of one stream to one client (and server CPU per item), then server
+    /// memory per open idle stream.
+    Streams(StreamsArgs),
+}
+
+#[derive(ClapArgs)]
+struct StreamsArgs {
+    /// Server URL (the exws_calculator benchmark server: `Flood` and `Hold` handlers).
+    #[arg(long, default_value = "ws://127.0.0.1:8765/")]
+    url: String,
+    /// Items of the measured stream.
+    #[arg(long, default_value_t = 2_000_000)]
+    items: u64,
+    /// Idle streams to open for the memory measurement (64 per connection).
+    #[arg(long, default_value_t = 10_000)]
+    idle: usize,
+    /// The server's process id, to read its RSS and CPU time.
+    #[arg(long)]
+    server_pid: u32,
+    /// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`).
+    #[arg(long, default_value_t = 100.0)]
+    clk_tck: f64,
 }
 
 #[derive(ClapArgs, Clone)]
@@ -217,6 +239,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Ok(())
             }
             Command::Idle(args) => idle(args).await,
+            Command::Streams(args) => streams(args).await,
             Command::Fanout(args) => fanout(args).await,
             Command::Cross(args) => cross(args).await,
             Command::Stall(args) => stall(args).await,
@@ -296,6 +319,69 @@ async fn join(ws: &mut Ws, room: &str) -> Result<(), String> {
 /// Keeps a connection open, reading (and so answering pings) until it closes.
 fn hold(mut ws: Ws) {
     tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
+}
+
+async fn streams(args: StreamsArgs) -> Result {
+    let ticks_per_second = args.clk_tck;
+    // One stream, one client: items/s and server CPU per item.
+    let (mut ws, _) = tokio_tungstenite::connect_async(args.url.as_str()).await?;
+    let cpu_before = cpu_ticks(args.server_pid)?;
+    let started = Instant::now();
+    ws.send(Message::text(
+        json!({"Type": "Flood", "Data": {"count": args.items}, "Id": 1}).to_string(),
+    ))
+    .await?;
+    let mut items = 0u64;
+    while let Some(message) = ws.next().await {
+        let Message::Text(text) = message? else {
+            continue;
+        };
+        if text.as_str().starts_with(r#"{"Type":"StreamEnd""#) {
+            break;
+        }
+        items += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = (cpu_ticks(args.server_pid)? - cpu_before) as f64 / ticks_per_second;
+    println!(
+        "{}",
+        json!({"mode": "stream-rate", "items": items, "seconds": seconds,
+               "items_per_second": items as f64 / seconds,
+               "server_cpu_us_per_item": cpu_seconds * 1e6 / items.max(1) as f64})
+    );
+    drop(ws);
+
+    // Open idle streams, 64 per connection: server RSS before and after.
+    let per_connection = 64;
+    let connections_needed = args.idle.div_ceil(per_connection);
+    let (mut connections, failed) =
+        open_many(&args.url, 0, connections_needed, 16, 128, None, None).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_connections = rss_bytes(args.server_pid)?;
+    let mut opened = 0;
+    for ws in &mut connections {
+        for id in 0..per_connection {
+            if opened == args.idle {
+                break;
+            }
+            ws.feed(Message::text(
+                json!({"Type": "Hold", "Data": {}, "Id": id}).to_string(),
+            ))
+            .await?;
+            opened += 1;
+        }
+        ws.flush().await?;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_streams = rss_bytes(args.server_pid)?;
+    println!(
+        "{}",
+        json!({"mode": "stream-idle", "connections": connections.len(), "failed": failed,
+               "streams": opened, "rss_connections_only": rss_connections,
+               "rss_with_streams": rss_streams,
+               "bytes_per_idle_stream": (rss_streams as f64 - rss_connections as f64) / opened.max(1) as f64})
+    );
+    Ok(())
 }
 
 async fn idle(args: IdleArgs) -> Result {

@@ -21,6 +21,37 @@ pub struct HandshakeRequest {
     pub(crate) remote_addr: SocketAddr,
     /// The subprotocol the server chose from the client's `Sec-WebSocket-Protocol`.
     pub(crate) protocol: Option<String>,
+    /// The TLS session the request came over, if the server terminated TLS itself.
+    pub(crate) tls: Option<TlsInfo>,
+}
+
+/// The TLS session of a connection that came over [`Server::tls`](crate::Server::tls)
+/// (feature `tls`): what the client asked for and what was negotiated. See
+/// [`HandshakeRequest::tls`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    pub(crate) server_name: Option<String>,
+    pub(crate) alpn_protocol: Option<String>,
+    pub(crate) protocol_version: String,
+}
+
+impl TlsInfo {
+    /// The host name the client asked for (SNI), e.g. `api.example.com`; `None` if it sent
+    /// none (clients connecting to an IP address do not).
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+
+    /// The application protocol negotiated with ALPN (`http/1.1`); `None` if the client
+    /// offered none.
+    pub fn alpn_protocol(&self) -> Option<&str> {
+        self.alpn_protocol.as_deref()
+    }
+
+    /// The TLS version: `TLSv1.3` or `TLSv1.2`.
+    pub fn protocol_version(&self) -> &str {
+        &self.protocol_version
+    }
 }
 
 impl Default for HandshakeRequest {
@@ -33,6 +64,7 @@ impl Default for HandshakeRequest {
             headers: Vec::new(),
             remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             protocol: None,
+            tls: None,
         }
     }
 }
@@ -105,6 +137,14 @@ impl HandshakeRequest {
         self.protocol.as_deref()
     }
 
+    /// The TLS session the connection came over, when the server terminates TLS itself
+    /// ([`Server::tls`](crate::Server::tls), feature `tls`): the SNI name, ALPN protocol and
+    /// TLS version. `None` over plain TCP, and behind a proxy or another HTTP server that
+    /// terminates TLS.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
+    }
+
     /// The subprotocols the client asked for, in its order of preference.
     pub fn requested_protocols(&self) -> impl Iterator<Item = &str> {
         self.headers
@@ -131,6 +171,7 @@ mod tests {
                 .collect(),
             remote_addr: SocketAddr::from(([127, 0, 0, 1], 9)),
             protocol: None,
+            tls: None,
         }
     }
 

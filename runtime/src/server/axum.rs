@@ -80,6 +80,7 @@ impl Endpoint {
                 .collect(),
             remote_addr: peer,
             protocol: None,
+            tls: None,
         };
         let slot = ConnectionSlot::take(shared);
         let admitted = async {

@@ -23,6 +23,8 @@ pub struct BoundServer {
     listener: TcpListener,
     local_addr: SocketAddr,
     endpoint: Endpoint,
+    #[cfg(feature = "tls")]
+    tls: Option<super::TlsConfig>,
 }
 
 impl BoundServer {
@@ -32,7 +34,15 @@ impl BoundServer {
             listener,
             local_addr,
             endpoint,
+            #[cfg(feature = "tls")]
+            tls: None,
         })
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_tls(mut self, tls: Option<super::TlsConfig>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The address the server listens on (with the port the system chose for port 0).
@@ -81,7 +91,14 @@ impl BoundServer {
             listener,
             local_addr,
             endpoint,
+            #[cfg(feature = "tls")]
+            tls,
         } = self;
+        #[cfg(feature = "tls")]
+        let (acceptor, _watcher) = match &tls {
+            Some(tls) => (Some(tls.acceptor()), tls.watch()),
+            None => (None, None),
+        };
         tracing::info!(%local_addr, "exws server listening");
         // The connections this loop accepted end with it, even if its future is dropped (their
         // cleanup then runs with `DisconnectReason::Aborted`); other transports serving the
@@ -97,6 +114,17 @@ impl BoundServer {
                         if let Err(error) = stream.set_nodelay(true) {
                             tracing::debug!(%error, "cannot set TCP_NODELAY");
                         }
+                        #[cfg(feature = "tls")]
+                        let session: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
+                            match &acceptor {
+                                Some(acceptor) => Box::pin(endpoint.serve_tls(
+                                    acceptor.clone(),
+                                    stream,
+                                    remote_addr,
+                                )),
+                                None => Box::pin(endpoint.serve_connection(stream, remote_addr)),
+                            };
+                        #[cfg(not(feature = "tls"))]
                         let session = endpoint.serve_connection(stream, remote_addr);
                         let ended = accepted_here.clone();
                         tokio::spawn(async move {

@@ -35,6 +35,8 @@ pub struct Server {
     hooks: Hooks,
     authenticator: Option<SharedAuthenticator>,
     adapter: Option<Arc<dyn Adapter>>,
+    #[cfg(feature = "tls")]
+    tls: Option<super::TlsConfig>,
     invalid: Option<Error>,
 }
 
@@ -66,6 +68,8 @@ impl Server {
             hooks: Hooks::default(),
             authenticator: None,
             adapter: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             invalid: None,
         }
     }
@@ -452,6 +456,28 @@ impl Server {
         )
     }
 
+    /// Serves `wss://`: [`bind`](Server::bind), [`listen`](Server::listen) and their
+    /// `_with_shutdown` forms accept TLS on their listener (feature `tls`). Each connection's
+    /// TLS handshake runs in its own task, within the
+    /// [handshake timeout](Server::handshake_timeout) together with the HTTP upgrade; a failed
+    /// one is logged (at debug), counted (`exws_tls_handshakes_failed_total`) and ends only that
+    /// connection. While the server serves, it reloads a certificate made from files when they
+    /// change (see [`TlsConfig`](crate::TlsConfig)). Handlers and authenticators see the TLS
+    /// session in [`HandshakeRequest::tls`](crate::HandshakeRequest::tls). An [`Endpoint`] from
+    /// [`build`](Server::build) serves whatever stream it is given and ignores this.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = exws::TlsConfig::from_pem_files("cert.pem", "key.pem")?;
+    /// exws::Server::new().tls(tls).listen("0.0.0.0:8443").await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: super::TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     fn reject(&mut self, option: &'static str, reason: String) {
         self.invalid
             .get_or_insert(Error::InvalidOption { option, reason });
@@ -459,7 +485,12 @@ impl Server {
 
     /// Checks the handlers and options and binds the listening socket (port 0 picks a free
     /// port; read it with [`BoundServer::local_addr`]).
-    pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<BoundServer, Error> {
+    pub async fn bind(
+        #[cfg_attr(not(feature = "tls"), allow(unused_mut))] mut self,
+        addr: impl ToSocketAddrs,
+    ) -> Result<BoundServer, Error> {
+        #[cfg(feature = "tls")]
+        let tls = self.tls.take();
         let endpoint = self.build().await?;
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
             .await
@@ -471,7 +502,10 @@ impl Server {
         let listener = TcpListener::bind(addrs.as_slice())
             .await
             .map_err(|source| Error::Bind { addrs, source })?;
-        BoundServer::new(listener, endpoint)
+        let bound = BoundServer::new(listener, endpoint)?;
+        #[cfg(feature = "tls")]
+        let bound = bound.with_tls(tls);
+        Ok(bound)
     }
 
     /// Checks the handlers and options and starts the hub (and its adapter), without a

@@ -58,7 +58,10 @@ impl Endpoint {
         }
     }
 
-    #[cfg(any(test, feature = "axum", feature = "schema"))]
+    #[cfg_attr(
+        not(any(feature = "axum", feature = "tls", feature = "schema")),
+        allow(dead_code)
+    )]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.inner.shared
     }
@@ -114,7 +117,7 @@ impl Endpoint {
     }
 
     /// The shutdown token sessions watch.
-    #[cfg(feature = "axum")]
+    #[cfg_attr(not(any(feature = "axum", feature = "tls")), allow(dead_code))]
     pub(crate) fn shutdown_token(&self) -> &CancellationToken {
         &self.inner.shutdown
     }

@@ -10,12 +10,16 @@ mod contract;
 mod endpoint;
 mod shutdown;
 mod static_files;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use bound::BoundServer;
 pub use builder::Server;
 pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
 pub use endpoint::Endpoint;
 pub use shutdown::shutdown_signal;
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError};
 
 pub(crate) use config::Config;
 pub(crate) use static_files::{StaticFile, StaticFiles};

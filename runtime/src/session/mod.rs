@@ -19,6 +19,7 @@ pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
 
 use crate::auth::Admission;
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
+use crate::handshake::TlsInfo;
 use crate::server::Shared;
 use crate::{Connection, Context, HandshakeRequest};
 use cleanup::Cleanup;
@@ -33,23 +34,67 @@ use tokio_util::sync::CancellationToken;
 
 /// Serves one connection over any byte stream: reads and answers its HTTP upgrade, then runs
 /// the WebSocket session until it closes.
-pub(crate) async fn serve_stream<S>(
+pub(crate) fn serve_stream<S>(
     stream: S,
     remote_addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) -> impl std::future::Future<Output = ()> + Send + 'static
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Not an `async fn` of its own: its state would hold `serve_accepted`'s and more.
+    let accepted = Accepted {
+        remote_addr,
+        tls: None,
+        slot: ConnectionSlot::take(&shared),
+    };
+    serve_accepted(stream, accepted, shared, shutdown)
+}
+
+/// What is known of a connection before its HTTP upgrade is read.
+pub(crate) struct Accepted {
+    /// The peer's address.
+    pub remote_addr: SocketAddr,
+    /// What the TLS handshake left, when the server terminated TLS itself. Boxed: every
+    /// connection's future holds this field, and plain connections need no room for it.
+    pub tls: Option<Box<TlsHandshake>>,
+    /// The connection's place among `max_connections`.
+    pub slot: ConnectionSlot,
+}
+
+/// A connection's TLS handshake, done.
+pub(crate) struct TlsHandshake {
+    /// The TLS session, for [`HandshakeRequest::tls`].
+    pub info: TlsInfo,
+    /// When the HTTP upgrade must be done by: the handshake timeout from accept, which the
+    /// TLS handshake has used part of.
+    pub deadline: tokio::time::Instant,
+}
+
+/// [`serve_stream`] of a connection accepted with more to know (TLS) and an earlier deadline.
+pub(crate) async fn serve_accepted<S>(
+    stream: S,
+    accepted: Accepted,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = &shared.config;
-    let slot = ConnectionSlot::take(&shared);
-    let upgraded = match Box::pin(tokio::time::timeout(
-        config.handshake_timeout,
+    // Fields used in place, not destructured: copies would each take room in this future.
+    let (tls, deadline) = match accepted.tls {
+        Some(tls) => (Some(tls.info), tls.deadline),
+        None => (None, tokio::time::Instant::now() + config.handshake_timeout),
+    };
+    let upgraded = match Box::pin(tokio::time::timeout_at(
+        deadline,
         upgrade::accept(
             stream,
-            remote_addr,
+            accepted.remote_addr,
+            tls,
             &shared,
-            slot.over_limit,
+            accepted.slot.over_limit,
             shutdown.is_cancelled(),
         ),
     ))
@@ -58,7 +103,7 @@ pub(crate) async fn serve_stream<S>(
         Ok(Some(upgraded)) => upgraded,
         Ok(None) => return,
         Err(_) => {
-            tracing::debug!(%remote_addr, "handshake timed out");
+            tracing::debug!(remote_addr = %accepted.remote_addr, "handshake timed out");
             return;
         }
     };
@@ -76,7 +121,7 @@ pub(crate) async fn serve_stream<S>(
         upgraded.request,
         shared,
         shutdown,
-        slot,
+        accepted.slot,
     )
     .await;
 }

@@ -1,8 +1,8 @@
 //! The HTTP/1.1 upgrade: read the request head, check it, answer 101 or an HTTP error.
 
 use crate::auth::{Admission, HandshakeRejection};
-use crate::handshake::HandshakeRequest;
 use crate::handshake::{choose_protocol, Choice};
+use crate::handshake::{HandshakeRequest, TlsInfo};
 use crate::server::{Config, Shared, StaticFile};
 use futures_util::FutureExt;
 use std::borrow::Cow;
@@ -91,6 +91,7 @@ impl From<HandshakeRejection> for HttpAnswer {
 pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     remote_addr: SocketAddr,
+    tls: Option<TlsInfo>,
     shared: &Shared,
     at_capacity: bool,
     shutting_down: bool,
@@ -99,9 +100,12 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
         Ok(None) => return None,
         Ok(Some(_)) if shutting_down => Err(HttpAnswer::shutting_down()),
         Ok(Some(_)) if at_capacity => Err(HttpAnswer::at_capacity()),
-        Ok(Some((request, key, leftover))) => admit(&request, shared)
-            .await
-            .map(|admission| (key, leftover, admission, request)),
+        Ok(Some((mut request, key, leftover))) => {
+            request.tls = tls;
+            admit(&request, shared)
+                .await
+                .map(|admission| (key, leftover, admission, request))
+        }
         Err(answer) => Err(answer),
     };
     let (key, leftover, admission, request) = match admitted {
@@ -228,6 +232,7 @@ fn check(
         headers,
         remote_addr: peer,
         protocol: None,
+        tls: None,
     };
     if request.method == "GET" && request.header("upgrade").is_none() {
         if let Some(file) = config.static_files.get(&request.path) {
