@@ -8,8 +8,10 @@
 //! ```
 //! With `EXWS_REDIS_URL`, every process sharing that Redis acts as one chat server.
 //!
-//! Open <http://127.0.0.1:8765/> for the chat page: `examples/chat/index.html`, plain HTML and
-//! the browser client, which the server serves at `/exws.js`.
+//! Open <http://127.0.0.1:8765/> for the chat page: `examples/chat/index.html` and its script
+//! `chat.js` (at `/chat.js`), plain HTML and JavaScript, and the browser client, which the
+//! server serves at `/exws.js`. With `--features schema` it also
+//! serves its contract at `/asyncapi.json`.
 //!
 //! Messages (`Data` fields in braces): on connect the server sends `Welcome {id}`;
 //! `JoinRoom {room}` → `Joined {room, members}`; `LeaveRoom {room}` → `Left {room}`;
@@ -56,6 +58,7 @@ async fn announce(hub: &Hub, room: &str, id: &ConnectionId, joined: bool) {
         .await;
 }
 
+/// Joins a room; answers with its member count. The room's watchers get a `Presence`.
 #[message]
 async fn join_room(
     request: JoinRoom,
@@ -73,6 +76,7 @@ async fn join_room(
     })
 }
 
+/// Leaves a room (and stops watching it); the room's watchers get a `Presence`.
 #[message]
 async fn leave_room(
     request: LeaveRoom,
@@ -90,6 +94,8 @@ async fn leave_room(
     Ok(Left { room: request.room })
 }
 
+/// Lists a room's members and starts watching it: `Presence` whenever another connection
+/// joins or leaves it, until this one leaves the room or closes.
 #[message]
 async fn list_members(
     request: Members,
@@ -112,6 +118,7 @@ async fn list_members(
     })
 }
 
+/// Sends a text to the room's other members, as a `RoomMessage`.
 #[message]
 async fn send_to_room(
     request: SendToRoom,
@@ -129,6 +136,7 @@ async fn send_to_room(
         .await
 }
 
+/// Sends a text to one connection, as a `Direct`.
 #[message]
 async fn direct_message(
     request: DirectMessage,
@@ -142,6 +150,7 @@ async fn direct_message(
     hub.to(&request.to.into()).send(&message).await
 }
 
+/// Sends a text to every connection, the sender included, as a `Broadcasted`.
 #[message]
 async fn broadcast(request: Broadcast, connection: Connection, hub: Hub) -> Result<(), HubError> {
     let message = Broadcasted {
@@ -203,7 +212,26 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
             "text/html; charset=utf-8",
             include_str!("chat/index.html").as_bytes(),
         )
+        .http_file(
+            "/chat.js",
+            "text/javascript; charset=utf-8",
+            include_str!("chat/chat.js").as_bytes(),
+        )
         .serve_browser_client();
+    // With `--features schema`, the contract is served at `GET /asyncapi.json`, the messages
+    // the server sends on its own included.
+    #[cfg(feature = "schema")]
+    {
+        use exws_workspace::chat::{Broadcasted, Direct, Presence, RoomMessage, Welcome};
+        server = server
+            .contract_info("chat", env!("CARGO_PKG_VERSION"))
+            .pushes::<Welcome>()
+            .pushes::<RoomMessage>()
+            .pushes::<Direct>()
+            .pushes::<Broadcasted>()
+            .pushes::<Presence>()
+            .serve_asyncapi();
+    }
     if let Ok(url) = std::env::var("EXWS_REDIS_URL") {
         server = with_redis(server, &url)?;
     }

@@ -5,7 +5,8 @@
 //!
 //! Run it with `cargo run --example streams`; it listens on `EXWS_ADDR` (default
 //! `127.0.0.1:8765`) and prints the address. Try it with the CLI:
-//! `exws stream ws://127.0.0.1:8765 Countdown '{"from": 3, "interval_ms": 200}'`.
+//! `exws stream ws://127.0.0.1:8765 Countdown '{"from": 3, "interval_ms": 200}'`. With
+//! `--features schema` it serves its contract at <http://127.0.0.1:8765/asyncapi.json>.
 
 use exws::{handlers, message, Server};
 use futures_util::Stream;
@@ -14,11 +15,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct CalculateRequest {
     numbers: Vec<i64>,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct CalculateResponse {
     result: i64,
 }
@@ -31,17 +34,20 @@ async fn calculate(request: CalculateRequest) -> CalculateResponse {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct Countdown {
     from: u32,
     interval_ms: u64,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct Forever {
     interval_ms: u64,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct Tick {
     n: u32,
 }
@@ -82,10 +88,13 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let addr = std::env::var("EXWS_ADDR").unwrap_or_else(|_| "127.0.0.1:8765".to_owned());
-    let server = match Server::with_handlers(handlers![calculate, countdown, forever])
-        .bind(addr.as_str())
-        .await
-    {
+    let server = Server::with_handlers(handlers![calculate, countdown, forever]);
+    // With `--features schema`, the contract is served at `GET /asyncapi.json`.
+    #[cfg(feature = "schema")]
+    let server = server
+        .contract_info("streams", env!("CARGO_PKG_VERSION"))
+        .serve_asyncapi();
+    let server = match server.bind(addr.as_str()).await {
         Ok(server) => server,
         Err(error) => {
             eprintln!("error: {error}");

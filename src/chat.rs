@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Sent by the server to each connection when it opens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Welcome {
     /// The connection's id: what others use to send it direct messages.
     pub id: String,
@@ -11,6 +12,7 @@ pub struct Welcome {
 
 /// Join a room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JoinRoom {
     /// The room.
     pub room: String,
@@ -18,6 +20,7 @@ pub struct JoinRoom {
 
 /// The answer to [`JoinRoom`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Joined {
     /// The room.
     pub room: String,
@@ -27,6 +30,7 @@ pub struct Joined {
 
 /// Leave a room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LeaveRoom {
     /// The room.
     pub room: String,
@@ -34,6 +38,7 @@ pub struct LeaveRoom {
 
 /// The answer to [`LeaveRoom`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Left {
     /// The room.
     pub room: String,
@@ -41,6 +46,7 @@ pub struct Left {
 
 /// Send a text to every other member of a room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SendToRoom {
     /// The room.
     pub room: String,
@@ -50,6 +56,7 @@ pub struct SendToRoom {
 
 /// A text sent to a room, as its other members receive it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoomMessage {
     /// The room.
     pub room: String,
@@ -61,6 +68,7 @@ pub struct RoomMessage {
 
 /// Send a text to one connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DirectMessage {
     /// The receiving connection's id.
     pub to: String,
@@ -70,6 +78,7 @@ pub struct DirectMessage {
 
 /// A direct message, as its receiver gets it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Direct {
     /// The sender's connection id.
     pub from: String,
@@ -79,6 +88,7 @@ pub struct Direct {
 
 /// Send a text to every connection, the sender included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Broadcast {
     /// The text.
     pub text: String,
@@ -86,6 +96,7 @@ pub struct Broadcast {
 
 /// A broadcast, as every connection receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Broadcasted {
     /// The sender's connection id.
     pub from: String,
@@ -96,6 +107,7 @@ pub struct Broadcasted {
 /// Ask who is in a room. Also starts watching it: until the connection leaves the room (or
 /// closes), it gets a [`Presence`] whenever another connection joins or leaves it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Members {
     /// The room.
     pub room: String,
@@ -103,6 +115,7 @@ pub struct Members {
 
 /// The answer to [`Members`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberList {
     /// The room.
     pub room: String,
@@ -113,6 +126,7 @@ pub struct MemberList {
 /// Another connection joined or left a room, as the room's watchers (see [`Members`]) get it.
 /// Closing a connection counts as leaving each of its rooms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Presence {
     /// The room.
     pub room: String,

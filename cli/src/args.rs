@@ -89,6 +89,61 @@ pub enum Command {
     /// Print every incoming envelope as one JSON line, until the server closes or Ctrl-C.
     #[command(after_help = EXIT_CODES)]
     Listen(ListenArgs),
+    /// Generate code from a server's contract (its AsyncAPI document).
+    #[command(subcommand)]
+    Codegen(Codegen),
+    /// Work with contracts (AsyncAPI documents of exws servers).
+    #[command(subcommand)]
+    Contract(ContractCommand),
+}
+
+/// What `codegen` generates.
+#[derive(Debug, Subcommand)]
+pub enum Codegen {
+    /// TypeScript declarations exporting `Contract`, for `new ExwsClient<Contract>(url)`.
+    #[command(after_help = "Examples:
+  exws codegen typescript http://127.0.0.1:8765 --out contract.d.ts
+  exws codegen typescript asyncapi.json > contract.d.ts")]
+    Typescript(CodegenArgs),
+}
+
+/// Where the contract is, and where the code goes.
+#[derive(Debug, Args)]
+pub struct CodegenArgs {
+    /// The contract: a server's URL (http:// or ws://; without a path, its /asyncapi.json),
+    /// or a saved AsyncAPI document.
+    #[arg(value_name = "URL_OR_FILE")]
+    pub source: String,
+    /// Write the declarations to this file (default: standard output).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// What `contract` does.
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// List the changes from OLD to NEW; exit 1 when one breaks clients of OLD (a removed
+    /// `Type` or field, a field that became required, a changed field type...).
+    #[command(after_help = "Exit codes:
+  0  no breaking change
+  1  breaking changes (listed as `breaking: ...`)
+  2  usage error (an unreadable or invalid document)
+  3  connection failure (fetching a URL)
+
+Example:
+  exws contract diff asyncapi-v1.json http://127.0.0.1:8765")]
+    Diff(DiffArgs),
+}
+
+/// The two contracts.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The contract clients were written against (a file or a server's URL).
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The new contract (a file or a server's URL).
+    #[arg(value_name = "NEW")]
+    pub new: String,
 }
 
 /// A URL, a `Type` and optional `Data`.

@@ -14,6 +14,8 @@ pub struct Failure {
 
 /// The server answered with an `Error` envelope (or an unusable reply).
 pub const SERVER_ERROR: u8 = 1;
+/// `exws contract diff` found changes that break clients of the old contract.
+pub const BREAKING: u8 = 1;
 /// Bad arguments (clap uses 2 for its own usage errors too).
 pub const USAGE: u8 = 2;
 /// Connecting failed or the connection was lost.

@@ -5,6 +5,8 @@
 //! exws send   URL TYPE [DATA_JSON]   fire and forget
 //! exws stream URL TYPE [DATA_JSON]   print each stream item's Data as a JSON line
 //! exws listen URL [--send TYPE DATA_JSON]...   print every incoming envelope as a JSON line
+//! exws codegen typescript URL_OR_FILE [--out FILE]   TypeScript declarations of a contract
+//! exws contract diff OLD NEW     the changes between two contracts; exit 1 on a breaking one
 //! ```
 //!
 //! Exit codes: 0 success, 1 server `Error` reply, 2 usage, 3 connection failure, 4 timeout,
@@ -13,6 +15,7 @@
 
 mod args;
 mod commands;
+mod contract;
 mod exit;
 
 use args::{Cli, Command};
@@ -37,6 +40,12 @@ fn main() -> ExitCode {
             Command::Send(args) => commands::send(&cli.global, args).await,
             Command::Stream(args) => commands::stream(&cli.global, args).await,
             Command::Listen(args) => commands::listen(&cli.global, args).await,
+            Command::Codegen(args::Codegen::Typescript(args)) => {
+                contract::codegen_typescript(args, cli.global.timeout()).await
+            }
+            Command::Contract(args::ContractCommand::Diff(args)) => {
+                contract::contract_diff(args, cli.global.timeout()).await
+            }
         }
     });
     match result {

@@ -195,8 +195,46 @@ export declare class ExwsStream<TItem = any> implements AsyncIterableIterator<TI
   [Symbol.asyncIterator](): ExwsStream<TItem>;
 }
 
-/** A WebSocket client speaking the exws envelope protocol. */
-export declare class ExwsClient {
+/**
+ * A server's contract, as `exws codegen typescript` writes it (its `Contract`): the `Data` of
+ * each request `Type`, of the reply or stream items it gets, and of every `Type` the server
+ * sends. `new ExwsClient<Contract>(url)` then checks every `Type` and `Data` at compile time.
+ */
+export interface ExwsContract {
+  /** Request `Type` → its `Data` (`send`, `call`, `stream`). */
+  requests: object;
+  /** Request `Type` answered with one reply → the reply's `Data` (`call`). */
+  replies: object;
+  /** Request `Type` answered with a stream → the items' `Data` (`stream`). */
+  streams: object;
+  /** Every `Type` the server sends → its `Data` (`on`). */
+  events: object;
+}
+
+/** The contract of a client without one: any `Type`, any `Data` (the default). */
+export interface ExwsAnyContract {
+  requests: { [type: string]: any };
+  replies: { [type: string]: any };
+  streams: { [type: string]: any };
+  events: { [type: string]: any };
+}
+
+/** Whether `C` names its `Type`s (a generated `Contract`) rather than taking any string. */
+type ExwsIsTyped<C extends ExwsContract> = string extends keyof C["requests"] ? false : true;
+/** `T` for a client without a contract; `never` (that overload does not apply) for a typed one. */
+export type ExwsUntyped<C extends ExwsContract, T> = ExwsIsTyped<C> extends true ? never : T;
+/** The keys of `C[K]` for a typed client; `never` (that overload does not apply) for an untyped one. */
+export type ExwsTypesOf<C extends ExwsContract, K extends keyof ExwsContract> =
+  ExwsIsTyped<C> extends true ? keyof C[K] & string : never;
+/** The `Data` of request `T`. */
+export type ExwsRequestOf<C extends ExwsContract, T> = T extends keyof C["requests"] ? C["requests"][T] : never;
+
+/**
+ * A WebSocket client speaking the exws envelope protocol. Give it a server's generated
+ * `Contract` (`new ExwsClient<Contract>(url)`) to check `Type`s and `Data` at compile time;
+ * without one it takes any `Type`.
+ */
+export declare class ExwsClient<C extends ExwsContract = ExwsAnyContract> {
   #private;
   /**
    * @param url ws:, wss:, http:, https: or relative to the page; a function is called before
@@ -214,16 +252,24 @@ export declare class ExwsClient {
    * Sends one envelope, queued while not connected.
    * @returns false when refused: the queue is full or the client is closed.
    */
-  send(type: string, data?: unknown): boolean;
+  send(type: ExwsUntyped<C, string>, data?: unknown): boolean;
+  /** Sends one request of the contract, with its `Data`. */
+  send<T extends ExwsTypesOf<C, "requests">>(type: T, data: C["requests"][T]): boolean;
   /** Sends a request with a fresh Id; resolves with the Data of the first reply carrying it. */
-  call<TResponse = any, TRequest = unknown>(type: string, data?: TRequest, options?: ExwsCallOptions): Promise<TResponse>;
+  call<TResponse = any, TRequest = unknown>(type: ExwsUntyped<C, string>, data?: TRequest, options?: ExwsCallOptions): Promise<TResponse>;
+  /** Calls a request `Type` of the contract that gets a reply; resolves with the reply's `Data`. */
+  call<T extends ExwsTypesOf<C, "replies">>(type: T, data: ExwsRequestOf<C, T>, options?: ExwsCallOptions): Promise<C["replies"][T]>;
   /**
    * Opens a stream: a request with a fresh Id answered by items until StreamEnd. Iterate it with
    * `for await` (`break` cancels), or pass onItem/onEnd/onError callbacks.
    */
-  stream<TItem = any, TRequest = unknown>(type: string, data?: TRequest, options?: ExwsStreamOptions<TItem>): ExwsStream<TItem>;
+  stream<TItem = any, TRequest = unknown>(type: ExwsUntyped<C, string>, data?: TRequest, options?: ExwsStreamOptions<TItem>): ExwsStream<TItem>;
+  /** Opens a stream of the contract; its items are the contract's items of that `Type`. */
+  stream<T extends ExwsTypesOf<C, "streams">>(type: T, data: ExwsRequestOf<C, T>, options?: ExwsStreamOptions<C["streams"][T]>): ExwsStream<C["streams"][T]>;
   /** Registers a handler for envelopes of `type` ("*": every envelope). Returns an unregister function. */
-  on<TData = any>(type: string, fn: ExwsHandler<TData>): () => void;
+  on<TData = any>(type: ExwsUntyped<C, string>, fn: ExwsHandler<TData>): () => void;
+  /** Registers a handler for a `Type` the contract says the server sends, or "*" for every envelope. */
+  on<T extends ExwsTypesOf<C, "events"> | "*">(type: T, fn: ExwsHandler<T extends keyof C["events"] ? C["events"][T] : unknown>): () => void;
   /** Removes a handler added with on(). */
   off(type: string, fn: ExwsHandler<any>): void;
   /** Registers a listener of state changes. Returns an unregister function. */
@@ -232,8 +278,8 @@ export declare class ExwsClient {
   offState(fn: ExwsStateListener): void;
 }
 
-/** Shorthand for `new ExwsClient(url, options)`. */
-export declare function connect(url: string | URL | (() => string | URL), options?: ExwsClientOptions): ExwsClient;
+/** Shorthand for `new ExwsClient(url, options)` (`connect<Contract>(url)` for a typed client). */
+export declare function connect<C extends ExwsContract = ExwsAnyContract>(url: string | URL | (() => string | URL), options?: ExwsClientOptions): ExwsClient<C>;
 
 /** Registers a handler on every client, existing and future ("*": every envelope). Returns an unregister function. */
 export declare function registerHandler<TData = any>(type: string, fn: ExwsHandler<TData>): () => void;

@@ -17,6 +17,10 @@
 #                        built. Default: <cargo target dir>/debug/examples/chat, built here.
 #   EXWS_STREAMS_BIN     the streams example binary (Countdown, Forever); when set, it is not
 #                        built. Default: <cargo target dir>/debug/examples/streams, built here.
+#                        The examples are built with the `schema` feature: they serve their
+#                        contract (/asyncapi.json), which test/contract.test.mjs checks.
+#   EXWS_CLI_BIN         the exws CLI (`exws codegen typescript`); when set, it is not built.
+#                        Default: <cargo target dir>/debug/exws, built here.
 #   EXWS_CHROMIUM        the Chromium (or Chrome) binary to drive; when set, nothing is
 #                        installed. Default: /usr/bin/chromium, installed when missing.
 set -euo pipefail
@@ -65,7 +69,8 @@ if [ ! -x "$chromium_bin" ]; then
 fi
 log "Chromium: $chromium_bin"
 
-# 2. Node.js 20 or newer, and the npm dev dependencies (playwright-core, typescript).
+# 2. Node.js 20 or newer, and the npm dev dependencies (playwright-core, typescript,
+#    @asyncapi/parser).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   log "node and npm are needed: install Node.js 20 or newer with npm (https://nodejs.org/en/download)"
   exit 1
@@ -110,10 +115,15 @@ if [ -z "${EXWS_STREAMS_BIN:-}" ]; then
   export EXWS_STREAMS_BIN="$target_dir/debug/examples/streams"
 fi
 if [ "${#examples[@]}" -gt 0 ]; then
-  log "cargo build ${examples[*]}"
-  (cd "$root" && cargo build "${examples[@]}")
+  log "cargo build --features schema ${examples[*]}"
+  (cd "$root" && cargo build --features schema "${examples[@]}")
 fi
-for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN" "$EXWS_STREAMS_BIN"; do
+if [ -z "${EXWS_CLI_BIN:-}" ]; then
+  log "cargo build -p exws-cli"
+  (cd "$root" && cargo build -p exws-cli)
+  export EXWS_CLI_BIN="$target_dir/debug/exws"
+fi
+for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN" "$EXWS_STREAMS_BIN" "$EXWS_CLI_BIN"; do
   if [ ! -x "$binary" ]; then
     log "example binary not found at $binary"
     exit 1
@@ -121,5 +131,5 @@ for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN" "$EXWS_STREAMS_BIN"; do
 done
 
 # 4. The tests, one file at a time (each starts its own Chromium and servers).
-log "node --test (calculator: $EXWS_CALCULATOR_BIN, chat: $EXWS_CHAT_BIN, streams: $EXWS_STREAMS_BIN)"
+log "node --test (calculator: $EXWS_CALCULATOR_BIN, chat: $EXWS_CHAT_BIN, streams: $EXWS_STREAMS_BIN, cli: $EXWS_CLI_BIN)"
 exec node --test --test-concurrency=1 "$@" test/*.test.mjs

@@ -52,6 +52,10 @@ pub enum Error {
         /// The state's type.
         state: &'static str,
     },
+    /// The contract served by `Server::serve_asyncapi` could not be made (feature `schema`).
+    #[cfg(feature = "schema")]
+    #[error("cannot serve /asyncapi.json: {0}")]
+    Contract(#[from] crate::contract::ContractError),
     /// A configuration value is out of range.
     #[error("invalid server option `{option}`: {reason}")]
     InvalidOption {
@@ -86,6 +90,8 @@ impl fmt::Debug for Error {
                 .field("option", option)
                 .field("reason", reason)
                 .finish(),
+            #[cfg(feature = "schema")]
+            Error::Contract(error) => f.debug_tuple("Contract").field(error).finish(),
         }
     }
 }

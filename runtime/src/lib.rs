@@ -5,6 +5,8 @@ pub mod adapter;
 pub mod auth;
 mod connection;
 mod context;
+#[cfg(feature = "schema")]
+pub mod contract;
 mod error;
 pub mod extract;
 mod fuzzing;
@@ -91,6 +93,7 @@ pub use exws_macros::handlers;
 pub mod __private {
     pub use crate::handler::reply;
     pub use crate::handler::run;
+    pub use crate::handler::schema;
     pub use crate::handler::{
         Call, CallResult, Handler, HandlerInfo, HandlerItem, Origin, Outcome, Registered, Signature,
     };

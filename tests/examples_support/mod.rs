@@ -74,6 +74,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "prometheus") {
         features.push("prometheus");
     }
+    if cfg!(feature = "schema") {
+        features.push("schema");
+    }
     features
 }
 

@@ -111,7 +111,7 @@ describe("the chat example's page", () => {
       });
   }
 
-  test("the server serves the page at / and exws.js at /exws.js with a JavaScript content type", T, async () => {
+  test("the server serves the page at /, its chat.js and exws.js with a JavaScript content type", T, async () => {
     const script = await withTimeout(fetch(new URL("/exws.js", chat.httpUrl)), 10000, "GET /exws.js");
     assert.equal(script.status, 200);
     assert.match(script.headers.get("content-type"), /^(text|application)\/javascript\b/);
@@ -121,8 +121,14 @@ describe("the chat example's page", () => {
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type"), /^text\/html\b/);
     const html = await page.text();
-    assert.match(html, /import \{ ExwsClient \} from "\/exws\.js"/);
+    assert.match(html, /<script type="module" src="\/chat\.js"><\/script>/);
     assert.doesNotMatch(html, /\b(src|href)="https?:/, "no external resources");
+    const chatScript = await withTimeout(fetch(new URL("/chat.js", chat.httpUrl)), 10000, "GET /chat.js");
+    assert.equal(chatScript.status, 200);
+    assert.match(chatScript.headers.get("content-type"), /^(text|application)\/javascript\b/);
+    const source = await chatScript.text();
+    assert.equal(source, readFileSync(path.join(clientDir, "..", "..", "examples", "chat", "chat.js"), "utf8"));
+    assert.match(source, /import \{ ExwsClient \} from "\.\/exws\.js"/);
   });
 
   test("two pages: a room, who is here, room messages, direct messages, broadcasts", T, async () => {

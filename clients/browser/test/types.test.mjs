@@ -18,7 +18,7 @@ function declaredValueExports(source) {
 }
 
 function classBody(source, name) {
-  const start = source.indexOf(`export declare class ${name} `);
+  const start = source.search(new RegExp(`export declare class ${name}[ <]`));
   assert.ok(start >= 0, `class ${name} is declared`);
   let depth = 0;
   for (let i = source.indexOf("{", start); i < source.length; i += 1) {

@@ -138,6 +138,17 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
     let finish = quote!(#lt #written as #into_outcome);
     let run_path = respan(quote!(#private::run), name.span());
 
+    // The schemas: asked of each type by autoref (`schema` feature of the runtime), so that a
+    // type without `JsonSchema` still compiles and is reported when a contract is asked for.
+    let schema_mod = quote!(#private::schema);
+    let value_arms = levels.iter().enumerate().filter_map(|(index, level)| {
+        level.ty.as_ref().map(|ty| {
+            quote! {
+                #index => (&#schema_mod::Of::<#ty>::new()).__exws_schema(),
+            }
+        })
+    });
+
     let extractor_types = &handler.extractors;
     let extractor_idents: Vec<_> = (0..handler.extractors.len())
         .map(|index| format_ident!("__exws_argument_{}", index))
@@ -193,6 +204,18 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
             #run
         }
 
+        #[allow(unused_imports)]
+        fn __exws_schemas() -> #schema_mod::HandlerSchemas {
+            use #schema_mod::{ViaJsonSchema as _, WithoutJsonSchema as _};
+            #schema_mod::HandlerSchemas {
+                request: (&#schema_mod::Of::<#request>::new()).__exws_schema(),
+                reply: match #reply_mod::value_level(&__EXWS_KINDS) {
+                    #(#value_arms)*
+                    _ => ::core::option::Option::None,
+                },
+            }
+        }
+
         fn __exws_requires(__exws_requirements: &mut #krate::extract::Requirements) {
             #(<#extractor_types as #krate::FromContext>::requirements(__exws_requirements);)*
         }
@@ -214,7 +237,8 @@ pub(crate) fn handler(function: &ItemFn, handler: &Handler) -> TokenStream {
                     file: ::core::file!(),
                     line: ::core::line!(),
                 },
-            ),
+            )
+            .describing(__exws_schemas),
             __exws_call,
         )
         .requiring(__exws_requires);

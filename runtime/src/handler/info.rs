@@ -95,6 +95,7 @@ pub struct HandlerInfo {
     module_path: &'static str,
     file: &'static str,
     line: u32,
+    schemas: fn() -> super::schema::HandlerSchemas,
 }
 
 /// The parts of a [`HandlerInfo`] `#[message]` reads from the signature. Used by the generated
@@ -137,7 +138,22 @@ impl HandlerInfo {
             module_path: origin.module_path,
             file: origin.file,
             line: origin.line,
+            schemas: super::schema::none,
         }
+    }
+
+    /// The description with `schemas` telling which of the handler's types have a JSON
+    /// Schema. Called by the code `#[message]` generates.
+    #[doc(hidden)]
+    pub const fn describing(mut self, schemas: fn() -> super::schema::HandlerSchemas) -> Self {
+        self.schemas = schemas;
+        self
+    }
+
+    /// The schemas of the request and reply types, where they have one.
+    #[cfg_attr(not(feature = "schema"), allow(dead_code))]
+    pub(crate) fn schemas(&self) -> super::schema::HandlerSchemas {
+        (self.schemas)()
     }
 
     /// The `Type` this handler observes.

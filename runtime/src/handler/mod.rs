@@ -8,6 +8,8 @@ mod outcome;
 mod registry;
 #[doc(hidden)]
 pub mod reply;
+#[doc(hidden)]
+pub mod schema;
 
 pub use call::{Call, CallResult};
 pub(crate) use definition::registered;

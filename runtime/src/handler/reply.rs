@@ -289,6 +289,21 @@ pub const fn error_type(kinds: &[u8], written: &[Option<&'static str>]) -> Optio
     None
 }
 
+/// The level of the return type whose type is serialized as the reply (for a stream: as each
+/// item), past `Result` and `Option` levels; `usize::MAX` when the handler replies with no
+/// value of its own (`()`, a room subscription) or the signature does not show it.
+pub const fn value_level(kinds: &[u8]) -> usize {
+    let mut level = 0;
+    while level < kinds.len() {
+        match kinds[level] {
+            OPTIONAL | FALLIBLE | STREAM => level += 1,
+            VALUE => return level,
+            _ => return usize::MAX,
+        }
+    }
+    usize::MAX
+}
+
 /// Stands for the type inside an alias of `Result` or `Option` that takes no type arguments:
 /// the signature does not show it, so the reply cannot be read from it.
 pub struct AliasWithoutTypeArguments;
@@ -333,5 +348,15 @@ mod tests {
         assert_eq!(hidden.problem, HIDDEN_REPLY);
         let unit = resolve_reply(&[FALLIBLE, NOTHING], &[None, None], None);
         assert!(matches!(unit.kind, ReplyKind::Nothing) && unit.fallible);
+    }
+
+    #[test]
+    fn the_value_level_is_past_results_options_and_streams() {
+        assert_eq!(value_level(&[VALUE, HIDDEN]), 0);
+        assert_eq!(value_level(&[FALLIBLE, OPTIONAL, VALUE, HIDDEN]), 2);
+        assert_eq!(value_level(&[STREAM, FALLIBLE, VALUE, HIDDEN]), 2);
+        assert_eq!(value_level(&[FALLIBLE, NOTHING, HIDDEN]), usize::MAX);
+        assert_eq!(value_level(&[ROOM_STREAM, HIDDEN]), usize::MAX);
+        assert_eq!(value_level(&[FALLIBLE, HIDDEN]), usize::MAX);
     }
 }

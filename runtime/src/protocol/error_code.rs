@@ -35,6 +35,44 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order of the protocol's table.
+    #[cfg_attr(not(feature = "schema"), allow(dead_code))]
+    pub(crate) const ALL: [ErrorCode; 12] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidEnvelope,
+        ErrorCode::UnknownType,
+        ErrorCode::InvalidData,
+        ErrorCode::HandlerError,
+        ErrorCode::HandlerPanic,
+        ErrorCode::UnsupportedFrame,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::Unauthorized,
+        ErrorCode::DuplicateId,
+        ErrorCode::TooManyStreams,
+    ];
+
+    /// When the code is sent, in a sentence (the contract's description of it).
+    #[cfg_attr(not(feature = "schema"), allow(dead_code))]
+    pub(crate) const fn description(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "The frame is not valid JSON.",
+            ErrorCode::InvalidEnvelope => {
+                "Valid JSON, but not an object with a string `Type` (or `Id` is not a string or integer)."
+            }
+            ErrorCode::UnknownType => "No handler observes this `Type`.",
+            ErrorCode::InvalidData => "`Data` does not fit the handler's request type.",
+            ErrorCode::HandlerError => "The handler returned an error; its text is the message.",
+            ErrorCode::HandlerPanic => "The handler panicked; the connection goes on.",
+            ErrorCode::UnsupportedFrame => "A binary frame.",
+            ErrorCode::MessageTooLarge => "The frame is over the server's limit; the connection then closes with 1009.",
+            ErrorCode::RateLimited => "The connection sent more than its rate.",
+            ErrorCode::Unauthorized => "The handler needs an authenticated user.",
+            ErrorCode::DuplicateId => "A stream request reuses the `Id` of a stream still open.",
+            ErrorCode::TooManyStreams => "The connection holds the most open streams the server allows.",
+        }
+    }
+
     /// The code as it appears on the wire, e.g. `"unknown_type"`.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -529,16 +529,23 @@ impl Server {
                 });
             }
         }
+        #[cfg(feature = "schema")]
+        let config = {
+            let infos: Vec<_> = handlers.iter().map(|handler| handler.info()).collect();
+            super::contract::publish(self.config, &infos)?
+        };
+        #[cfg(not(feature = "schema"))]
+        let config = self.config;
         let registry = Registry::new(handlers)?;
         if registry.type_count() == 0 {
             tracing::warn!("the server has no handlers: every message will get `unknown_type`");
         }
         let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));
-        let hub = Hub::new(adapter, self.config.max_rooms_per_connection);
+        let hub = Hub::new(adapter, config.max_rooms_per_connection);
         hub.start().await?;
         let shared = Shared {
             registry,
-            config: self.config,
+            config,
             app: Arc::new(self.app),
             hooks: self.hooks,
             authenticator: self.authenticator,

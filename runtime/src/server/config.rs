@@ -74,6 +74,9 @@ pub(crate) struct Config {
     pub trusted_proxies: crate::handshake::TrustedProxies,
     /// Subprotocols the server speaks, in its own order (the client's preference decides).
     pub protocols: Vec<String>,
+    /// What the contract says beyond the handlers (feature `schema`).
+    #[cfg(feature = "schema")]
+    pub contract: crate::contract::Declared,
 }
 
 impl Default for Config {
@@ -103,6 +106,8 @@ impl Default for Config {
             static_files: super::StaticFiles::default(),
             trusted_proxies: crate::handshake::TrustedProxies::default(),
             protocols: Vec::new(),
+            #[cfg(feature = "schema")]
+            contract: crate::contract::Declared::default(),
         }
     }
 }

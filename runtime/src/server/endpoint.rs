@@ -58,7 +58,10 @@ impl Endpoint {
         }
     }
 
-    #[cfg_attr(not(any(feature = "axum", feature = "tls")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "axum", feature = "tls", feature = "schema")),
+        allow(dead_code)
+    )]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.inner.shared
     }

@@ -5,6 +5,8 @@ mod axum;
 mod bound;
 mod builder;
 mod config;
+#[cfg(feature = "schema")]
+mod contract;
 mod endpoint;
 mod shutdown;
 mod static_files;

@@ -107,6 +107,14 @@ export async function startStreams() {
   return spawnExample(streamsBin, "streams", 0);
 }
 
+/** Starts any example binary on 127.0.0.1 (port 0 unless given), as startChat does. */
+export function startExample(binary, name, { port = 0 } = {}) {
+  if (!existsSync(binary)) {
+    throw new Error(`${name} example not found at ${binary}: run \`cargo build --example ${name}\``);
+  }
+  return spawnExample(binary, name, port);
+}
+
 function spawnExample(binary, name, port) {
   const child = spawn(binary, [], {
     env: { ...process.env, EXWS_ADDR: `127.0.0.1:${port}`, RUST_LOG: process.env.RUST_LOG || "warn" },
