@@ -34,6 +34,9 @@ pub enum KitError {
     /// The server answered with an `Error` envelope.
     #[error("the server answered `{}`: {}", .0.code, .0.message)]
     Error(ErrorBody),
+    /// The request could not be serialized to JSON.
+    #[error("the request could not be serialized to JSON: {0}")]
+    Encode(#[source] serde_json::Error),
     /// A message could not be decoded into the type the test asked for.
     #[error("cannot decode {what}: {source} (in {text})")]
     Decode {
@@ -154,6 +157,21 @@ impl TestClient {
             .map_err(KitError::from)
     }
 
+    /// Sends `{"Type", "Data", "Id"}` with `request` as `Data` and `id` (JSON text) if given.
+    async fn send_request<T: Serialize + ?Sized>(
+        &mut self,
+        message_type: &str,
+        request: &T,
+        id: Option<&str>,
+    ) -> Result<(), KitError> {
+        let data = serde_json::to_value(request).map_err(KitError::Encode)?;
+        let mut envelope = serde_json::json!({"Type": message_type, "Data": data});
+        if let Some(id) = id.and_then(|id| serde_json::from_str::<Value>(id).ok()) {
+            envelope["Id"] = id;
+        }
+        self.send_envelope(&envelope).await
+    }
+
     /// Sends `message` with the `Type` named after its Rust type, expecting no reply.
     pub async fn send<T: Serialize>(&mut self, message: &T) -> Result<(), KitError> {
         self.send_as(type_name_of::<T>(), message).await
@@ -165,13 +183,7 @@ impl TestClient {
         message_type: &str,
         data: &T,
     ) -> Result<(), KitError> {
-        let data = serde_json::to_value(data).map_err(|source| KitError::Decode {
-            what: "the request".to_owned(),
-            text: String::new(),
-            source,
-        })?;
-        self.send_envelope(&serde_json::json!({"Type": message_type, "Data": data}))
-            .await
+        self.send_request(message_type, data, None).await
     }
 
     /// Calls the handler of `Req`'s `Type` and decodes its reply's `Data` as `Resp`; an
@@ -200,16 +212,7 @@ impl TestClient {
         request: &Req,
     ) -> Result<Value, KitError> {
         let id = self.fresh_id();
-        let data = serde_json::to_value(request).map_err(|source| KitError::Decode {
-            what: "the request".to_owned(),
-            text: String::new(),
-            source,
-        })?;
-        let id_value: Value = serde_json::from_str(&id).unwrap_or(Value::Null);
-        self.send_envelope(
-            &serde_json::json!({"Type": message_type, "Data": data, "Id": id_value}),
-        )
-        .await?;
+        self.send_request(message_type, request, Some(&id)).await?;
         loop {
             if let Some(reply) = self.replies.get_mut(&id).and_then(VecDeque::pop_front) {
                 return Ok(reply);
@@ -265,17 +268,8 @@ impl TestClient {
         request: &Req,
     ) -> Result<TestStream, KitError> {
         let id = self.fresh_id();
-        let data = serde_json::to_value(request).map_err(|source| KitError::Decode {
-            what: "the request".to_owned(),
-            text: String::new(),
-            source,
-        })?;
         self.streams.insert(id.clone(), VecDeque::new());
-        let id_value: Value = serde_json::from_str(&id).unwrap_or(Value::Null);
-        self.send_envelope(
-            &serde_json::json!({"Type": message_type, "Data": data, "Id": id_value}),
-        )
-        .await?;
+        self.send_request(message_type, request, Some(&id)).await?;
         Ok(TestStream { id, ended: false })
     }
 
