@@ -107,6 +107,10 @@ impl Endpoint {
         F: Future<Output = ()> + Send + 'static,
     {
         let stop = self.inner.stop.clone();
+        // Boxed: a future moved into the wrapper's state is stored there once more by every
+        // layer around it (this one, the accept loop's, the task's), and every idle connection
+        // holds all of them. One allocation of the session's own size instead.
+        let session = Box::pin(session);
         self.inner.sessions.track_future(async move {
             tokio::select! {
                 biased;

@@ -230,3 +230,28 @@ mod size_guard {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod task_size_guard {
+    //! What a connection's task holds is the served future with every wrapper around it: a
+    //! future moved into a wrapper can be stored once per layer, so the wrappers must box it.
+
+    /// Upper bound for the future an accepted connection's task runs, in bytes.
+    const MAX_TRACKED_FUTURE: usize = 512;
+
+    #[tokio::test]
+    async fn the_tracked_connection_future_stays_small() -> Result<(), Box<dyn std::error::Error>> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let endpoint = crate::Server::with_handlers(Vec::new()).build().await?;
+        let future = endpoint.serve_connection(stream, addr);
+        let size = std::mem::size_of_val(&future);
+        assert!(
+            size <= MAX_TRACKED_FUTURE,
+            "the tracked connection future grew to {size} bytes (bound {MAX_TRACKED_FUTURE}): \
+             box what it wraps"
+        );
+        Ok(())
+    }
+}
