@@ -56,7 +56,7 @@ mod tests {
             quote!(crate = "facade::exws"),
             quote! {
                 async fn ping(request: Ping, connection: Connection) -> Result<Pong, String> {
-                    todo!()
+                    Ok(Pong {})
                 }
             },
         )

@@ -428,10 +428,9 @@ where
         let deadline = tokio::time::sleep(grace);
         tokio::pin!(deadline);
         std::future::poll_fn(|cx| {
-            // The close echo owed to the client goes out before the handlers are waited for.
-            let _ = self.poll_flush(cx);
             self.poll_in_flight(cx);
             let _ = self.poll_write(cx);
+            // Also sends the close echo owed to a client that closed, before handlers finish.
             let _ = self.poll_flush(cx);
             if self.in_flight.is_empty() || deadline.as_mut().poll(cx).is_ready() {
                 Poll::Ready(())

@@ -1,7 +1,7 @@
 //! A virtual client: a real WebSocket client on an in-memory stream to the server's endpoint.
 
 use super::Handshake;
-use crate::protocol::ErrorBody;
+use crate::protocol::{message_type_name, ErrorBody};
 use crate::Endpoint;
 use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
@@ -93,13 +93,6 @@ impl std::fmt::Debug for TestClient {
     }
 }
 
-/// The `Type` of `T`: the last path segment of its name, without generics.
-fn type_name_of<T: ?Sized>() -> &'static str {
-    let full = std::any::type_name::<T>();
-    let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::").next().unwrap_or(base)
-}
-
 impl TestClient {
     pub(super) async fn connect(
         endpoint: &Endpoint,
@@ -174,7 +167,7 @@ impl TestClient {
 
     /// Sends `message` with the `Type` named after its Rust type, expecting no reply.
     pub async fn send<T: Serialize>(&mut self, message: &T) -> Result<(), KitError> {
-        self.send_as(type_name_of::<T>(), message).await
+        self.send_as(message_type_name::<T>(), message).await
     }
 
     /// Sends `data` with `message_type`, expecting no reply.
@@ -192,7 +185,7 @@ impl TestClient {
         &mut self,
         request: &Req,
     ) -> Result<Resp, KitError> {
-        self.call_as(type_name_of::<Req>(), request).await
+        self.call_as(message_type_name::<Req>(), request).await
     }
 
     /// [`call`](TestClient::call) with an explicit `Type`.
@@ -258,7 +251,7 @@ impl TestClient {
 
     /// Opens a stream with `Req`'s `Type`; read its items from the returned [`TestStream`].
     pub async fn stream<Req: Serialize>(&mut self, request: &Req) -> Result<TestStream, KitError> {
-        self.stream_as(type_name_of::<Req>(), request).await
+        self.stream_as(message_type_name::<Req>(), request).await
     }
 
     /// [`stream`](TestClient::stream) with an explicit `Type`.
