@@ -1,13 +1,10 @@
 //! Dispatch without sockets, for the fuzz target and property tests: feed one frame's text
 //! to a server's handlers and collect what would be sent back.
 
-use crate::adapter::InProcess;
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
-use crate::context::AppState;
-use crate::handler::{Handler, Registry};
-use crate::hooks::Hooks;
-use crate::server::{Config, Shared};
-use crate::{Connection, Context, Hub};
+use crate::handler::Handler;
+use crate::server::{Server, Shared};
+use crate::{Connection, Context};
 use std::sync::Arc;
 
 /// A server's dispatch path without a network: [`FrameHarness::dispatch`] runs one text
@@ -18,19 +15,10 @@ pub struct FrameHarness {
 }
 
 impl FrameHarness {
-    /// A harness serving `handlers`. Fails on an inconsistent handler set, as `bind` would.
+    /// A harness serving `handlers` with the server's default options. Fails on an
+    /// inconsistent handler set, as `bind` would: it is assembled by the same constructor.
     pub fn new(handlers: Vec<&'static Handler>) -> Result<Self, crate::Error> {
-        let config = Config::default();
-        let hub = Hub::new(Arc::new(InProcess), config.max_rooms_per_connection);
-        let shared = Shared {
-            registry: Registry::new(handlers)?,
-            config,
-            app: Arc::new(AppState::default()),
-            hooks: Hooks::default(),
-            hub,
-            authenticator: None,
-            connections: std::sync::atomic::AtomicUsize::new(0),
-        };
+        let shared = Server::with_handlers(handlers).into_shared()?;
         Ok(FrameHarness {
             shared: Arc::new(shared),
         })

@@ -512,6 +512,15 @@ impl Server {
     /// listener of its own: the [`Endpoint`] serves connections from any transport (a route
     /// of an axum app, TLS, a listener of your own).
     pub async fn build(self) -> Result<Endpoint, Error> {
+        let shared = self.into_shared()?;
+        shared.hub.start().await?;
+        Ok(Endpoint::new(Arc::new(shared)))
+    }
+
+    /// Checks the handlers and options and assembles what every session shares, with its hub
+    /// not started yet: the one constructor of [`Shared`], for [`build`](Server::build) and the
+    /// socket-less dispatch harness.
+    pub(crate) fn into_shared(self) -> Result<Shared, Error> {
         if let Some(error) = self.invalid {
             return Err(error);
         }
@@ -542,8 +551,7 @@ impl Server {
         }
         let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));
         let hub = Hub::new(adapter, config.max_rooms_per_connection);
-        hub.start().await?;
-        let shared = Shared {
+        Ok(Shared {
             registry,
             config,
             app: Arc::new(self.app),
@@ -551,8 +559,7 @@ impl Server {
             authenticator: self.authenticator,
             hub,
             connections: std::sync::atomic::AtomicUsize::new(0),
-        };
-        Ok(Endpoint::new(Arc::new(shared)))
+        })
     }
 
     /// Binds `addr` and serves until the process ends.
