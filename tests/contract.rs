@@ -310,6 +310,46 @@ fn operations_replies_streams_and_pushes_are_described() {
     }
 }
 
+/// A second handler of `Note`, with another request shape: the operation's `Data` is both.
+#[message(type = "Note")]
+async fn note_logged(_request: Echo) {}
+
+/// A second handler of `Echo` that replies nothing: the operation's reply is `mixed`.
+#[message(type = "Echo")]
+async fn echo_audited(_request: Echo) {}
+
+/// The whole document of a server with every kind of operation, byte for byte: its layout
+/// is what `exws codegen` and `exws contract diff` read, so any change to it shows here.
+/// After an intended change, rewrite the file with `EXWS_BLESS=1`.
+#[test]
+fn the_whole_document_is_pinned() {
+    const PINNED: &str = "tests/contract_asyncapi.json";
+    let server = Server::with_handlers(handlers![
+        add,
+        lookup,
+        count,
+        note,
+        note_logged,
+        echo,
+        echo_audited
+    ])
+    .contract_info("contract test", "1.2.3")
+    .pushes::<Announcement>()
+    .pushes_as::<Announcement>("room.notice");
+    let document = server.asyncapi().expect("every type has a schema");
+    let text = serde_json::to_string_pretty(&document).expect("a document serializes") + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(PINNED);
+    if std::env::var_os("EXWS_BLESS").is_some() {
+        std::fs::write(&path, &text).expect("the pinned document is writable");
+    }
+    let pinned = std::fs::read_to_string(&path).expect("the pinned document exists");
+    assert!(
+        text == pinned,
+        "the document differs from {PINNED}; if the change is intended, run with EXWS_BLESS=1 \
+         and review the diff\n{text}"
+    );
+}
+
 #[test]
 fn handlers_without_schemas_are_named_in_one_error() {
     let error = Server::with_handlers(handlers![add, opaque, hidden])
