@@ -45,7 +45,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             .to_compile_error()
         }
     };
-    let krate = prefix.0.unwrap_or_else(|| syn::parse_quote!(::exws));
+    let krate = crate::krate::crate_path(prefix.0);
     let definitions = paths.iter().map(|path| {
         quote_spanned! {path.span()=>
             <#path as #krate::__private::HandlerItem>::HANDLER

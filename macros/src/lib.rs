@@ -2,6 +2,7 @@
 //! (`exws::message`, `exws::handlers!`): the generated code refers to `::exws`.
 
 mod handlers;
+mod krate;
 mod message;
 
 use proc_macro::TokenStream;

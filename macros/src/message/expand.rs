@@ -7,7 +7,7 @@
 //! the constant of a zero-sized field: one item, valid wherever the function is.
 
 use super::model::{Handler, Shape};
-use super::validate::type_text;
+use super::pretty::type_text;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;

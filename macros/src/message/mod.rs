@@ -4,6 +4,7 @@ mod attr;
 mod ctxt;
 mod expand;
 mod model;
+mod pretty;
 mod validate;
 
 use proc_macro2::TokenStream;
@@ -24,10 +25,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     // One error context for the attribute and the signature: every problem in one build.
     let mut ctxt = ctxt::Ctxt::default();
     let args = attr::parse(&mut ctxt, args);
-    let krate = args
-        .krate
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(::exws));
+    let krate = crate::krate::crate_path(args.krate.clone());
     match validate::handler(&mut ctxt, &function, args) {
         Some(handler) if ctxt.is_empty() => expand::handler(&function, &handler),
         // Always emit the user's function (IDEs keep completing it) and its hidden item (so

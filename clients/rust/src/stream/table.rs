@@ -20,6 +20,7 @@ pub(crate) enum Ending {
 /// What both sides of one stream share: how it ended.
 pub(super) type EndingSlot = Arc<Mutex<Option<Ending>>>;
 
+/// Locks `mutex`, going on with its value when a panicking holder poisoned it.
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
