@@ -17,9 +17,9 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
 /// The `Type` of the envelope that ends a stream.
-pub const STREAM_END_TYPE: &str = "StreamEnd";
+pub const STREAM_END_TYPE: &str = exws_protocol::message_type::STREAM_END;
 /// The `Type` of the envelope that cancels a stream.
-pub const STREAM_CANCEL_TYPE: &str = "StreamCancel";
+pub const STREAM_CANCEL_TYPE: &str = exws_protocol::message_type::STREAM_CANCEL;
 
 /// Options of one stream ([`Client::stream_raw_with`]).
 ///

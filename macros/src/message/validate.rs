@@ -1,9 +1,10 @@
 //! Checks the user's function and builds the [`Handler`] model, reporting every problem at once,
 //! each on the user's own tokens.
 
-use super::attr::{MessageArgs, RESERVED_TYPES};
+use super::attr::MessageArgs;
 use super::ctxt::Ctxt;
 use super::model::{Handler, Level, Reply, Shape};
+use exws_protocol::message_type;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, ItemFn, LitStr, PathArguments, ReturnType, Type};
@@ -82,7 +83,7 @@ pub(crate) fn handler(ctxt: &mut Ctxt, function: &ItemFn, args: MessageArgs) -> 
                 );
                 None
             }
-            Some(name) if RESERVED_TYPES.contains(&name.as_str()) => {
+            Some(name) if message_type::is_reserved(&name) => {
                 ctxt.spanned(
                     request,
                     &format!(
@@ -227,8 +228,7 @@ fn reply(ctxt: &mut Ctxt, output: &ReturnType, name: &syn::Ident) -> Reply {
             ty: Some(ty.clone()),
             shape: None,
             name: type_name(ty).filter(|name| {
-                !AMBIGUOUS_NAMES.contains(&name.as_str())
-                    && !RESERVED_TYPES.contains(&name.as_str())
+                !AMBIGUOUS_NAMES.contains(&name.as_str()) && !message_type::is_reserved(name)
             }),
             error_type: arguments.get(1).map(|e| type_text(e)),
         });
@@ -376,14 +376,19 @@ fn has_lifetime(ty: &Type) -> bool {
         })
 }
 
-/// The default message type name: the last path segment, without generics.
+/// The default message type name: the protocol's naming rule on the path as written (the
+/// last segment, without generics).
 fn type_name(ty: &Type) -> Option<String> {
     match ty {
-        Type::Path(path) if path.qself.is_none() => path
-            .path
-            .segments
-            .last()
-            .map(|segment| segment.ident.to_string()),
+        Type::Path(path) if path.qself.is_none() && !path.path.segments.is_empty() => {
+            let written: Vec<String> = path
+                .path
+                .segments
+                .iter()
+                .map(|segment| segment.ident.to_string())
+                .collect();
+            Some(exws_protocol::type_name(&written.join("::")).to_owned())
+        }
         Type::Paren(inner) => type_name(&inner.elem),
         Type::Group(inner) => type_name(&inner.elem),
         _ => None,

@@ -5,7 +5,7 @@
 use super::schemas::{reference, Schemas};
 use super::{ContractError, Declared, MissingSchema};
 use crate::handler::HandlerInfo;
-use crate::protocol::ErrorCode;
+use crate::protocol::{message_type, ErrorCode};
 use crate::ReplyKind;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -183,7 +183,7 @@ pub(crate) fn document(
 
     let mut messages = Messages::default();
     let error_key = messages.add(Message {
-        message_type: "Error".to_owned(),
+        message_type: message_type::ERROR.to_owned(),
         data: Some(schema_ref(ERROR_DATA)),
         id: IdUse::Echoed,
         summary: Some("A request failed (or a stream ended with an error).".to_owned()),
@@ -289,7 +289,7 @@ pub(crate) fn document(
             let key = stream_end_key
                 .get_or_insert_with(|| {
                     messages.add(Message {
-                        message_type: "StreamEnd".to_owned(),
+                        message_type: message_type::STREAM_END.to_owned(),
                         data: None,
                         id: IdUse::Always,
                         summary: Some("A stream ended: no more items with this `Id`.".to_owned()),
@@ -321,7 +321,7 @@ pub(crate) fn document(
     }
     if any_stream {
         let key = messages.add(Message {
-            message_type: "StreamCancel".to_owned(),
+            message_type: message_type::STREAM_CANCEL.to_owned(),
             data: None,
             id: IdUse::Always,
             summary: Some("Ends the stream with this `Id` early.".to_owned()),
@@ -334,7 +334,7 @@ pub(crate) fn document(
             json!({
                 "action": "receive",
                 "channel": { "$ref": format!("#/channels/{CHANNEL}") },
-                "title": "StreamCancel",
+                "title": message_type::STREAM_CANCEL,
                 "messages": [message_ref(&key)],
                 "reply": {
                     "channel": { "$ref": format!("#/channels/{CHANNEL}") },

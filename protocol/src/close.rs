@@ -1,4 +1,4 @@
-//! WebSocket close codes exws uses.
+//! The WebSocket close codes exws sends.
 
 /// A WebSocket close code (RFC 6455 section 7.4), as exws reports and sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
