@@ -17,6 +17,11 @@ pub const DATA_FIELD: &str = "Data";
 /// The name of the `Id` field.
 pub const ID_FIELD: &str = "Id";
 
+/// The longest integer `Id`, in digits (a minus sign aside). Past about 309 digits a number is
+/// out of `f64`'s range and common JSON readers refuse it, and the reply with it; a server
+/// answers a longer one with `invalid_envelope`.
+pub const MAX_INTEGER_ID_DIGITS: usize = 64;
+
 /// Writes `{"Type": message_type, "Data": data, "Id": id}` as one frame's text, in that field
 /// order, without whitespace. `id` is the `Id`'s raw JSON text (a JSON string with its quotes,
 /// or an integer), written as given so that an echoed `Id` is byte for byte the request's;

@@ -7,6 +7,8 @@ use std::fmt;
 ///
 /// Each known code has a variant; a code this version does not know (sent by a newer peer) is
 /// read as [`Other`](ErrorCode::Other) with its text kept, so that a reader never fails on it.
+/// A server sends `Other` as given; the protocol's clients read it, but only the known codes
+/// are part of the contract.
 ///
 /// ```
 /// use exws_protocol::ErrorCode;
