@@ -37,7 +37,7 @@ impl HandlerFailure {
 
     /// `handler_error` or `handler_panic`.
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.code.clone()
     }
 
     /// The error text the client was sent (for a panic, the panic message, which the client

@@ -30,7 +30,7 @@ pub use extract::{FromContext, Rejection, State};
 pub use handler::{Handler, HandlerInfo, ReplyKind};
 pub use handshake::{HandshakeRequest, TlsInfo};
 pub use hooks::HandlerFailure;
-pub use hub::{Hub, HubError, Inbound, Recipients, RoomEnvelope, RoomSubscription};
+pub use hub::{Hub, HubError, Recipients, RoomEnvelope, RoomSubscription};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
     shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server,

@@ -55,8 +55,10 @@ pub(crate) fn messages_out(count: u64) {
     metrics::counter!("exws_messages_out_total").increment(count);
 }
 
-pub(crate) fn error_sent(code: ErrorCode) {
-    metrics::counter!("exws_errors_total", "code" => code.as_str()).increment(1);
+pub(crate) fn error_sent(code: &ErrorCode) {
+    // A code of the application's own is counted as `other`: labels stay few.
+    let label = code.known_str().unwrap_or("other");
+    metrics::counter!("exws_errors_total", "code" => label).increment(1);
 }
 
 /// Messages the adapter could not hand to its backend (e.g. Redis), which other processes missed.

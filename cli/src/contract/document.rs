@@ -133,7 +133,7 @@ impl Document {
             let mut answers = Vec::new();
             for (message_type, data) in replies {
                 let Some(data) = data else { continue };
-                if message_type != "Error" {
+                if message_type != exws_client::ERROR_TYPE {
                     answers.push(data.clone());
                 }
                 let datas = events.entry(message_type).or_default();

@@ -3,11 +3,12 @@
 use crate::builder::ClientBuilder;
 use crate::call::CallOptions;
 use crate::connection::{self, Outbound, Shared};
-use crate::envelope::{type_name_of, Envelope, Id};
+use crate::envelope::{Envelope, Id};
 use crate::error::{CallError, ConnectError, SendError, StreamError};
 use crate::events::{Events, Subscription};
 use crate::state::ConnectionState;
 use crate::stream::{ItemStream, StreamOptions, StreamTable};
+use exws_protocol::type_name_of;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;

@@ -7,6 +7,7 @@ use crate::error::ConnectError;
 use crate::reconnect::ReconnectPolicy;
 use crate::state::ConnectionState;
 use crate::stream::{Routed, StreamTable};
+use exws_protocol::CloseCode;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::time::Duration;
@@ -14,7 +15,6 @@ use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -369,7 +369,12 @@ async fn drive(
 /// `None` for a normal close (1000, 1001), else a description.
 fn close_reason(frame: Option<CloseFrame>) -> Option<String> {
     match frame {
-        Some(frame) if matches!(frame.code, CloseCode::Normal | CloseCode::Away) => None,
+        Some(frame)
+            if [CloseCode::NORMAL, CloseCode::GOING_AWAY]
+                .contains(&CloseCode(u16::from(frame.code))) =>
+        {
+            None
+        }
         Some(frame) if frame.reason.is_empty() => Some(format!(
             "closed by the server with code {}",
             u16::from(frame.code)
@@ -400,8 +405,9 @@ async fn close_cleanly(socket: &mut Socket) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
 
-    fn frame(code: CloseCode, reason: &'static str) -> Option<CloseFrame> {
+    fn frame(code: WireCloseCode, reason: &'static str) -> Option<CloseFrame> {
         Some(CloseFrame {
             code,
             reason: reason.into(),
@@ -410,10 +416,10 @@ mod tests {
 
     #[test]
     fn normal_closes_are_not_errors() {
-        assert_eq!(close_reason(frame(CloseCode::Normal, "")), None);
-        assert_eq!(close_reason(frame(CloseCode::Away, "shutdown")), None);
+        assert_eq!(close_reason(frame(WireCloseCode::Normal, "")), None);
+        assert_eq!(close_reason(frame(WireCloseCode::Away, "shutdown")), None);
         assert_eq!(
-            close_reason(frame(CloseCode::Policy, "slow")),
+            close_reason(frame(WireCloseCode::Policy, "slow")),
             Some("closed by the server with code 1008: slow".to_owned())
         );
         assert!(close_reason(None).is_some());

@@ -1,4 +1,4 @@
-//! The wire envelope (`{"Type", "Data", "Id"}`), correlation ids and Rust type names.
+//! The wire envelope (`{"Type", "Data", "Id"}`) and correlation ids.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -189,49 +189,12 @@ impl Envelope {
 }
 
 /// The `Type` of error envelopes.
-pub const ERROR_TYPE: &str = "Error";
-
-/// The `Type` name of a Rust type, by the rule the exws server uses: take
-/// [`std::any::type_name`], drop everything from the first `<`, keep what follows the last `::`.
-///
-/// ```
-/// struct CalculateRequest;
-/// assert_eq!(exws_client::type_name_of::<CalculateRequest>(), "CalculateRequest");
-/// assert_eq!(exws_client::type_name_of::<Vec<String>>(), "Vec");
-/// ```
-pub fn type_name_of<T: ?Sized>() -> &'static str {
-    type_name_from(std::any::type_name::<T>())
-}
-
-/// The rule of [`type_name_of`], on a type name as text.
-pub(crate) fn type_name_from(full: &str) -> &str {
-    let without_generics = match full.find('<') {
-        Some(index) => &full[..index],
-        None => full,
-    };
-    match without_generics.rfind("::") {
-        Some(index) => &without_generics[index + 2..],
-        None => without_generics,
-    }
-}
+pub const ERROR_TYPE: &str = exws_protocol::message_type::ERROR;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    mod nested {
-        pub struct Inner<T>(#[allow(dead_code)] pub T);
-    }
-
-    #[test]
-    fn type_names_follow_the_server_rule() {
-        assert_eq!(type_name_of::<nested::Inner<u8>>(), "Inner");
-        assert_eq!(type_name_of::<String>(), "String");
-        assert_eq!(type_name_of::<u32>(), "u32");
-        assert_eq!(type_name_from("a::b::C<d::E>"), "C");
-        assert_eq!(type_name_from("Plain"), "Plain");
-    }
 
     #[test]
     fn serializes_with_wire_field_names() {

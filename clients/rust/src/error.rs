@@ -1,101 +1,9 @@
 //! Error types, one per operation: connecting, calling, sending, receiving events.
 
 use crate::envelope::Id;
-use serde::{Deserialize, Serialize};
+pub use exws_protocol::ErrorCode;
 use serde_json::Value;
-use std::fmt;
 use std::time::Duration;
-
-/// The stable `Data.code` of an `Error` envelope (see the wire protocol's error table).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// `invalid_json`: the frame is not valid JSON.
-    InvalidJson,
-    /// `invalid_envelope`: not an object with a string `Type` (or a bad `Id`).
-    InvalidEnvelope,
-    /// `unknown_type`: no handler observes this `Type`.
-    UnknownType,
-    /// `invalid_data`: `Data` does not deserialize into the handler's request type.
-    InvalidData,
-    /// `handler_error`: the handler returned an error.
-    HandlerError,
-    /// `handler_panic`: the handler panicked.
-    HandlerPanic,
-    /// `unsupported_frame`: a binary frame.
-    UnsupportedFrame,
-    /// `message_too_large`: the frame is over the server's limit.
-    MessageTooLarge,
-    /// `rate_limited`: the connection sent more than its configured rate.
-    RateLimited,
-    /// `unauthorized`: the handler requires an authenticated user.
-    Unauthorized,
-    /// `duplicate_id`: a stream request reuses the `Id` of a stream still open.
-    DuplicateId,
-    /// `too_many_streams`: the connection already holds the most open streams allowed.
-    TooManyStreams,
-    /// A code this client does not know, kept as sent.
-    Other(String),
-}
-
-impl ErrorCode {
-    /// The code as it appears on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ErrorCode::InvalidJson => "invalid_json",
-            ErrorCode::InvalidEnvelope => "invalid_envelope",
-            ErrorCode::UnknownType => "unknown_type",
-            ErrorCode::InvalidData => "invalid_data",
-            ErrorCode::HandlerError => "handler_error",
-            ErrorCode::HandlerPanic => "handler_panic",
-            ErrorCode::UnsupportedFrame => "unsupported_frame",
-            ErrorCode::MessageTooLarge => "message_too_large",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::DuplicateId => "duplicate_id",
-            ErrorCode::TooManyStreams => "too_many_streams",
-            ErrorCode::Other(code) => code,
-        }
-    }
-
-    /// Reads a wire code; unknown codes become [`ErrorCode::Other`].
-    pub fn parse(code: &str) -> ErrorCode {
-        match code {
-            "invalid_json" => ErrorCode::InvalidJson,
-            "invalid_envelope" => ErrorCode::InvalidEnvelope,
-            "unknown_type" => ErrorCode::UnknownType,
-            "invalid_data" => ErrorCode::InvalidData,
-            "handler_error" => ErrorCode::HandlerError,
-            "handler_panic" => ErrorCode::HandlerPanic,
-            "unsupported_frame" => ErrorCode::UnsupportedFrame,
-            "message_too_large" => ErrorCode::MessageTooLarge,
-            "rate_limited" => ErrorCode::RateLimited,
-            "unauthorized" => ErrorCode::Unauthorized,
-            "duplicate_id" => ErrorCode::DuplicateId,
-            "too_many_streams" => ErrorCode::TooManyStreams,
-            other => ErrorCode::Other(other.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for ErrorCode {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ErrorCode {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let code = String::deserialize(deserializer)?;
-        Ok(ErrorCode::parse(&code))
-    }
-}
 
 /// The `Data` of an `Error` envelope, read leniently (a missing field becomes empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -352,34 +260,6 @@ pub enum RecvError {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn codes_round_trip() {
-        for code in [
-            "invalid_json",
-            "invalid_envelope",
-            "unknown_type",
-            "invalid_data",
-            "handler_error",
-            "handler_panic",
-            "unsupported_frame",
-            "message_too_large",
-            "rate_limited",
-            "unauthorized",
-            "duplicate_id",
-            "too_many_streams",
-            "brand_new",
-        ] {
-            assert_eq!(ErrorCode::parse(code).as_str(), code);
-        }
-        assert_eq!(
-            ErrorCode::parse("brand_new"),
-            ErrorCode::Other("brand_new".into())
-        );
-        let code: ErrorCode = serde_json::from_value(json!("unknown_type")).unwrap();
-        assert_eq!(code, ErrorCode::UnknownType);
-        assert_eq!(serde_json::to_value(&code).unwrap(), json!("unknown_type"));
-    }
 
     #[test]
     fn error_envelope_data_becomes_a_server_error() {

@@ -67,9 +67,18 @@ mod tls;
 pub use builder::ClientBuilder;
 pub use call::CallOptions;
 pub use client::Client;
-pub use envelope::{type_name_of, Envelope, Id, ERROR_TYPE};
+pub use envelope::{Envelope, Id, ERROR_TYPE};
 pub use error::{CallError, ConnectError, ErrorCode, RecvError, SendError, StreamError};
 pub use events::{Events, Subscription};
+/// The `Type` name of a Rust type, by the rule the exws server uses: take
+/// [`std::any::type_name`], drop everything from the first `<`, keep what follows the last `::`.
+///
+/// ```
+/// struct CalculateRequest;
+/// assert_eq!(exws_client::type_name_of::<CalculateRequest>(), "CalculateRequest");
+/// assert_eq!(exws_client::type_name_of::<Vec<String>>(), "Vec");
+/// ```
+pub use exws_protocol::type_name_of;
 pub use reconnect::ReconnectPolicy;
 pub use state::ConnectionState;
 pub use stream::{ItemStream, StreamOptions, STREAM_CANCEL_TYPE, STREAM_END_TYPE};

@@ -2,6 +2,7 @@
 //! `crate = "..."`, each at most once, each value checked here rather than at start-up.
 
 use super::ctxt::Ctxt;
+use exws_protocol::message_type;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{LitStr, Token};
@@ -9,9 +10,6 @@ use syn::{LitStr, Token};
 mod kw {
     syn::custom_keyword!(reply);
 }
-
-/// `Type`s exws itself sends; a handler can neither observe nor reply with them.
-pub(crate) const RESERVED_TYPES: &[&str] = &["Error", "StreamEnd", "StreamCancel"];
 
 /// The arguments, each `None` when not given.
 #[derive(Default)]
@@ -110,12 +108,16 @@ fn check_type_name(ctxt: &mut Ctxt, value: &LitStr, what: &str) {
             value,
             &format!("a {what} cannot contain whitespace or control characters: clients could not address it"),
         );
-    } else if RESERVED_TYPES.contains(&name.as_str()) {
+    } else if message_type::is_reserved(&name) {
+        let reserved: Vec<String> = message_type::RESERVED
+            .iter()
+            .map(|reserved| format!("`{reserved}`"))
+            .collect();
         ctxt.spanned(
             value,
             &format!(
-                "`{name}` is a `Type` exws sends itself (reserved: `Error`, `StreamEnd`, \
-                 `StreamCancel`): choose another {what}"
+                "`{name}` is a `Type` exws sends itself (reserved: {}): choose another {what}",
+                reserved.join(", ")
             ),
         );
     }

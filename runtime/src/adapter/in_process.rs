@@ -1,10 +1,10 @@
 //! The default adapter: one process, nothing to tell anyone.
 
-use super::{Adapter, AdapterError, Outgoing};
-use crate::hub::Inbound;
+use super::{Adapter, AdapterError, Inbound, Outgoing};
 use crate::{ConnectionId, UserId};
 use futures_util::future::{self, BoxFuture};
 use futures_util::FutureExt;
+use std::sync::Arc;
 
 /// The default adapter: every connection is on this process, so the hub's own delivery is the
 /// whole delivery. Nothing to configure.
@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 pub struct InProcess;
 
 impl Adapter for InProcess {
-    fn start(&self, _inbound: Inbound) -> BoxFuture<'_, Result<(), AdapterError>> {
+    fn start(&self, _inbound: Arc<dyn Inbound>) -> BoxFuture<'_, Result<(), AdapterError>> {
         future::ready(Ok(())).boxed()
     }
 

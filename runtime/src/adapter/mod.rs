@@ -1,114 +1,34 @@
-//! Adapters carry hub messages between server processes.
+//! The adapter interface: what an engine implements to carry hub messages between server
+//! processes, and the engines exws ships.
 //!
 //! The [`Hub`](crate::Hub) delivers to this process's connections itself; its adapter tells
-//! the other processes. [`InProcess`] (the default) has no other processes to tell.
-//! [`RedisAdapter`] (feature `redis`) makes every process connected to the same Redis act as
-//! one server: broadcasts, room messages and direct messages reach the right connections
-//! wherever they are, and room member counts are global.
+//! the other processes. The contract has three parts, side by side:
+//!
+//! - [`Adapter`]: the engine. The hub calls it after it has updated and delivered to its own
+//!   process (membership changes, messages for other processes, cluster-wide queries).
+//! - [`Inbound`]: this process, as the engine sees it. The hub implements it and hands it to
+//!   [`Adapter::start`]; the engine delivers messages from other processes through it and
+//!   reads what this process holds (to restore its backend's view after a reconnection).
+//! - [`Outgoing`] and [`Target`]: one message and who it is for; [`AdapterError`]: why an
+//!   operation failed.
+//!
+//! Engines: [`InProcess`] (the default) has no other processes to tell. [`RedisAdapter`]
+//! (feature `redis`) makes every process connected to the same Redis act as one server:
+//! broadcasts, room messages and direct messages reach the right connections wherever they
+//! are, and room member counts are global.
 
+mod engine;
+mod error;
 mod in_process;
+mod inbound;
+mod message;
 #[cfg(feature = "redis")]
 mod redis;
 
-#[cfg(feature = "redis")]
-pub use self::redis::{RedisAdapter, RedisAdapterConfig};
+pub use engine::Adapter;
+pub use error::AdapterError;
 pub use in_process::InProcess;
-
-use crate::hub::Inbound;
-use crate::{ConnectionId, UserId};
-use futures_util::future::BoxFuture;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
-
-/// Who a hub message is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Every connection.
-    Everyone,
-    /// Every member of the room.
-    Room(String),
-    /// One connection.
-    Connection(ConnectionId),
-}
-
-/// A message for connections on other processes: encoded once, shared by every receiver.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    /// Who it is for.
-    pub target: Target,
-    /// Connections that must not receive it (e.g. the sender).
-    pub except: Vec<ConnectionId>,
-    /// The encoded envelope.
-    pub text: Utf8Bytes,
-}
-
-/// Why an adapter operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AdapterError {
-    /// The backend (e.g. Redis) cannot be reached right now; the adapter keeps reconnecting.
-    #[error("the hub backend is unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// The transport of hub messages between processes, and the shared view of rooms and
-/// connections. Implement it to put exws on another backend; the hub calls it after it has
-/// updated and delivered to its own process.
-pub trait Adapter: Send + Sync + 'static {
-    /// Starts the adapter once, at [`Server::bind`](crate::Server::bind). `inbound` delivers
-    /// messages from other processes to this process's connections; keep it.
-    fn start(&self, inbound: Inbound) -> BoxFuture<'_, Result<(), AdapterError>>;
-
-    /// A connection opened on this process, belonging to `user` if the authenticator said.
-    /// (The hub also puts a user's connections in a room of their own, through
-    /// [`room_joined`](Adapter::room_joined), so that messages to the user reach them.)
-    fn connection_opened<'a>(
-        &'a self,
-        id: &'a ConnectionId,
-        user: Option<&'a UserId>,
-    ) -> BoxFuture<'a, Result<(), AdapterError>>;
-
-    /// A connection of this process closed; `rooms` are the rooms it was still in.
-    fn connection_closed<'a>(
-        &'a self,
-        id: &'a ConnectionId,
-        rooms: &'a [String],
-    ) -> BoxFuture<'a, Result<(), AdapterError>>;
-
-    /// `id` joined `room`; `first_here` when it is the room's first member on this process.
-    /// Returns the room's member count across every process, if the adapter knows it.
-    fn room_joined<'a>(
-        &'a self,
-        room: &'a str,
-        id: &'a ConnectionId,
-        first_here: bool,
-    ) -> BoxFuture<'a, Result<Option<usize>, AdapterError>>;
-
-    /// `id` left `room`; `last_here` when no member of the room is left on this process.
-    fn room_left<'a>(
-        &'a self,
-        room: &'a str,
-        id: &'a ConnectionId,
-        last_here: bool,
-    ) -> BoxFuture<'a, Result<(), AdapterError>>;
-
-    /// Sends to the other processes. For [`Target::Connection`], returns whether a process
-    /// holds that connection.
-    fn publish(&self, message: Outgoing) -> BoxFuture<'_, Result<bool, AdapterError>>;
-
-    /// The room's members across every process, if the adapter knows them.
-    fn room_members<'a>(
-        &'a self,
-        room: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>>;
-
-    /// The users of connections `ids` across every process, in the same order (`None` for a
-    /// connection without a user), if the adapter knows them. By default it does not, and the
-    /// hub answers from this process's connections.
-    fn user_ids<'a>(
-        &'a self,
-        ids: &'a [ConnectionId],
-    ) -> BoxFuture<'a, Result<Option<Vec<Option<UserId>>>, AdapterError>> {
-        let _ = ids;
-        Box::pin(async { Ok(None) })
-    }
-}
+pub use inbound::Inbound;
+pub use message::{Outgoing, Target};
+#[cfg(feature = "redis")]
+pub use redis::{RedisAdapter, RedisAdapterConfig};

@@ -36,7 +36,7 @@ impl Rejection {
 
     /// The error code sent to the client.
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.code.clone()
     }
 
     /// The message sent to the client.

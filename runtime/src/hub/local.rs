@@ -1,6 +1,6 @@
 //! This process's connections and room memberships.
 
-use crate::adapter::Target;
+use crate::adapter::{Inbound, Target};
 use crate::{Connection, ConnectionId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
@@ -303,5 +303,30 @@ impl State {
         {
             self.connections.shrink_to(self.connections.len() * 2);
         }
+    }
+}
+
+/// What an adapter sees of this process.
+impl Inbound for LocalHub {
+    fn deliver(&self, target: &Target, except: &[ConnectionId], text: &Utf8Bytes) -> usize {
+        LocalHub::deliver(self, target, except, text)
+    }
+
+    fn connections(&self) -> Vec<ConnectionId> {
+        self.connection_ids()
+    }
+
+    fn connections_with_users(&self) -> Vec<(ConnectionId, Option<UserId>)> {
+        let ids = self.connection_ids();
+        let users = self.user_ids(&ids);
+        ids.into_iter().zip(users).collect()
+    }
+
+    fn has_members(&self, room: &str) -> bool {
+        self.has_room(room)
+    }
+
+    fn memberships(&self) -> Vec<(String, Vec<ConnectionId>)> {
+        LocalHub::memberships(self)
     }
 }

@@ -1,11 +1,9 @@
 //! The hub: rooms, broadcasts and direct messages, from handlers or from anywhere.
 
-mod inbound;
 mod local;
 mod recipients;
 mod subscription;
 
-pub use inbound::Inbound;
 pub use recipients::Recipients;
 pub use subscription::{RoomEnvelope, RoomSubscription};
 
@@ -86,8 +84,7 @@ impl Hub {
 
     /// Starts the adapter.
     pub(crate) async fn start(&self) -> Result<(), AdapterError> {
-        let inbound = Inbound::new(self.inner.local.clone());
-        self.inner.adapter.start(inbound).await
+        self.inner.adapter.start(self.inner.local.clone()).await
     }
 
     /// A connection opened: it can now be addressed, and through its user if it has one.

@@ -1,6 +1,7 @@
 //! Reading an incoming envelope straight from the frame's text, without copying `Data`.
 
 use super::ErrorCode;
+use exws_protocol::envelope::MAX_INTEGER_ID_DIGITS;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -127,10 +128,6 @@ fn classify(text: &str, error: &serde_json::Error) -> IncomingError {
         id,
     }
 }
-
-/// Longest integer `Id`, in digits. Past about 309 digits a number is out of `f64`'s range and
-/// common JSON readers (serde_json, so exws-client) refuse it, and the reply with it.
-pub(crate) const MAX_INTEGER_ID_DIGITS: usize = 64;
 
 /// `Id` is a JSON string or a JSON integer (no fraction, no exponent, at most
 /// [`MAX_INTEGER_ID_DIGITS`] digits).

@@ -1,15 +1,17 @@
 //! The wire protocol: envelopes, error codes and close codes.
 //!
 //! Every message, in both directions, is one JSON object in a text frame:
-//! `{"Type": "...", "Data": ..., "Id": ...}`. See the project's `PROTOCOL.md`.
+//! `{"Type": "...", "Data": ..., "Id": ...}`. See the project's `PROTOCOL.md`. The shapes,
+//! codes and naming rules live in the `exws-protocol` crate, shared with the macros and the
+//! Rust client; this module re-exports them and holds the server's reading of a frame.
 
-mod close;
 mod decode;
-mod encode;
-mod error_code;
+mod reply_to;
 
-pub use close::CloseCode;
-pub use error_code::{ErrorBody, ErrorCode};
+pub use exws_protocol::envelope::ErrorBody;
+pub use exws_protocol::message_type;
+pub use exws_protocol::{CloseCode, ErrorCode};
 
 pub(crate) use decode::{strip_position, Incoming};
-pub(crate) use encode::{encode, encode_error, message_type_name, ReplyTo};
+pub(crate) use exws_protocol::envelope::{encode, encode_error};
+pub(crate) use reply_to::{message_type_name, ReplyTo};

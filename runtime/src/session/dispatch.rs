@@ -30,7 +30,7 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
         }
     };
     let message_type: &str = &incoming.message_type;
-    if message_type == "StreamCancel" {
+    if message_type == crate::protocol::message_type::STREAM_CANCEL {
         match incoming.id {
             // A cancel may cross the stream's natural end: an unknown Id is ignored.
             Some(id) => {
@@ -133,7 +133,7 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
                 let report = (failed && shared.hooks.has_failure_hooks()).then(|| HandlerFailure {
                     context: context.clone(),
                     handler,
-                    code,
+                    code: code.clone(),
                     message: detail.unwrap_or_else(|| message.clone()),
                 });
                 send_error(connection, code, message, Some(message_type), incoming.id).await;
@@ -184,7 +184,7 @@ pub(crate) async fn send_error(
     message_type: Option<&str>,
     id: Option<&str>,
 ) {
-    crate::metrics::error_sent(code);
+    crate::metrics::error_sent(&code);
     let text = encode_error(code, message, message_type, id);
     let _ = connection.send_reply(Utf8Bytes::from(text)).await;
 }

@@ -103,7 +103,10 @@ async fn run(
     // The producer stops before the client hears of the end.
     drop(items);
     if matches!(end, End::Finished | End::Cancelled) {
-        let text = format!("{{\"Type\":\"StreamEnd\",\"Id\":{id}}}");
+        let text = format!(
+            "{{\"Type\":\"{}\",\"Id\":{id}}}",
+            crate::protocol::message_type::STREAM_END
+        );
         let _ = connection.send_reply(Utf8Bytes::from(text)).await;
     }
     guard.end = end;

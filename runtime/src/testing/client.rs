@@ -1,7 +1,7 @@
 //! A virtual client: a real WebSocket client on an in-memory stream to the server's endpoint.
 
 use super::Handshake;
-use crate::protocol::{message_type_name, ErrorBody};
+use crate::protocol::{message_type, message_type_name, ErrorBody};
 use crate::Endpoint;
 use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
@@ -373,11 +373,11 @@ impl TestStream {
                 .get_mut(&self.id)
                 .and_then(VecDeque::pop_front);
             if let Some(item) = item {
-                if item["Type"] == "StreamEnd" {
+                if item["Type"] == message_type::STREAM_END {
                     self.end(client);
                     return None;
                 }
-                if item["Type"] == "Error" {
+                if item["Type"] == message_type::ERROR {
                     self.end(client);
                 }
                 return Some(decode(&item, "a stream item"));
@@ -394,7 +394,7 @@ impl TestStream {
     pub async fn cancel(mut self, client: &mut TestClient) -> Result<usize, KitError> {
         let id: Value = serde_json::from_str(&self.id).unwrap_or(Value::Null);
         client
-            .send_envelope(&serde_json::json!({"Type": "StreamCancel", "Id": id}))
+            .send_envelope(&serde_json::json!({"Type": message_type::STREAM_CANCEL, "Id": id}))
             .await?;
         let mut dropped = 0;
         loop {
@@ -414,7 +414,7 @@ impl TestStream {
 
 /// The `Data` of a reply or item as `T`, or its `Error`.
 fn decode<T: DeserializeOwned>(envelope: &Value, what: &str) -> Result<T, KitError> {
-    if envelope["Type"] == "Error" {
+    if envelope["Type"] == message_type::ERROR {
         let body = envelope.get("Data").cloned().unwrap_or(Value::Null);
         return match serde_json::from_value::<ErrorBody>(body) {
             Ok(body) => Err(KitError::Error(body)),

@@ -13,6 +13,6 @@ pub use item_stream::{ItemStream, StreamOptions};
 pub(crate) use table::{Registration, Routed, StreamTable};
 
 /// The `Type` of the envelope that ends a stream.
-pub const STREAM_END_TYPE: &str = "StreamEnd";
+pub const STREAM_END_TYPE: &str = exws_protocol::message_type::STREAM_END;
 /// The `Type` of the envelope that cancels a stream.
-pub const STREAM_CANCEL_TYPE: &str = "StreamCancel";
+pub const STREAM_CANCEL_TYPE: &str = exws_protocol::message_type::STREAM_CANCEL;

@@ -1,7 +1,7 @@
 //! The default message `Type` of a handler, named after its request type, and the reply
 //! `Type` a return type would give.
 
-use super::super::attr::RESERVED_TYPES;
+use exws_protocol::message_type;
 use super::super::ctxt::Ctxt;
 use syn::spanned::Spanned;
 use syn::{LitStr, Type};
@@ -18,11 +18,15 @@ const AMBIGUOUS_NAMES: &[&str] = &[
 /// a name (a tuple, a reference...).
 pub(super) fn message_type_name(ty: &Type) -> Option<String> {
     match ty {
-        Type::Path(path) if path.qself.is_none() => path
-            .path
-            .segments
-            .last()
-            .map(|segment| segment.ident.to_string()),
+        Type::Path(path) if path.qself.is_none() && !path.path.segments.is_empty() => {
+            let written: Vec<String> = path
+                .path
+                .segments
+                .iter()
+                .map(|segment| segment.ident.to_string())
+                .collect();
+            Some(exws_protocol::type_name(&written.join("::")).to_owned())
+        }
         Type::Paren(inner) => message_type_name(&inner.elem),
         Type::Group(inner) => message_type_name(&inner.elem),
         _ => None,
@@ -42,7 +46,7 @@ pub(super) fn request_message_type(ctxt: &mut Ctxt, request: &Type) -> Option<Li
             );
             None
         }
-        Some(name) if RESERVED_TYPES.contains(&name.as_str()) => {
+        Some(name) if message_type::is_reserved(&name) => {
             ctxt.spanned(
                 request,
                 &format!(
@@ -68,7 +72,7 @@ pub(super) fn request_message_type(ctxt: &mut Ctxt, request: &Type) -> Option<Li
 /// The reply `Type` a return type would give, when its name is a good one.
 pub(super) fn reply_message_type(ty: &Type) -> Option<String> {
     message_type_name(ty).filter(|name| {
-        !AMBIGUOUS_NAMES.contains(&name.as_str()) && !RESERVED_TYPES.contains(&name.as_str())
+        !AMBIGUOUS_NAMES.contains(&name.as_str()) && !message_type::is_reserved(name)
     })
 }
 

@@ -4,7 +4,7 @@
 //! messages and in bytes (a semaphore of byte permits, each message holding its size until it
 //! is sent).
 
-use super::AdapterError;
+use crate::adapter::AdapterError;
 use redis::aio::ConnectionManager;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -3,9 +3,9 @@
 
 use super::publisher::Health;
 use super::wire;
-use super::AdapterError;
+use crate::adapter::AdapterError;
+use crate::adapter::Inbound;
 use crate::adapter::Target;
-use crate::hub::Inbound;
 use crate::ConnectionId;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
@@ -30,7 +30,7 @@ pub(super) fn node_channel(prefix: &str, node: &str) -> String {
 pub(super) struct SubscriberConfig {
     pub client: redis::Client,
     pub commands: ConnectionManager,
-    pub inbound: Inbound,
+    pub inbound: Arc<dyn Inbound>,
     pub node: String,
     pub prefix: String,
     pub reconnect_min: Duration,

@@ -12,7 +12,7 @@
 use super::publisher::Health;
 use super::scripts::{Owner, Scripts};
 use super::subscriber::node_channel;
-use crate::hub::Inbound;
+use crate::adapter::Inbound;
 use crate::ConnectionId;
 use redis::aio::ConnectionManager;
 use std::collections::{HashMap, HashSet};
@@ -30,7 +30,7 @@ const SCAN_COUNT: usize = 1000;
 pub(super) struct SweeperConfig {
     pub commands: ConnectionManager,
     pub scripts: Scripts,
-    pub inbound: Inbound,
+    pub inbound: Arc<dyn Inbound>,
     pub prefix: String,
     pub node: String,
     pub interval: Duration,

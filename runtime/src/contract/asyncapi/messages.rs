@@ -3,6 +3,7 @@
 
 use super::components::schema_ref;
 use super::{CHANNEL, ENVELOPE, ID};
+use crate::protocol::message_type;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -41,7 +42,7 @@ impl Message {
     /// The `Error` envelope, the answer any request may get.
     pub(super) fn error() -> Self {
         Message {
-            message_type: "Error".to_owned(),
+            message_type: message_type::ERROR.to_owned(),
             data: Some(schema_ref(super::ERROR_DATA)),
             id: IdUse::Echoed,
             summary: Some("A request failed (or a stream ended with an error).".to_owned()),
@@ -55,7 +56,7 @@ impl Message {
     /// `StreamEnd`, the last message of every stream.
     pub(super) fn stream_end() -> Self {
         Message {
-            message_type: "StreamEnd".to_owned(),
+            message_type: message_type::STREAM_END.to_owned(),
             data: None,
             id: IdUse::Always,
             summary: Some("A stream ended: no more items with this `Id`.".to_owned()),
@@ -66,7 +67,7 @@ impl Message {
     /// `StreamCancel`, a client's request to end a stream early.
     pub(super) fn stream_cancel() -> Self {
         Message {
-            message_type: "StreamCancel".to_owned(),
+            message_type: message_type::STREAM_CANCEL.to_owned(),
             data: None,
             id: IdUse::Always,
             summary: Some("Ends the stream with this `Id` early.".to_owned()),

@@ -9,6 +9,7 @@ use super::components::type_doc;
 use super::messages::{message_ref, IdUse, Message, Messages};
 use super::CHANNEL;
 use crate::handler::HandlerInfo;
+use crate::protocol::message_type;
 use crate::ReplyKind;
 use serde_json::{json, Map, Value};
 
@@ -222,7 +223,7 @@ fn stream_cancel(end: &str, messages: &mut Messages) -> (String, Value) {
     let value = json!({
         "action": "receive",
         "channel": { "$ref": format!("#/channels/{CHANNEL}") },
-        "title": "StreamCancel",
+        "title": message_type::STREAM_CANCEL,
         "messages": [message_ref(&key)],
         "reply": {
             "channel": { "$ref": format!("#/channels/{CHANNEL}") },

@@ -1,4 +1,4 @@
-//! WebSocket close codes exws uses.
+//! The WebSocket close codes exws sends.
 
 /// A WebSocket close code (RFC 6455 section 7.4), as exws reports and sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -9,6 +9,10 @@ impl CloseCode {
     pub const NORMAL: CloseCode = CloseCode(1000);
     /// 1001: the server is shutting down (or the client is going away).
     pub const GOING_AWAY: CloseCode = CloseCode(1001);
+    /// 1002: the peer broke the WebSocket protocol.
+    pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
+    /// 1007: a text frame is not valid UTF-8.
+    pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
     /// 1008: policy violation (slow consumer, heartbeat timeout, abuse).
     pub const POLICY: CloseCode = CloseCode(1008);
     /// 1009: a message was larger than the configured limit.
@@ -33,6 +37,21 @@ impl std::fmt::Display for CloseCode {
 #[cfg(test)]
 mod tests {
     use super::CloseCode;
+
+    #[test]
+    fn the_named_codes_are_sendable() {
+        for code in [
+            CloseCode::NORMAL,
+            CloseCode::GOING_AWAY,
+            CloseCode::PROTOCOL_ERROR,
+            CloseCode::INVALID_PAYLOAD,
+            CloseCode::POLICY,
+            CloseCode::TOO_BIG,
+            CloseCode::INTERNAL_ERROR,
+        ] {
+            assert!(code.is_sendable(), "{code}");
+        }
+    }
 
     #[test]
     fn only_codes_an_endpoint_may_send_are_sendable() {

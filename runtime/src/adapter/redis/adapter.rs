@@ -1,0 +1,185 @@
+//! The adapter value: its shared state, and the [`Adapter`] implementation that forwards each
+//! hub call to its operation (`operations`) or to the start-up (`connect`).
+
+use super::config::RedisAdapterConfig;
+use super::keys;
+use super::publisher::{Health, Publisher};
+use super::scripts::Scripts;
+use super::subscriber::Subscriber;
+use crate::adapter::{Adapter, AdapterError, Inbound, Outgoing};
+use crate::{ConnectionId, UserId};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use redis::aio::ConnectionManager;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::oneshot;
+
+/// Carries hub messages between the processes connected to the same Redis (feature `redis`).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use exws::adapter::RedisAdapter;
+///
+/// exws::Server::new()
+///     .adapter(RedisAdapter::new("redis://127.0.0.1:6379/")?)
+///     .listen("0.0.0.0:8765")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisAdapter {
+    inner: Arc<Inner>,
+}
+
+/// The adapter's state, shared by its clones and its tasks.
+pub(super) struct Inner {
+    pub(super) client: redis::Client,
+    pub(super) config: RedisAdapterConfig,
+    pub(super) node: String,
+    pub(super) commands: OnceLock<ConnectionManager>,
+    pub(super) subscriber: OnceLock<Subscriber>,
+    pub(super) publisher: OnceLock<Publisher>,
+    /// Dropped with the adapter, which ends the sweeping task.
+    pub(super) sweeper: OnceLock<oneshot::Sender<()>>,
+    pub(super) scripts: Scripts,
+    pub(super) health: Arc<Health>,
+}
+
+impl RedisAdapter {
+    /// An adapter for the Redis at `url`, with default settings.
+    pub fn new(url: impl Into<String>) -> Result<Self, AdapterError> {
+        RedisAdapter::with_config(RedisAdapterConfig::new(url))
+    }
+
+    /// An adapter with the given settings. Fails only on an invalid URL; the connection is made
+    /// at [`Server::bind`](crate::Server::bind).
+    pub fn with_config(config: RedisAdapterConfig) -> Result<Self, AdapterError> {
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|error| AdapterError::Unavailable(format!("invalid Redis URL: {error}")))?;
+        Ok(RedisAdapter {
+            inner: Arc::new(Inner {
+                client,
+                config,
+                node: next_node_id(),
+                commands: OnceLock::new(),
+                subscriber: OnceLock::new(),
+                publisher: OnceLock::new(),
+                sweeper: OnceLock::new(),
+                scripts: Scripts::new(),
+                health: Health::new(),
+            }),
+        })
+    }
+
+    /// This adapter's node id in Redis: this process's random id prefix and an instance number.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node
+    }
+}
+
+impl Inner {
+    pub(super) fn conns_key(&self) -> String {
+        keys::conns(&self.config.prefix)
+    }
+
+    pub(super) fn room_key(&self, room: &str) -> String {
+        keys::room(&self.config.prefix, room)
+    }
+
+    pub(super) fn conn_rooms_key(&self, id: &ConnectionId) -> String {
+        keys::conn_rooms(&self.config.prefix, id)
+    }
+
+    pub(super) fn commands(&self) -> Result<ConnectionManager, AdapterError> {
+        self.commands.get().cloned().ok_or_else(|| {
+            AdapterError::Unavailable("the Redis adapter has not started".to_owned())
+        })
+    }
+
+    pub(super) fn publisher(&self) -> Result<&Publisher, AdapterError> {
+        self.publisher.get().ok_or_else(|| {
+            AdapterError::Unavailable("the Redis adapter has not started".to_owned())
+        })
+    }
+
+    pub(super) async fn reconcile(&self, room: &str) {
+        if let Some(subscriber) = self.subscriber.get() {
+            subscriber.reconcile(room).await;
+        }
+    }
+}
+
+/// A node id per adapter: the process's random prefix and a counter, so that two servers in
+/// one process (each with its own adapter) are two nodes.
+fn next_node_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let instance = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}.{instance}", crate::connection::process_prefix())
+}
+
+impl Adapter for RedisAdapter {
+    fn start(&self, inbound: Arc<dyn Inbound>) -> BoxFuture<'_, Result<(), AdapterError>> {
+        self.inner.start(inbound).boxed()
+    }
+
+    fn connection_opened<'a>(
+        &'a self,
+        id: &'a ConnectionId,
+        user: Option<&'a UserId>,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        self.inner.connection_opened(id, user).boxed()
+    }
+
+    fn user_ids<'a>(
+        &'a self,
+        ids: &'a [ConnectionId],
+    ) -> BoxFuture<'a, Result<Option<Vec<Option<UserId>>>, AdapterError>> {
+        self.inner.user_ids(ids).boxed()
+    }
+
+    fn connection_closed<'a>(
+        &'a self,
+        id: &'a ConnectionId,
+        rooms: &'a [String],
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        self.inner.connection_closed(id, rooms).boxed()
+    }
+
+    fn room_joined<'a>(
+        &'a self,
+        room: &'a str,
+        id: &'a ConnectionId,
+        first_here: bool,
+    ) -> BoxFuture<'a, Result<Option<usize>, AdapterError>> {
+        self.inner.room_joined(room, id, first_here).boxed()
+    }
+
+    fn room_left<'a>(
+        &'a self,
+        room: &'a str,
+        id: &'a ConnectionId,
+        last_here: bool,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        self.inner.room_left(room, id, last_here).boxed()
+    }
+
+    fn publish(&self, message: Outgoing) -> BoxFuture<'_, Result<bool, AdapterError>> {
+        self.inner.publish(message).boxed()
+    }
+
+    fn room_members<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>> {
+        self.inner.room_members(room).boxed()
+    }
+}
+
+impl std::fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("prefix", &self.inner.config.prefix)
+            .field("node", &self.inner.node)
+            .finish_non_exhaustive()
+    }
+}
