@@ -376,7 +376,7 @@ async fn tcp_reset_is_connection_lost() {
 }
 
 #[tokio::test]
-async fn server_close_with_is_closed_by_server() {
+async fn server_close_with_is_closed_by_application() {
     let recorder = Recorder::default();
     let server = TestServer::start(recorded(handlers(), &recorder)).await;
     let (mut ws, id) = connect_welcomed(&server).await;
@@ -391,7 +391,7 @@ async fn server_close_with_is_closed_by_server() {
     server.stop().await;
     recorder.assert_lifecycle(
         &id,
-        DisconnectReason::ClosedByServer {
+        DisconnectReason::ClosedByApplication {
             code: CloseCode(4002),
             reason: "go away".to_owned(),
         },

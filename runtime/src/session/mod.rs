@@ -165,16 +165,16 @@ pub(crate) async fn serve_websocket<S>(
     let context = Context::new(connection.clone(), shared.app.clone(), shared.hub.clone());
     // From here on, whatever ends the session (even its future being dropped), the cleanup
     // runs once.
-    let mut cleanup = Cleanup::new(context.clone(), shared.clone());
+    let cleanup = Cleanup::new(context.clone(), shared.clone());
     Box::pin(shared.hub.register(&connection)).await;
     tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
     crate::metrics::connection_opened();
 
     // Boxed: the socket and its state are one allocation, not part of the future's size.
     let mut session = Box::new(Session::new(websocket, queue, context, shared.clone()));
-    let reason = session.run(&shutdown, &mut cleanup).await;
+    session.run(&shutdown).await;
     // Cold paths, boxed: a future's size is what every idle connection holds.
-    Box::pin(cleanup.finish(reason)).await;
+    Box::pin(cleanup.finish()).await;
     Box::pin(session.linger()).await;
     drop(slot);
 }
