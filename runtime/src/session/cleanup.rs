@@ -40,7 +40,10 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         if let Some(parts) = self.parts.take() {
             // Only recorded if no close was asked for before the session was dropped.
-            parts.0.connection().close_because(DisconnectReason::Aborted);
+            parts
+                .0
+                .connection()
+                .close_because(DisconnectReason::Aborted);
             spawn(parts);
         }
     }

@@ -15,9 +15,9 @@ mod upgrade;
 
 pub use reason::DisconnectReason;
 
-pub(crate) use dispatch::{message as dispatch_message, send_error};
 #[cfg(feature = "axum")]
 pub(crate) use admission::{admit_upgrade, Admitted};
+pub(crate) use dispatch::{message as dispatch_message, send_error};
 pub(crate) use http_answer::HttpAnswer;
 
 use crate::auth::Admission;
