@@ -273,6 +273,32 @@ async fn an_oversized_request_head_gets_431() {
     assert_eq!(status, 431, "{head}");
 }
 
+/// An authenticator that never answers.
+async fn never_answers(
+    _request: exws::HandshakeRequest,
+) -> Result<exws::auth::Admission, exws::auth::HandshakeRejection> {
+    std::future::pending().await
+}
+
+#[tokio::test]
+async fn an_authenticator_still_running_at_the_handshake_timeout_is_answered_503() {
+    let (server, _reasons) = start(
+        handlers()
+            .authenticator(never_answers)
+            .handshake_timeout(Duration::from_millis(200)),
+    )
+    .await;
+    let (status, head, body) = common::http_exchange(
+        server.addr(),
+        "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 503, "{head}");
+    assert!(head.to_lowercase().contains("retry-after: 1"), "{head}");
+    assert_eq!(body, "authentication timed out");
+}
+
 #[tokio::test]
 async fn a_silent_tcp_client_is_dropped_after_the_handshake_timeout() {
     if common::skipped_over(

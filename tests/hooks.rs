@@ -6,11 +6,12 @@
 mod support;
 
 use exws::{
-    handlers, message, CloseCode, Connection, Context, DisconnectReason, ErrorCode, Server,
+    handlers, message, CloseCode, Connection, Context, DisconnectReason, Endpoint, ErrorCode,
+    Server, State,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use support::{
     assert_error, call, close, connect, drain, recv, recv_close, send, wait_until, within,
@@ -80,6 +81,38 @@ async fn close_me(request: CloseMe, connection: Connection) -> Result<(), exws::
     connection.close_with(CloseCode(request.code), &request.reason)
 }
 
+/// The endpoint serving a test's connections, set once the server is bound.
+#[derive(Clone, Default)]
+struct Serving(Arc<OnceLock<Endpoint>>);
+
+#[derive(Deserialize)]
+struct CloseThenShutDown {}
+
+/// From a task of its own and without yielding in between: closes its connection with 4003,
+/// then starts the server's shutdown, whose first step asks every session to close with 1001.
+/// The session sees both asks at its next wake-up.
+#[message]
+async fn close_then_shut_down(
+    _request: CloseThenShutDown,
+    connection: Connection,
+    State(serving): State<Serving>,
+) -> Result<(), String> {
+    let endpoint = serving
+        .0
+        .get()
+        .cloned()
+        .ok_or("the server is not bound yet")?;
+    tokio::spawn(async move {
+        if connection
+            .close_with(CloseCode(4003), "closed first")
+            .is_ok()
+        {
+            endpoint.shutdown().await;
+        }
+    });
+    Ok(())
+}
+
 /// What the connect hook sends.
 #[derive(Serialize)]
 struct Welcome {
@@ -87,7 +120,16 @@ struct Welcome {
 }
 
 fn handlers() -> Server {
-    Server::with_handlers(handlers![ping, my_id, fail, explode, close_me])
+    Server::with_handlers(handlers![
+        ping,
+        my_id,
+        fail,
+        explode,
+        close_me,
+        close_then_shut_down
+    ])
+    // Replaced by a test that shuts the server down from a handler.
+    .with_state(Serving::default())
 }
 
 /// One hook call, as recorded.
@@ -208,7 +250,12 @@ fn recorded(server: Server, recorder: &Recorder) -> Server {
 
 /// Connects, reads the welcome and returns the connection's id.
 async fn connect_welcomed(server: &TestServer) -> (Ws, String) {
-    let mut ws = connect(&server.url("/"), &[]).await;
+    connect_welcomed_to(&server.url("/")).await
+}
+
+/// [`connect_welcomed`] to the server at `url`.
+async fn connect_welcomed_to(url: &str) -> (Ws, String) {
+    let mut ws = connect(url, &[]).await;
     let welcome = recv(&mut ws).await;
     assert_eq!(welcome["Type"], "Welcome", "{welcome}");
     let id = welcome["Data"]["id"]
@@ -376,7 +423,7 @@ async fn tcp_reset_is_connection_lost() {
 }
 
 #[tokio::test]
-async fn server_close_with_is_closed_by_server() {
+async fn server_close_with_is_closed_by_application() {
     let recorder = Recorder::default();
     let server = TestServer::start(recorded(handlers(), &recorder)).await;
     let (mut ws, id) = connect_welcomed(&server).await;
@@ -391,9 +438,37 @@ async fn server_close_with_is_closed_by_server() {
     server.stop().await;
     recorder.assert_lifecycle(
         &id,
-        DisconnectReason::ClosedByServer {
+        DisconnectReason::ClosedByApplication {
             code: CloseCode(4002),
             reason: "go away".to_owned(),
+        },
+    );
+}
+
+#[tokio::test]
+async fn the_first_close_asked_for_wins_over_a_shutdown_asked_for_right_after() {
+    let recorder = Recorder::default();
+    let serving = Serving::default();
+    let bound =
+        within(recorded(handlers().with_state(serving.clone()), &recorder).bind("127.0.0.1:0"))
+            .await
+            .expect("the server binds");
+    assert!(serving.0.set(bound.endpoint().clone()).is_ok());
+    let url = format!("ws://{}/", bound.local_addr());
+    let serving_task = tokio::spawn(bound.serve());
+    let (mut ws, id) = connect_welcomed_to(&url).await;
+
+    send(&mut ws, json!({"Type": "CloseThenShutDown", "Data": {}})).await;
+    // The application's close was asked for first: its frame goes out, not the shutdown's 1001.
+    assert_eq!(recv_close(&mut ws).await, (4003, "closed first".to_owned()));
+    drain(ws).await;
+    recorder.disconnected(&id).await;
+    serving_task.abort();
+    recorder.assert_lifecycle(
+        &id,
+        DisconnectReason::ClosedByApplication {
+            code: CloseCode(4003),
+            reason: "closed first".to_owned(),
         },
     );
 }

@@ -401,7 +401,7 @@ async fn closing_a_connection_cancels_a_handler_that_never_finishes() {
     common::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
     assert_eq!(events.0.count("hang cancelled"), 1, "{:?}", events.0.all());
     assert_eq!(
-        events.0.count("disconnect closed_by_server"),
+        events.0.count("disconnect closed_by_application"),
         1,
         "{:?}",
         events.0.all()

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{wait_for, within, Client, TestServer};
-use exws::{handlers, message, Server, State};
+use exws::{handlers, message, Connection, Hub, HubError, RoomSubscription, Server, State};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -142,9 +142,54 @@ async fn progress(request: Progress) -> impl Stream<Item = Step> {
     items
 }
 
+#[derive(Deserialize)]
+struct Subscribe {
+    room: String,
+}
+
+/// The room's messages as a stream.
+#[message]
+async fn subscribe(
+    request: Subscribe,
+    connection: Connection,
+    hub: Hub,
+) -> Result<RoomSubscription, HubError> {
+    hub.subscribe(&connection, &request.room).await
+}
+
+#[derive(Deserialize)]
+struct Flood {
+    room: String,
+    count: u32,
+}
+
+#[derive(Serialize)]
+struct Note {
+    n: u32,
+}
+
+#[derive(Serialize)]
+struct Flooded {
+    sent: u32,
+}
+
+/// Sends `count` notes to the room in one go: faster than any subscription's stream can take
+/// them.
+#[message]
+async fn flood(request: Flood, hub: Hub) -> Result<Flooded, HubError> {
+    for n in 1..=request.count {
+        hub.room(&request.room).send(&Note { n }).await?;
+    }
+    Ok(Flooded {
+        sent: request.count,
+    })
+}
+
 fn server(counters: &Counters) -> Server {
-    Server::with_handlers(handlers![calculate, countdown, forever, fragile, progress])
-        .with_state(counters.clone())
+    Server::with_handlers(handlers![
+        calculate, countdown, forever, fragile, progress, subscribe, flood
+    ])
+    .with_state(counters.clone())
 }
 
 /// Reads envelopes until one with `Type` `until` and `Id` `id`; returns everything before it.
@@ -453,6 +498,67 @@ async fn server_shutdown_ends_every_stream_and_no_producer_runs_after() {
     let produced = counters.produced.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(counters.produced.load(Ordering::SeqCst), produced);
+}
+
+#[tokio::test]
+async fn a_room_subscription_that_falls_behind_ends_alone_and_its_connection_stays_open() {
+    const QUEUE: usize = 4;
+    const SENT: u32 = 200;
+    let counters = Counters::default();
+    let server = TestServer::start(server(&counters).outbound_queue(QUEUE)).await;
+    let mut client = server.connect().await;
+    client
+        .send_json(&json!({"Type": "Subscribe", "Data": {"room": "news"}, "Id": "s-1"}))
+        .await;
+    client
+        .send_json(&json!({"Type": "Flood", "Data": {"room": "news", "count": SENT}}))
+        .await;
+
+    // The notes the subscription's queue held, then its end (an `Error` with its `Id`), and
+    // the flood's reply somewhere among them.
+    let mut notes = Vec::new();
+    let mut flooded = false;
+    let ended = loop {
+        let envelope = client.recv().await;
+        match envelope["Type"].as_str() {
+            Some("Flooded") => flooded = true,
+            Some("Note") if envelope["Id"] == "s-1" => notes.push(envelope["Data"]["n"].clone()),
+            Some("Error") if envelope["Id"] == "s-1" => break envelope,
+            _ => panic!("unexpected envelope {envelope}"),
+        }
+    };
+    common::assert_error(&ended, "handler_error");
+    assert!(
+        common::error_message(&ended).contains("fell behind"),
+        "{ended}"
+    );
+    assert!(
+        !notes.is_empty() && notes.len() <= QUEUE,
+        "the notes the queue held: {notes:?}"
+    );
+    let first_notes: Vec<Value> = (1..=notes.len()).map(|n| json!(n)).collect();
+    assert_eq!(notes, first_notes, "the first notes, in order");
+    if !flooded {
+        assert_eq!(client.recv().await["Type"], "Flooded");
+    }
+
+    // Only the subscription ended: the connection answers, and subscribes again.
+    client.assert_alive().await;
+    client
+        .send_json(&json!({"Type": "Subscribe", "Data": {"room": "news"}, "Id": "s-2"}))
+        .await;
+    let reply = client
+        .call("Flood", json!({"room": "news", "count": 1}))
+        .await;
+    let (note, flooded) = if reply["Type"] == "Note" {
+        (reply, client.recv().await)
+    } else {
+        let note = client.recv().await;
+        (note, reply)
+    };
+    assert_eq!(flooded["Type"], "Flooded", "{flooded}");
+    assert_eq!(note, json!({"Type": "Note", "Data": {"n": 1}, "Id": "s-2"}));
+    assert!(server.shutdown().await.is_ok());
 }
 
 #[test]

@@ -11,6 +11,7 @@ pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 use crate::auth::UserId;
 use crate::protocol::{encode, message_type_name, CloseCode};
 use crate::server::SlowConsumerPolicy;
+use crate::session::DisconnectReason;
 use crate::stream::StreamTable;
 use crate::HandshakeRequest;
 use serde::Serialize;
@@ -18,7 +19,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
@@ -57,12 +58,14 @@ struct Inner {
     outbound: OutboundQueue,
     /// Messages dropped by the `DropNewest` slow consumer policy.
     dropped: AtomicU64,
-    /// Cancelled once the connection stops: closed by either side, or failed.
+    /// Why the connection closes: the first reason asked for, by anyone
+    /// ([`Connection::close_because`]). Set means closed or closing.
+    reason: OnceLock<DisconnectReason>,
+    /// Cancelled once `reason` is set: wakes the task that owns the connection (and whoever
+    /// waits in [`Connection::closed`]).
     closed: CancellationToken,
-    /// Mirrors `closed` for the per-message checks (the token's own check takes a lock).
-    closing: AtomicBool,
-    /// Set by [`Connection::close_with`]: the close frame the server sends.
-    close_request: OnceLock<CloseRequest>,
+    /// What a full queue under the `Disconnect` slow consumer policy does.
+    on_overflow: OnOverflow,
     user: Option<Arc<dyn Any + Send + Sync>>,
     metadata: RwLock<HashMap<String, String>>,
     request: Arc<HandshakeRequest>,
@@ -100,19 +103,13 @@ pub enum CloseError {
     ReasonTooLong(usize),
 }
 
-/// Why the server closes a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CloseCause {
-    Application,
-    SlowConsumer,
-}
-
-/// The close frame the server sends, and why.
-#[derive(Debug, Clone)]
-pub(crate) struct CloseRequest {
-    pub code: CloseCode,
-    pub reason: String,
-    pub cause: CloseCause,
+/// What a full outbound queue under the `Disconnect` slow consumer policy ends.
+enum OnOverflow {
+    /// A client connection: it closes with [`DisconnectReason::SlowConsumer`].
+    Close,
+    /// A room subscription: the queue stops taking messages and this signal fires; the
+    /// subscription ends, its connection stays open.
+    EndSubscription(CancellationToken),
 }
 
 /// What the session needs to set a connection up.
@@ -128,6 +125,10 @@ pub(crate) struct ConnectionParts {
 
 impl Connection {
     pub(crate) fn new(parts: ConnectionParts) -> Self {
+        Connection::with_overflow(parts, OnOverflow::Close)
+    }
+
+    fn with_overflow(parts: ConnectionParts, on_overflow: OnOverflow) -> Self {
         Connection {
             inner: Arc::new(Inner {
                 id: parts.id,
@@ -135,9 +136,9 @@ impl Connection {
                 remote_addr: parts.remote_addr,
                 outbound: parts.outbound,
                 dropped: AtomicU64::new(0),
+                reason: OnceLock::new(),
                 closed: CancellationToken::new(),
-                closing: AtomicBool::new(false),
-                close_request: OnceLock::new(),
+                on_overflow,
                 user: parts.user,
                 metadata: RwLock::new(parts.metadata),
                 request: parts.request,
@@ -188,7 +189,7 @@ impl Connection {
 
     /// Queues an already encoded envelope.
     pub(crate) async fn send_encoded(&self, text: Utf8Bytes) -> Result<(), SendError> {
-        if self.inner.closing.load(Ordering::Acquire) {
+        if self.is_closed() {
             return Err(SendError::Closed);
         }
         self.send_reply(text).await
@@ -208,7 +209,7 @@ impl Connection {
     /// client reads slower than the server sends: the slow consumer policy applies. Returns
     /// whether it was queued.
     pub(crate) fn deliver(&self, text: Utf8Bytes) -> bool {
-        if self.inner.closing.load(Ordering::Acquire) {
+        if self.is_closed() {
             return false;
         }
         match self.inner.outbound.offer(text) {
@@ -216,14 +217,17 @@ impl Connection {
             Offer::Closed => false,
             Offer::Full => {
                 match self.inner.outbound.policy() {
-                    SlowConsumerPolicy::Disconnect => {
-                        tracing::debug!(id = %self.inner.id, "slow consumer: outbound queue full, closing");
-                        self.close_for(CloseRequest {
-                            code: CloseCode::POLICY,
-                            reason: "slow consumer: outbound queue full".to_owned(),
-                            cause: CloseCause::SlowConsumer,
-                        });
-                    }
+                    SlowConsumerPolicy::Disconnect => match &self.inner.on_overflow {
+                        OnOverflow::Close => {
+                            tracing::debug!(id = %self.inner.id, "slow consumer: outbound queue full, closing");
+                            self.close_because(DisconnectReason::SlowConsumer);
+                        }
+                        OnOverflow::EndSubscription(overflowed) => {
+                            tracing::debug!(id = %self.inner.id, "slow consumer: subscription queue full, ending it");
+                            self.inner.outbound.close();
+                            overflowed.cancel();
+                        }
+                    },
                     SlowConsumerPolicy::DropNewest => {
                         self.inner.dropped.fetch_add(1, Ordering::Relaxed);
                     }
@@ -240,10 +244,13 @@ impl Connection {
     }
 
     /// A member of the hub that stands for a room subscription of this connection: its own id
-    /// and queue (with this connection's limits), this connection's user and handshake.
-    pub(crate) fn subscription_member(&self) -> (Connection, OutboundReceiver) {
+    /// and queue (with this connection's limits), this connection's handshake, and the signal
+    /// that fires when the slow consumer policy ends the subscription (the member is never
+    /// closed for it).
+    pub(crate) fn subscription_member(&self) -> (Connection, OutboundReceiver, CancellationToken) {
         let (outbound, receiver) = OutboundQueue::new(self.inner.outbound.limits());
-        let member = Connection::new(ConnectionParts {
+        let overflowed = CancellationToken::new();
+        let parts = ConnectionParts {
             id: ConnectionId::subscription_of(&self.inner.id),
             user_id: None,
             remote_addr: self.inner.remote_addr,
@@ -251,8 +258,10 @@ impl Connection {
             user: None,
             metadata: HashMap::new(),
             request: self.inner.request.clone(),
-        });
-        (member, receiver)
+        };
+        let member =
+            Connection::with_overflow(parts, OnOverflow::EndSubscription(overflowed.clone()));
+        (member, receiver, overflowed)
     }
 
     /// How many streams (subscriptions) are open on this connection.
@@ -267,10 +276,9 @@ impl Connection {
 
     /// Closes the connection normally (1000) once the messages already queued are sent.
     pub fn close(&self) {
-        self.close_for(CloseRequest {
+        self.close_because(DisconnectReason::ClosedByApplication {
             code: CloseCode::NORMAL,
             reason: String::new(),
-            cause: CloseCause::Application,
         });
     }
 
@@ -288,23 +296,33 @@ impl Connection {
         if reason.len() > MAX_CLOSE_REASON {
             return Err(CloseError::ReasonTooLong(reason.len()));
         }
-        self.close_for(CloseRequest {
+        self.close_because(DisconnectReason::ClosedByApplication {
             code,
             reason: reason.to_owned(),
-            cause: CloseCause::Application,
         });
         Ok(())
     }
 
-    pub(crate) fn close_for(&self, request: CloseRequest) {
-        let _ = self.inner.close_request.set(request);
-        self.inner.closing.store(true, Ordering::Release);
+    /// Asks for the connection to close for `reason`: the one way in for every close (the
+    /// application, the shutdown, the heartbeat, the slow consumer policy, the rate and size
+    /// limits, the client's close, a failure). Records `reason` if it is the first and wakes
+    /// the task that owns the connection, which sends the close frame
+    /// ([`DisconnectReason::close_frame`]) after the replies already queued. Returns whether
+    /// `reason` was the first; later reasons are ignored.
+    pub(crate) fn close_because(&self, reason: DisconnectReason) -> bool {
+        let first = self.inner.reason.set(reason).is_ok();
         self.inner.closed.cancel();
+        first
+    }
+
+    /// Why the connection closes, once a close was asked for.
+    pub(crate) fn close_reason(&self) -> Option<&DisconnectReason> {
+        self.inner.reason.get()
     }
 
     /// Whether the connection is closed or closing.
     pub fn is_closed(&self) -> bool {
-        self.inner.closing.load(Ordering::Acquire)
+        self.inner.reason.get().is_some()
     }
 
     /// Waits until the connection is closed or closing.
@@ -342,15 +360,10 @@ impl Connection {
         metadata.insert(key.into(), value.into());
     }
 
-    /// The close the server was asked for, if any.
-    pub(crate) fn close_request(&self) -> Option<&CloseRequest> {
-        self.inner.close_request.get()
-    }
-
-    /// Marks the connection closed (the session is ending).
-    pub(crate) fn mark_closed(&self) {
-        self.inner.closing.store(true, Ordering::Release);
-        self.inner.closed.cancel();
+    /// Stops queueing messages: handles held elsewhere fail their sends from now on, and
+    /// senders waiting for room fail at once. The session calls it once it writes its last
+    /// frames.
+    pub(crate) fn stop_queueing(&self) {
         self.inner.outbound.close();
     }
 

@@ -42,7 +42,8 @@ pub struct RoomSubscription {
     hub: Hub,
     member: Connection,
     receiver: OutboundReceiver,
-    /// Completes when the slow consumer policy ends the subscription.
+    /// Completes when the slow consumer policy ends the subscription: the subscription's own
+    /// signal (the connection stays open).
     overflowed: Pin<Box<WaitForCancellationFutureOwned>>,
     room: String,
     /// The end was reported (after an overflow).
@@ -81,9 +82,9 @@ impl Hub {
         room: &str,
     ) -> Result<RoomSubscription, HubError> {
         super::check_room(room)?;
-        let (member, receiver) = connection.subscription_member();
+        let (member, receiver, overflowed) = connection.subscription_member();
         self.register(&member).await;
-        let overflowed = Box::pin(member.closed_token().clone().cancelled_owned());
+        let overflowed = Box::pin(overflowed.cancelled_owned());
         let subscription = RoomSubscription {
             hub: self.clone(),
             member,
@@ -124,7 +125,7 @@ impl Stream for RoomSubscription {
             );
             return Poll::Ready(Some(RoomEnvelope(Envelope::Overflow(message))));
         }
-        // Woken by the next message, or by the overflow's close.
+        // Woken by the next message, or by the overflow signal.
         match self.receiver.poll_recv(cx) {
             Poll::Ready(Some(text)) => Poll::Ready(Some(RoomEnvelope(Envelope::Message(text)))),
             Poll::Ready(None) => Poll::Ready(None),
@@ -135,7 +136,7 @@ impl Stream for RoomSubscription {
 
 impl Drop for RoomSubscription {
     fn drop(&mut self) {
-        self.member.mark_closed();
+        self.member.stop_queueing();
         let id = self.member.id().clone();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {

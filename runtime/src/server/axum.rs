@@ -4,7 +4,7 @@
 //! server.
 
 use super::Endpoint;
-use crate::session::{self, ConnectionSlot, HttpAnswer};
+use crate::session::{self, Admitted, ConnectionSlot, HttpAnswer};
 use crate::HandshakeRequest;
 use ::axum::body::Body;
 use ::axum::extract::{ConnectInfo, Request};
@@ -14,7 +14,6 @@ use ::axum::routing::{get, MethodRouter};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
@@ -83,34 +82,27 @@ impl Endpoint {
             tls: None,
         };
         let slot = ConnectionSlot::take(shared);
+        // The handshake timeout runs from the request's arrival: axum's server read it.
+        let deadline = tokio::time::Instant::now() + shared.config.handshake_timeout;
         let admitted = async {
-            let key = session::check_upgrade(&handshake)?;
-            session::negotiate(&mut handshake, &shared.config)?;
-            if self.is_shutting_down() {
-                return Err(HttpAnswer::shutting_down());
-            }
-            if slot.over_limit {
-                return Err(HttpAnswer::at_capacity());
-            }
-            let admission = match tokio::time::timeout(
-                shared.config.handshake_timeout,
-                session::admit(&handshake, shared),
+            let admitted = session::admit_upgrade(
+                &mut handshake,
+                shared,
+                &slot,
+                self.is_shutting_down(),
+                deadline,
             )
-            .await
-            {
-                Ok(admission) => admission?,
-                Err(_) => return Err(HttpAnswer::new(503, "authentication timed out")),
-            };
+            .await?;
             let on_upgrade = on_upgrade.ok_or_else(|| {
                 HttpAnswer::new(
                     426,
                     "this connection cannot be upgraded: use HTTP/1.1 with Upgrade: websocket",
                 )
             })?;
-            Ok((key, admission, on_upgrade))
+            Ok::<_, HttpAnswer>((admitted, on_upgrade))
         }
         .await;
-        let (key, admission, on_upgrade) = match admitted {
+        let (Admitted { accept, admission }, on_upgrade) = match admitted {
             Ok(admitted) => admitted,
             Err(answer) => {
                 answer.log(handshake.remote_addr());
@@ -152,7 +144,7 @@ impl Endpoint {
         let headers = response.headers_mut();
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        if let Ok(accept) = HeaderValue::from_str(&accept) {
             headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
         if let Some(protocol) = protocol.and_then(|protocol| HeaderValue::from_str(&protocol).ok())

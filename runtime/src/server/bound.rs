@@ -6,7 +6,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 /// A server whose listening socket is bound; serve it with [`serve`](BoundServer::serve) or
 /// [`serve_with_shutdown`](BoundServer::serve_with_shutdown).
@@ -102,8 +101,9 @@ impl BoundServer {
         tracing::info!(%local_addr, "exws server listening");
         // The connections this loop accepted end with it, even if its future is dropped (their
         // cleanup then runs with `DisconnectReason::Aborted`); other transports serving the
-        // same endpoint are not concerned.
-        let accepted_here = CancellationToken::new();
+        // same endpoint are not concerned. A child of the endpoint's stop: one token drops a
+        // session, whichever ends first.
+        let accepted_here = endpoint.stop_token();
         let _end_with_the_loop = accepted_here.clone().drop_guard();
         tokio::pin!(signal);
         loop {
@@ -121,19 +121,21 @@ impl BoundServer {
                                     acceptor.clone(),
                                     stream,
                                     remote_addr,
+                                    accepted_here.clone(),
                                 )),
-                                None => Box::pin(endpoint.serve_connection(stream, remote_addr)),
+                                None => Box::pin(endpoint.serve_connection_until(
+                                    stream,
+                                    remote_addr,
+                                    accepted_here.clone(),
+                                )),
                             };
                         #[cfg(not(feature = "tls"))]
-                        let session = endpoint.serve_connection(stream, remote_addr);
-                        let ended = accepted_here.clone();
-                        tokio::spawn(async move {
-                            tokio::select! {
-                                biased;
-                                () = ended.cancelled() => {}
-                                () = session => {}
-                            }
-                        });
+                        let session = endpoint.serve_connection_until(
+                            stream,
+                            remote_addr,
+                            accepted_here.clone(),
+                        );
+                        tokio::spawn(session);
                     }
                     Err(error) => {
                         // Out of file descriptors or similar: back off instead of spinning.

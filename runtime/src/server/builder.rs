@@ -152,7 +152,14 @@ impl Server {
         self
     }
 
-    /// How long a TCP connection may take to complete the WebSocket upgrade. Default: 10 s.
+    /// How long a connection may take to complete the WebSocket upgrade. Default: 10 s.
+    ///
+    /// One policy for every transport: the time runs from the moment the transport has the
+    /// connection (the accepted TCP connection for the standalone server and
+    /// [`Endpoint::serve_connection`](crate::Endpoint::serve_connection), the TLS handshake
+    /// included; the request's arrival for the axum route, whose HTTP server reads the request
+    /// itself). A request not read by then is dropped without an answer; an authenticator
+    /// still running then is cancelled and the client gets `503` with `Retry-After: 1`.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         if timeout.is_zero() {
             self.reject(

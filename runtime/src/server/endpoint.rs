@@ -39,9 +39,12 @@ pub struct Endpoint {
 #[derive(Debug)]
 struct Inner {
     shared: Arc<Shared>,
-    /// Asks every session to close gracefully (1001).
+    /// Asks every session to close gracefully: each records
+    /// [`DisconnectReason::ServerShutdown`](crate::DisconnectReason::ServerShutdown) as its
+    /// close (unless it already closes for another reason) and sends 1001.
     shutdown: CancellationToken,
-    /// Drops what is left once the shutdown bound has passed.
+    /// Drops the sessions left once the shutdown bound has passed (they end with their
+    /// reason, or `Aborted`). A transport ends its own sessions with a child of it.
     stop: CancellationToken,
     sessions: TaskTracker,
 }
@@ -92,21 +95,49 @@ impl Endpoint {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        self.serve_connection_until(stream, remote_addr, self.inner.stop.clone())
+    }
+
+    /// [`serve_connection`](Endpoint::serve_connection), dropped when `stop` is cancelled:
+    /// a child of [`stop_token`](Endpoint::stop_token), for a transport whose sessions end
+    /// with it.
+    pub(crate) fn serve_connection_until<S>(
+        &self,
+        stream: S,
+        remote_addr: SocketAddr,
+        stop: CancellationToken,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let session = session::serve_stream(
             stream,
             remote_addr,
             self.inner.shared.clone(),
             self.inner.shutdown.clone(),
         );
-        self.track(session)
+        self.track_until(session, stop)
     }
 
     /// Wraps a session so that the shutdown waits for it and can drop it at its bound.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn track<F>(&self, session: F) -> impl Future<Output = ()> + Send + 'static
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let stop = self.inner.stop.clone();
+        self.track_until(session, self.inner.stop.clone())
+    }
+
+    /// [`track`](Endpoint::track), also dropped when `stop` is cancelled (a child of
+    /// [`stop_token`](Endpoint::stop_token)).
+    pub(crate) fn track_until<F>(
+        &self,
+        session: F,
+        stop: CancellationToken,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
         // Boxed: a future moved into the wrapper's state is stored there once more by every
         // layer around it (this one, the accept loop's, the task's), and every idle connection
         // holds all of them. One allocation of the session's own size instead.
@@ -118,6 +149,12 @@ impl Endpoint {
                 () = session => {}
             }
         })
+    }
+
+    /// A new child of the token that drops the sessions left at the shutdown bound: cancelling
+    /// it drops only the sessions tracked with it.
+    pub(crate) fn stop_token(&self) -> CancellationToken {
+        self.inner.stop.child_token()
     }
 
     /// The shutdown token sessions watch.

@@ -428,45 +428,51 @@ impl ResolvesServerCert for Resolver {
 impl Endpoint {
     /// Serves one accepted TCP connection over TLS: the TLS handshake, then the HTTP upgrade,
     /// together within the handshake timeout. A failed TLS handshake is logged and counted,
-    /// and ends only this connection.
+    /// and ends only this connection. Dropped when `stop` is cancelled (see
+    /// [`Endpoint::serve_connection_until`]).
     pub(crate) fn serve_tls(
         &self,
         acceptor: TlsAcceptor,
         stream: TcpStream,
         remote_addr: SocketAddr,
+        stop: tokio_util::sync::CancellationToken,
     ) -> impl Future<Output = ()> + Send + 'static {
         let shared = self.shared().clone();
         let shutdown = self.shutdown_token().clone();
-        self.track(async move {
-            let slot = ConnectionSlot::take(&shared);
-            let deadline = tokio::time::Instant::now() + shared.config.handshake_timeout;
-            // Boxed: the handshake's state is large and only needed until it is done.
-            let handshake = Box::pin(tokio::time::timeout_at(deadline, acceptor.accept(stream)));
-            let stream = match handshake.await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::debug!(%remote_addr, %error, "TLS handshake failed");
-                    crate::metrics::tls_handshake_failed("error");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%remote_addr, "TLS handshake timed out");
-                    crate::metrics::tls_handshake_failed("timeout");
-                    return;
-                }
-            };
-            let tls = TlsInfo::from_connection(stream.get_ref().1);
-            let accepted = Accepted {
-                remote_addr,
-                tls: Some(Box::new(TlsHandshake {
-                    info: tls,
-                    deadline,
-                })),
-                slot,
-            };
-            // Boxed: the TLS state lives on the heap, not in every connection's future.
-            session::serve_accepted(Box::new(stream), accepted, shared, shutdown).await;
-        })
+        self.track_until(
+            async move {
+                let slot = ConnectionSlot::take(&shared);
+                let deadline = tokio::time::Instant::now() + shared.config.handshake_timeout;
+                // Boxed: the handshake's state is large and only needed until it is done.
+                let handshake =
+                    Box::pin(tokio::time::timeout_at(deadline, acceptor.accept(stream)));
+                let stream = match handshake.await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        tracing::debug!(%remote_addr, %error, "TLS handshake failed");
+                        crate::metrics::tls_handshake_failed("error");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%remote_addr, "TLS handshake timed out");
+                        crate::metrics::tls_handshake_failed("timeout");
+                        return;
+                    }
+                };
+                let tls = TlsInfo::from_connection(stream.get_ref().1);
+                let accepted = Accepted {
+                    remote_addr,
+                    tls: Some(Box::new(TlsHandshake {
+                        info: tls,
+                        deadline,
+                    })),
+                    slot,
+                };
+                // Boxed: the TLS state lives on the heap, not in every connection's future.
+                session::serve_accepted(Box::new(stream), accepted, shared, shutdown).await;
+            },
+            stop,
+        )
     }
 }
 

@@ -10,13 +10,10 @@ use tokio::task::JoinHandle;
 
 /// Owns the end of one session. [`Cleanup::finish`] runs it on the normal path; dropping the
 /// guard without finishing (the session's future was dropped) runs it too, in a task of its
-/// own, with the reason recorded by [`Cleanup::ending`], or [`DisconnectReason::Aborted`] if
-/// the session was still serving.
+/// own, with the reason the connection recorded, or [`DisconnectReason::Aborted`] if no close
+/// was asked for yet (the session was still serving).
 pub(super) struct Cleanup {
     parts: Option<(Context, Arc<Shared>)>,
-    /// Why the session ends, once known: what the hooks hear if the session is dropped while
-    /// it is still closing.
-    reason: Option<DisconnectReason>,
 }
 
 impl Cleanup {
@@ -24,20 +21,15 @@ impl Cleanup {
     pub(super) fn new(context: Context, shared: Arc<Shared>) -> Self {
         Cleanup {
             parts: Some((context, shared)),
-            reason: None,
         }
     }
 
-    /// Records why the session ends, before it closes (which may take a while).
-    pub(super) fn ending(&mut self, reason: &DisconnectReason) {
-        self.reason = Some(reason.clone());
-    }
-
-    /// Runs the cleanup for `reason` and waits for it. It runs in a task of its own, so that
-    /// dropping this future midway does not cut it short (nor run it twice).
-    pub(super) async fn finish(mut self, reason: DisconnectReason) {
+    /// Runs the cleanup for the reason the connection recorded and waits for it. It runs in a
+    /// task of its own, so that dropping this future midway does not cut it short (nor run it
+    /// twice).
+    pub(super) async fn finish(mut self) {
         if let Some(parts) = self.parts.take() {
-            if let Some(task) = spawn(parts, reason) {
+            if let Some(task) = spawn(parts) {
                 let _ = task.await;
             }
         }
@@ -47,8 +39,12 @@ impl Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         if let Some(parts) = self.parts.take() {
-            let reason = self.reason.take().unwrap_or(DisconnectReason::Aborted);
-            spawn(parts, reason);
+            // Only recorded if no close was asked for before the session was dropped.
+            parts
+                .0
+                .connection()
+                .close_because(DisconnectReason::Aborted);
+            spawn(parts);
         }
     }
 }
@@ -56,12 +52,13 @@ impl Drop for Cleanup {
 /// Starts the cleanup: the disconnect hooks (for at most the handler grace period), then the
 /// hub forgets the connection. Without a runtime to run it (the runtime itself is going away),
 /// only this process's hub is cleaned, at once.
-fn spawn(
-    (context, shared): (Context, Arc<Shared>),
-    reason: DisconnectReason,
-) -> Option<JoinHandle<()>> {
+fn spawn((context, shared): (Context, Arc<Shared>)) -> Option<JoinHandle<()>> {
     let connection = context.connection().clone();
-    connection.mark_closed();
+    connection.stop_queueing();
+    let reason = connection
+        .close_reason()
+        .cloned()
+        .unwrap_or(DisconnectReason::Aborted);
     crate::metrics::connection_closed(reason.label());
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         shared.hub.forget_here(connection.id());

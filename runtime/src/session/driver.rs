@@ -5,11 +5,10 @@
 //! Owning both directions in one place is what keeps the order RFC 6455 asks for: every reply
 //! to a request read before the client's close frame is written before the close is echoed.
 
-use super::cleanup::Cleanup;
 use super::frames::{self, Admit, HeartbeatState, TokenBucket};
 use super::{dispatch, DisconnectReason};
 use crate::connection::OutboundReceiver;
-use crate::protocol::{CloseCode, ErrorCode};
+use crate::protocol::ErrorCode;
 use crate::server::{Processing, Shared};
 use crate::Context;
 use futures_util::stream::FuturesUnordered;
@@ -21,9 +20,8 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::error::Error as WsError;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
@@ -88,13 +86,10 @@ where
         }
     }
 
-    /// Serves the connection until it ends, then closes it: running handlers get their grace
-    /// period, queued messages are written, the close handshake is done. Returns why it ended.
-    pub(super) async fn run(
-        &mut self,
-        shutdown: &CancellationToken,
-        cleanup: &mut Cleanup,
-    ) -> DisconnectReason {
+    /// Serves the connection until a close is asked for (by anyone, through the connection's
+    /// `close_because`), then closes it: running handlers get their grace period, queued
+    /// messages are written, the close handshake is done for the first reason recorded.
+    pub(super) async fn run(&mut self, shutdown: &CancellationToken) {
         // Before any message: the connect hooks (writing already runs, for welcome messages).
         let hooks = {
             let context = self.context.clone();
@@ -109,19 +104,31 @@ where
         let context = self.context.clone();
         let closing = context.connection().closed_token().cancelled();
         tokio::pin!(shutting_down, closing);
-        let reason = std::future::poll_fn(|cx| {
+        std::future::poll_fn(|cx| {
             if shutting_down.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(DisconnectReason::ServerShutdown);
+                self.context
+                    .connection()
+                    .close_because(DisconnectReason::ServerShutdown);
             }
             if closing.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(frames::closed_reason(&self.context));
+                return Poll::Ready(());
             }
             self.poll_serve(cx)
         })
         .await;
-        cleanup.ending(&reason);
+        let reason = context
+            .connection()
+            .close_reason()
+            .cloned()
+            .unwrap_or(DisconnectReason::ConnectionLost);
         Box::pin(self.finish(&reason)).await;
-        reason
+    }
+
+    /// Asks for the close for `reason` (the first reason recorded wins); `Ready` to stop
+    /// serving.
+    fn end(&self, reason: DisconnectReason) -> Poll<()> {
+        self.context.connection().close_because(reason);
+        Poll::Ready(())
     }
 
     /// The end of a connection: running handlers get their grace period, then the close.
@@ -137,7 +144,7 @@ where
         };
         self.drain(grace).await;
         let close_timeout = self.shared.config.close_timeout;
-        let close_frame = close_frame(reason);
+        let close_frame = reason.close_frame();
         if tokio::time::timeout(close_timeout, self.close(close_frame))
             .await
             .is_err()
@@ -176,16 +183,17 @@ where
     }
 
     /// One round of serving: finished work, writes, the heartbeat, then reading while frames
-    /// are there; a flush once reading would block. `Ready` when the connection ends.
-    fn poll_serve(&mut self, cx: &mut TaskContext<'_>) -> Poll<DisconnectReason> {
+    /// are there; a flush once reading would block. `Ready` when the connection ends (its
+    /// reason recorded).
+    fn poll_serve(&mut self, cx: &mut TaskContext<'_>) -> Poll<()> {
         let mut read = 0;
         loop {
             self.poll_in_flight(cx);
             if let Err(reason) = self.poll_write(cx) {
-                return Poll::Ready(reason);
+                return self.end(reason);
             }
             if let Some(reason) = self.poll_heartbeat(cx) {
-                return Poll::Ready(reason);
+                return self.end(reason);
             }
             if !self.can_read() {
                 break;
@@ -195,10 +203,11 @@ where
                 Poll::Pending => break,
             };
             if let Some(reason) = self.handle(frame, cx) {
-                return Poll::Ready(reason);
+                return self.end(reason);
             }
             if self.context.connection().is_closed() {
-                return Poll::Ready(frames::closed_reason(&self.context));
+                // A handler asked for the close.
+                return Poll::Ready(());
             }
             read += 1;
             if read == MAX_READ_BATCH {
@@ -208,7 +217,7 @@ where
             }
         }
         match self.poll_flush(cx) {
-            Err(reason) => Poll::Ready(reason),
+            Err(reason) => self.end(reason),
             Ok(()) => Poll::Pending,
         }
     }
@@ -453,7 +462,7 @@ where
     /// until the client has closed too.
     async fn close(&mut self, frame: Option<CloseFrame>) {
         // Nothing more is accepted: handles held elsewhere fail their sends from now on.
-        self.context.connection().mark_closed();
+        self.context.connection().stop_queueing();
         std::future::poll_fn(|cx| match self.poll_write(cx) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(())) | Err(_) => Poll::Ready(()),
@@ -482,32 +491,6 @@ where
         })
         .await;
     }
-}
-
-/// The close frame the server sends for `reason`; `None` when it sends none (the client
-/// closed, and its close is echoed; or the connection is gone).
-fn close_frame(reason: &DisconnectReason) -> Option<CloseFrame> {
-    let (code, text) = match reason {
-        DisconnectReason::ServerShutdown => (CloseCode::GOING_AWAY, "server shutting down"),
-        DisconnectReason::MessageTooLarge => (CloseCode::TOO_BIG, "message too large"),
-        DisconnectReason::ProtocolError { code, .. } => (*code, "protocol error"),
-        DisconnectReason::HeartbeatTimeout => (CloseCode::POLICY, "heartbeat timeout"),
-        DisconnectReason::SlowConsumer => (CloseCode::POLICY, "slow consumer"),
-        DisconnectReason::RateLimited => (CloseCode::POLICY, "rate limit exceeded"),
-        DisconnectReason::ClosedByServer { code, reason } => {
-            return Some(CloseFrame {
-                code: WireCloseCode::from(code.0),
-                reason: Utf8Bytes::from(reason.as_str()),
-            })
-        }
-        DisconnectReason::ClientClosed { .. }
-        | DisconnectReason::ConnectionLost
-        | DisconnectReason::Aborted => return None,
-    };
-    Some(CloseFrame {
-        code: WireCloseCode::from(code.0),
-        reason: Utf8Bytes::from_static(text),
-    })
 }
 
 /// A write failure ends the connection: the peer is gone or broke the protocol.

@@ -1,28 +1,13 @@
 //! What the session keeps per connection besides the socket: the heartbeat, the rate limit,
-//! and how a read failure or a close request becomes a [`DisconnectReason`].
+//! and how a read failure becomes a [`DisconnectReason`].
 
 use super::{dispatch, DisconnectReason};
-use crate::connection::CloseCause;
 use crate::protocol::{CloseCode, ErrorCode, Incoming};
 use crate::server::{Heartbeat, RateLimit};
 use crate::Context;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::Message;
-
-/// Why the connection stopped when its `closed` token fired.
-pub(super) fn closed_reason(context: &Context) -> DisconnectReason {
-    match context.connection().close_request() {
-        Some(request) => match request.cause {
-            CloseCause::SlowConsumer => DisconnectReason::SlowConsumer,
-            CloseCause::Application => DisconnectReason::ClosedByServer {
-                code: request.code,
-                reason: request.reason.clone(),
-            },
-        },
-        None => DisconnectReason::ConnectionLost,
-    }
-}
 
 /// What a failed read means; for a message over the limit, also the `Error` to send first.
 pub(super) fn read_failed(error: WsError) -> (DisconnectReason, Option<String>) {

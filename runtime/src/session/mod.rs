@@ -4,18 +4,21 @@
 //! The session runs over any byte stream (`AsyncRead + AsyncWrite`): plain TCP, TLS, or a
 //! connection upgraded by another HTTP server.
 
+mod admission;
 mod cleanup;
 mod dispatch;
 mod driver;
 mod frames;
+mod http_answer;
 mod reason;
 mod upgrade;
 
 pub use reason::DisconnectReason;
 
-pub(crate) use dispatch::{message as dispatch_message, send_error};
 #[cfg(feature = "axum")]
-pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
+pub(crate) use admission::{admit_upgrade, Admitted};
+pub(crate) use dispatch::{message as dispatch_message, send_error};
+pub(crate) use http_answer::HttpAnswer;
 
 use crate::auth::Admission;
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
@@ -87,6 +90,8 @@ pub(crate) async fn serve_accepted<S>(
         Some(tls) => (Some(tls.info), tls.deadline),
         None => (None, tokio::time::Instant::now() + config.handshake_timeout),
     };
+    // The handshake timeout policy (see `admission`): reading, admitting and answering the
+    // request all end at `deadline`.
     let upgraded = match Box::pin(tokio::time::timeout_at(
         deadline,
         upgrade::accept(
@@ -94,8 +99,9 @@ pub(crate) async fn serve_accepted<S>(
             accepted.remote_addr,
             tls,
             &shared,
-            accepted.slot.over_limit,
+            &accepted.slot,
             shutdown.is_cancelled(),
+            deadline,
         ),
     ))
     .await
@@ -165,16 +171,16 @@ pub(crate) async fn serve_websocket<S>(
     let context = Context::new(connection.clone(), shared.app.clone(), shared.hub.clone());
     // From here on, whatever ends the session (even its future being dropped), the cleanup
     // runs once.
-    let mut cleanup = Cleanup::new(context.clone(), shared.clone());
+    let cleanup = Cleanup::new(context.clone(), shared.clone());
     Box::pin(shared.hub.register(&connection)).await;
     tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
     crate::metrics::connection_opened();
 
     // Boxed: the socket and its state are one allocation, not part of the future's size.
     let mut session = Box::new(Session::new(websocket, queue, context, shared.clone()));
-    let reason = session.run(&shutdown, &mut cleanup).await;
+    session.run(&shutdown).await;
     // Cold paths, boxed: a future's size is what every idle connection holds.
-    Box::pin(cleanup.finish(reason)).await;
+    Box::pin(cleanup.finish()).await;
     Box::pin(session.linger()).await;
     drop(slot);
 }
@@ -182,6 +188,8 @@ pub(crate) async fn serve_websocket<S>(
 /// A place among the server's `max_connections`, held from accept to close.
 pub(crate) struct ConnectionSlot {
     shared: Arc<Shared>,
+    /// The server was at its connection limit when this slot was taken: the upgrade is
+    /// refused with 503.
     pub(crate) over_limit: bool,
 }
 

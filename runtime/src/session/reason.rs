@@ -1,9 +1,17 @@
-//! Why a connection ended.
+//! Why a connection ends: the one reason a connection records (the first close asked for
+//! wins), and the close frame the server sends for it.
 
 use crate::protocol::CloseCode;
 use std::fmt;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WireCloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Why a connection ended, as the disconnect hook sees it.
+///
+/// A connection records one reason: the first close asked for, by whichever side or part of
+/// the server asked (the application, the shutdown, the heartbeat, the slow consumer policy,
+/// the rate limit, the message size limit, or the client). Later ones are ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DisconnectReason {
@@ -40,8 +48,9 @@ pub enum DisconnectReason {
     /// forgets the connection and the disconnect hooks run all the same.
     Aborted,
     /// The application closed the connection with
+    /// [`Connection::close`](crate::Connection::close) or
     /// [`Connection::close_with`](crate::Connection::close_with).
-    ClosedByServer {
+    ClosedByApplication {
         /// The close code sent.
         code: CloseCode,
         /// The close reason sent.
@@ -61,9 +70,35 @@ impl DisconnectReason {
             DisconnectReason::HeartbeatTimeout => "heartbeat_timeout",
             DisconnectReason::SlowConsumer => "slow_consumer",
             DisconnectReason::RateLimited => "rate_limited",
-            DisconnectReason::ClosedByServer { .. } => "closed_by_server",
+            DisconnectReason::ClosedByApplication { .. } => "closed_by_application",
             DisconnectReason::Aborted => "aborted",
         }
+    }
+
+    /// The close frame the server sends for this reason; `None` when it sends none of its
+    /// own (the client closed, and its close is echoed; or the connection is gone).
+    pub(crate) fn close_frame(&self) -> Option<CloseFrame> {
+        let (code, text) = match self {
+            DisconnectReason::ServerShutdown => (CloseCode::GOING_AWAY, "server shutting down"),
+            DisconnectReason::MessageTooLarge => (CloseCode::TOO_BIG, "message too large"),
+            DisconnectReason::ProtocolError { code, .. } => (*code, "protocol error"),
+            DisconnectReason::HeartbeatTimeout => (CloseCode::POLICY, "heartbeat timeout"),
+            DisconnectReason::SlowConsumer => (CloseCode::POLICY, "slow consumer"),
+            DisconnectReason::RateLimited => (CloseCode::POLICY, "rate limit exceeded"),
+            DisconnectReason::ClosedByApplication { code, reason } => {
+                return Some(CloseFrame {
+                    code: WireCloseCode::from(code.0),
+                    reason: Utf8Bytes::from(reason.as_str()),
+                })
+            }
+            DisconnectReason::ClientClosed { .. }
+            | DisconnectReason::ConnectionLost
+            | DisconnectReason::Aborted => return None,
+        };
+        Some(CloseFrame {
+            code: WireCloseCode::from(code.0),
+            reason: Utf8Bytes::from_static(text),
+        })
     }
 }
 
@@ -87,8 +122,8 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::SlowConsumer => f.write_str("slow consumer"),
             DisconnectReason::RateLimited => f.write_str("rate limit exceeded"),
             DisconnectReason::Aborted => f.write_str("session aborted before its close"),
-            DisconnectReason::ClosedByServer { code, reason } => {
-                write!(f, "closed by the server ({code} {reason:?})")
+            DisconnectReason::ClosedByApplication { code, reason } => {
+                write!(f, "closed by the application ({code} {reason:?})")
             }
         }
     }

@@ -1,15 +1,14 @@
-//! The HTTP/1.1 upgrade: read the request head, check it, answer 101 or an HTTP error.
+//! The standalone server's HTTP/1.1 upgrade, over any byte stream: read the request head,
+//! have it admitted ([`admit_upgrade`]), write 101 or the refusal.
 
-use crate::auth::{Admission, HandshakeRejection};
-use crate::handshake::{choose_protocol, Choice};
+use super::admission::{admit_upgrade, Admitted};
+use super::{ConnectionSlot, HttpAnswer};
+use crate::auth::Admission;
 use crate::handshake::{HandshakeRequest, TlsInfo};
-use crate::server::{Config, Shared, StaticFile};
-use futures_util::FutureExt;
-use std::borrow::Cow;
+use crate::server::{Config, Shared};
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio::time::Instant;
 
 /// A connection whose upgrade was accepted.
 pub(crate) struct Upgraded<S> {
@@ -22,93 +21,29 @@ pub(crate) struct Upgraded<S> {
     pub request: HandshakeRequest,
 }
 
-/// An HTTP answer other than 101: a refusal, or a static file.
-pub(crate) struct HttpAnswer {
-    pub(crate) status: u16,
-    pub(crate) content_type: Cow<'static, str>,
-    pub(crate) body: Cow<'static, [u8]>,
-}
-
-impl HttpAnswer {
-    pub(crate) fn shutting_down() -> Self {
-        HttpAnswer::new(503, "the server is shutting down; retry later")
-    }
-
-    pub(crate) fn at_capacity() -> Self {
-        HttpAnswer::new(503, "the server is at its connection limit; retry later")
-    }
-
-    pub(crate) fn new(status: u16, body: impl Into<String>) -> Self {
-        HttpAnswer {
-            status,
-            content_type: Cow::Borrowed("text/plain; charset=utf-8"),
-            body: Cow::Owned(body.into().into_bytes()),
-        }
-    }
-
-    fn file(file: &StaticFile) -> Self {
-        HttpAnswer {
-            status: 200,
-            content_type: file.content_type.clone(),
-            body: file.body.clone(),
-        }
-    }
-
-    /// Logs and counts a refusal (a file served is neither).
-    pub(crate) fn log(&self, remote_addr: SocketAddr) {
-        if self.status != 200 {
-            let reason = String::from_utf8_lossy(&self.body);
-            tracing::debug!(%remote_addr, status = self.status, %reason, "handshake refused");
-            crate::metrics::handshake_rejected(self.status);
-        }
-    }
-
-    fn reason_phrase(&self) -> &'static str {
-        match self.status {
-            200 => "OK",
-            400 => "Bad Request",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            405 => "Method Not Allowed",
-            426 => "Upgrade Required",
-            429 => "Too Many Requests",
-            431 => "Request Header Fields Too Large",
-            500 => "Internal Server Error",
-            503 => "Service Unavailable",
-            _ => "Error",
-        }
-    }
-}
-
-impl From<HandshakeRejection> for HttpAnswer {
-    fn from(rejection: HandshakeRejection) -> Self {
-        HttpAnswer::new(rejection.status(), rejection.reason())
-    }
-}
-
-/// Reads and answers the upgrade request; `None` if the connection was refused or failed.
+/// Reads the upgrade request, has it admitted and answers it; `None` if the connection was
+/// refused or failed. The caller bounds it by `deadline`, which the authenticator's wait
+/// also ends at.
 pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     remote_addr: SocketAddr,
     tls: Option<TlsInfo>,
     shared: &Shared,
-    at_capacity: bool,
+    slot: &ConnectionSlot,
     shutting_down: bool,
+    deadline: Instant,
 ) -> Option<Upgraded<S>> {
     let admitted = match read_request(&mut stream, remote_addr, shared).await {
         Ok(None) => return None,
-        Ok(Some(_)) if shutting_down => Err(HttpAnswer::shutting_down()),
-        Ok(Some(_)) if at_capacity => Err(HttpAnswer::at_capacity()),
-        Ok(Some((mut request, key, leftover))) => {
+        Ok(Some((mut request, leftover))) => {
             request.tls = tls;
-            admit(&request, shared)
+            admit_upgrade(&mut request, shared, slot, shutting_down, deadline)
                 .await
-                .map(|admission| (key, leftover, admission, request))
+                .map(|admitted| (admitted, leftover, request))
         }
         Err(answer) => Err(answer),
     };
-    let (key, leftover, admission, request) = match admitted {
+    let (Admitted { accept, admission }, leftover, request) = match admitted {
         Ok(parts) => parts,
         Err(answer) => {
             answer.log(remote_addr);
@@ -120,11 +55,9 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
         Some(protocol) => format!("Sec-WebSocket-Protocol: {protocol}\r\n"),
         None => String::new(),
     };
-    // The key was checked to be non-empty; the accept value is its hash.
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n{protocol}\r\n",
-        derive_accept_key(key.as_bytes())
+         Sec-WebSocket-Accept: {accept}\r\n{protocol}\r\n"
     );
     if stream.write_all(response.as_bytes()).await.is_err() {
         return None;
@@ -137,36 +70,8 @@ pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
     })
 }
 
-/// The `Origin` allow-list, then the authenticator.
-pub(crate) async fn admit(
-    request: &HandshakeRequest,
-    shared: &Shared,
-) -> Result<Admission, HttpAnswer> {
-    if let (Some(allowed), Some(origin)) = (&shared.config.allowed_origins, request.origin()) {
-        let origin = origin.trim().trim_end_matches('/');
-        if !allowed
-            .iter()
-            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
-        {
-            return Err(HttpAnswer::new(403, "origin not allowed"));
-        }
-    }
-    let Some(authenticator) = &shared.authenticator else {
-        return Ok(Admission::anonymous());
-    };
-    match AssertUnwindSafe(authenticator.authenticate(request))
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result.map_err(HttpAnswer::from),
-        Err(_) => {
-            tracing::error!(remote_addr = %request.remote_addr(), "the authenticator panicked");
-            Err(HttpAnswer::new(500, "authentication failed"))
-        }
-    }
-}
-
-type Parsed = (HandshakeRequest, String, Vec<u8>);
+/// A request head read, and the bytes after it.
+type Parsed = (HandshakeRequest, Vec<u8>);
 
 async fn read_request<S: AsyncRead + Unpin>(
     stream: &mut S,
@@ -191,9 +96,9 @@ async fn read_request<S: AsyncRead + Unpin>(
         match parsed.parse(&buffer) {
             Ok(httparse::Status::Partial) => continue,
             Ok(httparse::Status::Complete(head_len)) => {
-                let (request, key) = check(&parsed, remote_addr, &shared.config)?;
+                let request = parse(&parsed, remote_addr, &shared.config)?;
                 let leftover = buffer.split_off(head_len);
-                return Ok(Some((request, key, leftover)));
+                return Ok(Some((request, leftover)));
             }
             Err(httparse::Error::TooManyHeaders) => {
                 return Err(HttpAnswer::new(431, "too many headers"))
@@ -203,12 +108,13 @@ async fn read_request<S: AsyncRead + Unpin>(
     }
 }
 
-/// Checks that the request is a WebSocket upgrade; returns it and its `Sec-WebSocket-Key`.
-fn check(
+/// The request as a [`HandshakeRequest`]; a `GET` of a static file (not an upgrade) is
+/// answered with the file.
+fn parse(
     parsed: &httparse::Request<'_, '_>,
     peer: SocketAddr,
     config: &Config,
-) -> Result<(HandshakeRequest, String), HttpAnswer> {
+) -> Result<HandshakeRequest, HttpAnswer> {
     let method = parsed.method.unwrap_or_default().to_owned();
     let target = parsed.path.unwrap_or("/");
     let (path, query) = match target.split_once('?') {
@@ -225,7 +131,7 @@ fn check(
             )
         })
         .collect();
-    let mut request = HandshakeRequest {
+    let request = HandshakeRequest {
         method,
         path,
         query,
@@ -239,64 +145,7 @@ fn check(
             return Err(HttpAnswer::file(file));
         }
     }
-    let key = check_upgrade(&request)?;
-    negotiate(&mut request, config)?;
-    Ok((request, key))
-}
-
-/// What the server decides from the request besides authentication: the client's address
-/// behind trusted proxies, and the subprotocol.
-pub(crate) fn negotiate(request: &mut HandshakeRequest, config: &Config) -> Result<(), HttpAnswer> {
-    request.remote_addr = config
-        .trusted_proxies
-        .client_addr(request.remote_addr, request.headers());
-    request.protocol = match choose_protocol(request, &config.protocols) {
-        Choice::None => None,
-        Choice::Chosen(protocol) => Some(protocol),
-        Choice::Unsupported => {
-            let spoken = if config.protocols.is_empty() {
-                "none".to_owned()
-            } else {
-                config.protocols.join(", ")
-            };
-            return Err(HttpAnswer::new(
-                400,
-                format!("unsupported subprotocol: this server speaks {spoken}"),
-            ));
-        }
-    };
-    Ok(())
-}
-
-/// Checks that `request` is a WebSocket upgrade; returns its `Sec-WebSocket-Key`.
-pub(crate) fn check_upgrade(request: &HandshakeRequest) -> Result<String, HttpAnswer> {
-    if request.method != "GET" {
-        return Err(HttpAnswer::new(405, "WebSocket upgrades use GET"));
-    }
-    let has_token = |name: &str, token: &str| {
-        request.header(name).is_some_and(|value| {
-            value
-                .split(',')
-                .any(|part| part.trim().eq_ignore_ascii_case(token))
-        })
-    };
-    if !has_token("upgrade", "websocket") || !has_token("connection", "upgrade") {
-        return Err(HttpAnswer::new(
-            426,
-            "this is a WebSocket endpoint: connect with a WebSocket client",
-        ));
-    }
-    if request.header("sec-websocket-version").map(str::trim) != Some("13") {
-        return Err(HttpAnswer::new(
-            426,
-            "unsupported WebSocket version: use 13",
-        ));
-    }
-    let key = match request.header("sec-websocket-key").map(str::trim) {
-        Some(key) if !key.is_empty() => key.to_owned(),
-        _ => return Err(HttpAnswer::new(400, "missing Sec-WebSocket-Key")),
-    };
-    Ok(key)
+    Ok(request)
 }
 
 async fn respond<S: AsyncWrite + Unpin>(stream: &mut S, answer: &HttpAnswer) {
