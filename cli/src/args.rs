@@ -10,8 +10,9 @@ Exit codes:
   1  the server answered with an Error envelope (or an unusable reply)
   2  usage error (bad arguments, invalid DATA_JSON, header or --cacert file)
   3  connection failure (refused, handshake rejected, connection lost)
-  4  timeout (connecting, waiting for the reply, or with an explicit --timeout, for the
-     next item of `stream`)
+  4  timeout (connecting, waiting for the reply of `call` or the next item of `stream`)
+  5  the Type answers in the other way: `call` got a stream (first item printed, stream
+     cancelled), `stream` got one reply and then nothing within --timeout (reply printed)
   130  `stream` interrupted by Ctrl-C: the stream was cancelled (StreamCancel)";
 
 const AFTER_HELP: &str = "\
@@ -48,8 +49,8 @@ pub struct GlobalOptions {
         global = true
     )]
     pub headers: Vec<(String, String)>,
-    /// Seconds to wait for the connection, and again for the reply of `call` [default: 10].
-    /// For `stream`, when given, also the longest wait for each item (else no limit).
+    /// The longest wait, in seconds [default: 10]: for the connection, then for the reply of
+    /// `call`, each item of `stream`, and (when given) each message of `listen`.
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, global = true)]
     pub timeout: Option<Duration>,
     /// The `Id` of the request (`call`, `send`, `stream`): an integer if it reads as one, else
@@ -63,7 +64,8 @@ pub struct GlobalOptions {
 }
 
 impl GlobalOptions {
-    /// The timeout of connecting and of `call`: `--timeout`, or 10 s.
+    /// The timeout of connecting, of `call` and of each item of `stream`: `--timeout`, or
+    /// 10 s.
     pub fn timeout(&self) -> Duration {
         self.timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
@@ -75,18 +77,23 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Send a request and print the `Data` of its first reply as compact JSON.
+    /// Send a request and print the `Data` of its reply as compact JSON. A `Type` answered with
+    /// a stream is reported: its first item is printed, the stream cancelled, exit 5.
     #[command(after_help = EXIT_CODES)]
     Call(MessageArgs),
     /// Send a message and exit once it is written and the connection closed cleanly.
     #[command(after_help = EXIT_CODES)]
     Send(MessageArgs),
     /// Open a stream (a request answered by items until StreamEnd) and print the `Data` of
-    /// each item as one compact JSON line; exit 0 at StreamEnd, 1 on an Error. Ctrl-C cancels
-    /// the stream (StreamCancel, then a short wait for StreamEnd) and exits 130.
+    /// each item as one compact JSON line; exit 0 at StreamEnd, 1 on an Error, 4 when an item
+    /// takes longer than --timeout (10 s by default; the stream is cancelled), 5 when the
+    /// `Type` sent one reply and nothing more (not a stream). Ctrl-C cancels the stream
+    /// (StreamCancel, then a short wait for StreamEnd) and exits 130.
     #[command(after_help = EXIT_CODES)]
     Stream(MessageArgs),
-    /// Print every incoming envelope as one JSON line, until the server closes or Ctrl-C.
+    /// Print every incoming envelope as one JSON line, until the server closes, Ctrl-C, or
+    /// (when --timeout is given) that long without a message (exit 4). Connecting waits at
+    /// most --timeout (10 s by default).
     #[command(after_help = EXIT_CODES)]
     Listen(ListenArgs),
     /// Generate code from a server's contract (its AsyncAPI document).

@@ -1,10 +1,9 @@
 //! `call`, `send`, `stream` and `listen`.
 
 use crate::args::{GlobalOptions, ListenArgs, MessageArgs};
-use crate::exit::{Failure, CONNECTION, INTERRUPTED, TIMEOUT, USAGE};
+use crate::exit::{Failure, CONNECTION, INTERRUPTED, TIMEOUT, USAGE, WRONG_KIND};
 use exws_client::{
-    CallOptions, Client, ClientBuilder, ConnectionState, Envelope, Id, ItemStream, RecvError,
-    StreamOptions,
+    Client, ClientBuilder, ConnectionState, Envelope, Id, ItemStream, RecvError, StreamOptions,
 };
 use serde_json::Value;
 use std::io::Write;
@@ -12,6 +11,11 @@ use std::time::Duration;
 
 /// How long an interrupted `stream` waits for the server to confirm the cancel.
 const CANCEL_GRACE: Duration = Duration::from_secs(2);
+
+/// How long `call` waits after the reply for a sign that the `Type` answers with a stream (a
+/// second item or `StreamEnd` with the request's `Id`). The wire has no other mark telling a
+/// reply from a stream's first item.
+const STREAM_CHECK: Duration = Duration::from_millis(200);
 
 fn builder(url: &str, global: &GlobalOptions) -> Result<ClientBuilder, Failure> {
     let mut builder = global
@@ -59,24 +63,75 @@ async fn connect(url: &str, global: &GlobalOptions) -> Result<Client, Failure> {
         .map_err(|error| Failure::connect(url, error))
 }
 
-/// `exws call`: prints the first reply's `Data` as compact JSON.
+/// `exws call`: prints the reply's `Data` as compact JSON. The request is opened as a
+/// stream so that a `Type` answered with one is noticed instead of passing for a reply.
 pub async fn call(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
     let client = connect(&args.url, global).await?;
-    let mut options = CallOptions::new().timeout(global.timeout());
-    if let Some(id) = &global.id {
-        options = options.id(Id::parse(id));
-    }
-    let result = client
-        .call_raw_with(
+    let opened = client
+        .stream_raw_with(
             &args.message_type,
             args.data.unwrap_or(Value::Null),
-            options,
+            stream_options(global),
         )
         .await;
+    let result = match opened {
+        Ok(items) => print_reply(&args.message_type, items, global.timeout()).await,
+        Err(error) => Err(Failure::stream(error)),
+    };
     client.close().await;
-    let reply = result.map_err(Failure::call)?;
+    result
+}
+
+/// Prints the one reply of `items`; a second item or a `StreamEnd` soon after means a stream.
+async fn print_reply(
+    message_type: &str,
+    mut items: ItemStream<Envelope>,
+    limit: Duration,
+) -> Result<(), Failure> {
+    let reply = match tokio::time::timeout(limit, items.next_item()).await {
+        Err(_) => {
+            cancel(items).await;
+            let limit = limit.as_secs_f64();
+            return Err(Failure::new(TIMEOUT, format!("no reply within {limit} s")));
+        }
+        Ok(Some(Ok(reply))) => reply,
+        Ok(Some(Err(error))) => return Err(Failure::stream(error)),
+        Ok(None) => {
+            return Err(Failure::new(
+                WRONG_KIND,
+                format!(
+                    "{message_type:?} answered with a stream that ended without an item: use \
+                     `exws stream`"
+                ),
+            ))
+        }
+    };
     print_line(&reply.data.to_string());
-    Ok(())
+    match tokio::time::timeout(STREAM_CHECK, items.next_item()).await {
+        // One reply and nothing after it: a reply. (The client's `StreamCancel` for the `Id`
+        // when `items` is dropped is ignored by the server: no stream is open.)
+        Err(_) => Ok(()),
+        Ok(Some(Err(error))) => Err(Failure::stream(error)),
+        Ok(more) => {
+            if more.is_some() {
+                cancel(items).await;
+            }
+            Err(Failure::new(
+                WRONG_KIND,
+                format!(
+                    "{message_type:?} answers with a stream, not one reply: printed its first \
+                     item only; use `exws stream` for every item"
+                ),
+            ))
+        }
+    }
+}
+
+fn stream_options(global: &GlobalOptions) -> StreamOptions {
+    match &global.id {
+        Some(id) => StreamOptions::new().id(Id::parse(id)),
+        None => StreamOptions::new(),
+    }
 }
 
 /// `exws send`: sends one message, then closes cleanly.
@@ -93,19 +148,15 @@ pub async fn send(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failu
 /// `exws stream`: prints the `Data` of each item as a compact JSON line until `StreamEnd`.
 pub async fn stream(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
     let client = connect(&args.url, global).await?;
-    let mut options = StreamOptions::new();
-    if let Some(id) = &global.id {
-        options = options.id(Id::parse(id));
-    }
     let opened = client
         .stream_raw_with(
             &args.message_type,
             args.data.unwrap_or(Value::Null),
-            options,
+            stream_options(global),
         )
         .await;
     let result = match opened {
-        Ok(items) => print_items(items, global.timeout).await,
+        Ok(items) => print_items(&args.message_type, items, global.timeout()).await,
         Err(error) => Err(Failure::stream(error)),
     };
     client.close().await;
@@ -113,34 +164,43 @@ pub async fn stream(global: &GlobalOptions, args: MessageArgs) -> Result<(), Fai
 }
 
 /// Prints the items of `items` until it ends, fails, waits longer than `idle` for an item,
-/// stdout closes or Ctrl-C (the last three cancel the stream).
+/// stdout closes or Ctrl-C (the last three cancel the stream). One item and then silence
+/// until `idle` is a reply, not a stream: reported as such.
 async fn print_items(
+    message_type: &str,
     mut items: ItemStream<Envelope>,
-    idle: Option<Duration>,
+    idle: Duration,
 ) -> Result<(), Failure> {
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
+    let mut printed = 0_u64;
     loop {
-        let next = async {
-            match idle {
-                Some(limit) => tokio::time::timeout(limit, items.next_item()).await.ok(),
-                None => Some(items.next_item().await),
-            }
-        };
+        let next = tokio::time::timeout(idle, items.next_item());
         tokio::select! {
             next = next => match next {
-                Some(Some(Ok(envelope))) => {
+                Ok(Some(Ok(envelope))) => {
+                    printed += 1;
                     if !print_line(&envelope.data.to_string()) {
                         // stdout is gone (e.g. `exws stream ... | head -n 3`): stop the stream.
                         cancel(items).await;
                         return Ok(());
                     }
                 }
-                Some(Some(Err(error))) => return Err(Failure::stream(error)),
-                Some(None) => return Ok(()),
-                None => {
+                Ok(Some(Err(error))) => return Err(Failure::stream(error)),
+                Ok(None) => return Ok(()),
+                Err(_) => {
                     cancel(items).await;
-                    let limit = idle.unwrap_or_default().as_secs_f64();
+                    let limit = idle.as_secs_f64();
+                    if printed == 1 {
+                        return Err(Failure::new(
+                            WRONG_KIND,
+                            format!(
+                                "{message_type:?} sent one reply and no StreamEnd within \
+                                 {limit} s: it answers with one reply, not a stream (use \
+                                 `exws call`; for a slower stream, raise --timeout)"
+                            ),
+                        ));
+                    }
                     return Err(Failure::new(TIMEOUT, format!("no stream item within {limit} s")));
                 }
             },
@@ -179,14 +239,25 @@ pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Fail
     }
     let mut state = client.state();
     let ended = loop {
+        let next = async {
+            match global.timeout {
+                Some(limit) => tokio::time::timeout(limit, events.recv()).await.ok(),
+                None => Some(events.recv().await),
+            }
+        };
         tokio::select! {
-            item = events.recv() => match item {
-                Some(item) => {
+            item = next => match item {
+                Some(Some(item)) => {
                     if !print_event(item) {
                         break ConnectionState::Offline;
                     }
                 }
-                None => break ConnectionState::Offline,
+                Some(None) => break ConnectionState::Offline,
+                None => {
+                    client.close().await;
+                    let limit = global.timeout().as_secs_f64();
+                    return Err(Failure::new(TIMEOUT, format!("no message within {limit} s")));
+                }
             },
             changed = state.wait_for(|state| !state.is_online()) => {
                 let ended = changed.map(|state| state.clone()).unwrap_or(ConnectionState::Offline);

@@ -1,6 +1,6 @@
 //! Exit codes, and turning client errors into a message and a code.
 
-use exws_client::{CallError, ConnectError, SendError, StreamError};
+use exws_client::{ConnectError, SendError, StreamError};
 use std::process::ExitCode;
 
 /// Why the command failed: what to print on stderr, and the exit code.
@@ -22,6 +22,9 @@ pub const USAGE: u8 = 2;
 pub const CONNECTION: u8 = 3;
 /// Connecting or waiting for the reply (or the next stream item) took too long.
 pub const TIMEOUT: u8 = 4;
+/// The `Type` answers in the other way: `call` got a stream (its first item was printed, the
+/// stream cancelled), or `stream` got one reply and no stream (the reply was printed).
+pub const WRONG_KIND: u8 = 5;
 /// `stream` was interrupted by Ctrl-C (128 + SIGINT, the shells' convention).
 pub const INTERRUPTED: u8 = 130;
 
@@ -50,23 +53,6 @@ impl Failure {
             _ => CONNECTION,
         };
         Failure::new(code, format!("cannot connect to {url}: {error}"))
-    }
-
-    /// A failed call: `error: <code>: <message>` for a server `Error`.
-    pub fn call(error: CallError) -> Self {
-        match error {
-            CallError::Server { code, message, .. } => {
-                Failure::new(SERVER_ERROR, format!("{code}: {message}"))
-            }
-            CallError::Timeout(after) => Failure::new(
-                TIMEOUT,
-                format!("no reply within {} s", after.as_secs_f64()),
-            ),
-            CallError::Disconnected => {
-                Failure::new(CONNECTION, "the connection closed before the reply")
-            }
-            other => Failure::new(SERVER_ERROR, other.to_string()),
-        }
     }
 
     /// A stream that failed to open or ended with an error.
@@ -102,7 +88,7 @@ mod tests {
 
     #[test]
     fn server_errors_print_code_and_message() {
-        let failure = Failure::call(CallError::Server {
+        let failure = Failure::stream(StreamError::Server {
             code: ErrorCode::UnknownType,
             message: "no handler for type \"Nope\"".into(),
             message_type: Some("Nope".into()),
@@ -116,11 +102,6 @@ mod tests {
 
     #[test]
     fn codes_per_kind() {
-        assert_eq!(
-            Failure::call(CallError::Timeout(Duration::from_secs(1))).code,
-            TIMEOUT
-        );
-        assert_eq!(Failure::call(CallError::Disconnected).code, CONNECTION);
         assert_eq!(
             Failure::connect("ws://x", ConnectError::Timeout(Duration::from_secs(1))).code,
             TIMEOUT

@@ -213,3 +213,45 @@ async fn ctrl_c_cancels_the_stream_and_exits_130() {
         .unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn stream_on_a_one_reply_type_prints_the_reply_and_exits_5() {
+    let (server, _) = start_streams().await;
+    let output = run([
+        "--timeout",
+        "0.5",
+        "stream",
+        &server.url,
+        "CalculateRequest",
+        r#"{"numbers": [2, 3]}"#,
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(5), "stderr: {}", stderr(&output));
+    assert_eq!(stdout(&output), "{\"result\":5}\n");
+    assert!(
+        stderr(&output).contains("not a stream") && stderr(&output).contains("exws call"),
+        "{}",
+        stderr(&output)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn call_on_a_stream_prints_the_first_item_cancels_and_exits_5() {
+    let (server, dropped) = start_streams().await;
+    let output = run(["call", &server.url, "Forever", r#"{"interval_ms": 5}"#]).await;
+    assert_eq!(output.status.code(), Some(5), "stderr: {}", stderr(&output));
+    assert_eq!(stdout(&output), "{\"n\":1}\n");
+    assert!(
+        stderr(&output).contains("answers with a stream")
+            && stderr(&output).contains("exws stream"),
+        "{}",
+        stderr(&output)
+    );
+    // The stream was cancelled: the server dropped its producer.
+    let mut dropped = dropped.0.subscribe();
+    within(dropped.wait_for(|dropped| *dropped >= 1))
+        .await
+        .unwrap();
+    server.stop().await;
+}

@@ -41,6 +41,17 @@ pub enum Error {
     /// The adapter could not start (e.g. Redis is unreachable at start-up).
     #[error("the hub adapter could not start: {}", AdapterReason(.0))]
     Adapter(#[from] AdapterError),
+    /// `Server::new()` found no handler in the program: none is written, or they are in a
+    /// library crate the binary names nothing of, so the linker dropped their registrations.
+    #[error(
+        "the server has no handler: `Server::new()` serves the `#[exws::message]` functions \
+         linked into the program, and found none. Handlers in a library crate are dropped by \
+         the linker when the binary names nothing of that library: list them with \
+         `Server::with_handlers(handlers![my_lib::calculate, ...])` (or name an item of the \
+         library from `main`); a server that should serve nothing takes \
+         `Server::with_handlers([])`"
+    )]
+    NoHandlers,
     /// A handler takes `State<T>` but the server was given no state of type `T`.
     #[error(
         "the handler `{handler}` takes `State<{state}>`, but the server has no state of that \
@@ -78,6 +89,7 @@ impl fmt::Debug for Error {
                 .field("source", source)
                 .finish(),
             Error::LocalAddr(source) => f.debug_tuple("LocalAddr").field(source).finish(),
+            Error::NoHandlers => f.write_str("NoHandlers"),
             Error::Registry(error) => f.debug_tuple("Registry").field(error).finish(),
             Error::Adapter(error) => f.debug_tuple("Adapter").field(error).finish(),
             Error::MissingState { handler, state } => f

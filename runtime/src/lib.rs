@@ -1,5 +1,5 @@
-#![doc = include_str!("../../README.md")]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapter;
 pub mod auth;

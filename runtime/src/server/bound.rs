@@ -82,6 +82,12 @@ impl BoundServer {
     /// every connection with 1001 and returns once all of them are gone, in at most the
     /// shutdown timeout plus twice the close timeout. Connections still open then are
     /// dropped; their disconnect hooks run all the same.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping the future stops accepting and drops the listening socket
+    /// without the graceful shutdown (open connections are cut, their handlers cancelled).
+    /// To stop the server, complete `signal` instead.
     pub async fn serve_with_shutdown<F>(self, signal: F) -> Result<(), Error>
     where
         F: Future + Send,

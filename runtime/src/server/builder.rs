@@ -60,6 +60,11 @@ impl Default for Server {
 
 impl Server {
     /// A server with every handler registered with `#[exws::message]` in the program.
+    ///
+    /// Handlers in a library crate are part of the program only if the binary names something
+    /// of that library; otherwise the linker drops them. With no handler at all, starting the
+    /// server fails with [`Error::NoHandlers`]; list a library's handlers with
+    /// [`Server::with_handlers`].
     pub fn new() -> Self {
         Server {
             handlers: None,
@@ -531,7 +536,16 @@ impl Server {
         if let Some(error) = self.invalid {
             return Err(error);
         }
-        let handlers = self.handlers.unwrap_or_else(registered);
+        let handlers = match self.handlers {
+            Some(handlers) => handlers,
+            None => {
+                let handlers = registered();
+                if handlers.is_empty() {
+                    return Err(Error::NoHandlers);
+                }
+                handlers
+            }
+        };
         for handler in &handlers {
             if let Some((_, state)) = handler
                 .requirements()
@@ -553,9 +567,6 @@ impl Server {
         #[cfg(not(feature = "schema"))]
         let config = self.config;
         let registry = Registry::new(handlers)?;
-        if registry.type_count() == 0 {
-            tracing::warn!("the server has no handlers: every message will get `unknown_type`");
-        }
         let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));
         let hub = Hub::new(adapter, config.max_rooms_per_connection);
         Ok(Shared {

@@ -177,6 +177,13 @@ impl Endpoint {
     /// [close timeout](crate::Server::close_timeout); connections still open then are
     /// dropped (their disconnect hooks still run). New connections are refused from the
     /// start (503).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in the sense that matters: the shutdown starts on the first poll and goes
+    /// on if the future is dropped (new connections stay refused, open ones are still closed
+    /// with 1001); what is abandoned is the wait for them to be gone and the forced drop of
+    /// those still open at the deadline. Calling it again waits again.
     pub async fn shutdown(&self) {
         let inner = &self.inner;
         inner.shutdown.cancel();

@@ -22,11 +22,11 @@ pub(super) fn read_failed(error: WsError) -> (DisconnectReason, Option<String>) 
         | WsError::ConnectionClosed
         | WsError::AlreadyClosed => DisconnectReason::ConnectionLost,
         WsError::Protocol(error) => DisconnectReason::ProtocolError {
-            code: CloseCode(1002),
+            code: CloseCode::PROTOCOL_ERROR,
             detail: error.to_string(),
         },
         WsError::Utf8(detail) => DisconnectReason::ProtocolError {
-            code: CloseCode(1007),
+            code: CloseCode::INVALID_PAYLOAD,
             detail: format!("invalid UTF-8 in a text frame: {detail}"),
         },
         error => {
