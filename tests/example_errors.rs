@@ -1,87 +1,20 @@
 //! The examples as a person runs them: when they cannot start, they say why in one sentence on
 //! stderr, with what to do, and exit with status 1.
 
-mod examples_support;
+mod harness;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A running example; killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use harness::process::{run_example, ExampleProcess};
 
 /// Starts the calculator on a free port and returns it with the address it printed.
-fn start_calculator() -> (Running, String) {
-    let binary = examples_support::example_binary("calculator");
-    let mut child = Command::new(binary)
-        .env("EXWS_ADDR", "127.0.0.1:0")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the calculator starts");
-    let stdout = child.stdout.take().expect("piped");
-    let running = Running(child);
-    let (lines, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = lines.send(line);
-    });
-    let line = received
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the calculator prints its address within 30 s");
-    let addr = line
-        .trim()
-        .strip_prefix("exws listening on ws://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (running, addr)
+fn start_calculator() -> (ExampleProcess, String) {
+    let calculator = ExampleProcess::start_blocking("calculator", &[]);
+    let addr = calculator.addr().to_string();
+    (calculator, addr)
 }
 
 /// Runs the calculator to its end (bounded) and returns its exit code and stderr.
 fn run_calculator(addr: &str) -> (Option<i32>, String) {
     run_example("calculator", &[("EXWS_ADDR", addr)])
-}
-
-/// Runs the example `name` with `env` to its end (bounded); returns its exit code and stderr.
-fn run_example(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let binary = examples_support::example_binary(name);
-    let mut child = Command::new(binary)
-        .envs(env.iter().copied())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the calculator starts");
-    let mut stderr = child.stderr.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("the example is waited for") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the {name} example with {env:?} neither served nor exited within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (status.code(), reader.join().expect("stderr read"))
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Pipelined requests on one connection: in order when sequential (the default), all answered
 //! exactly once and at most `max_in_flight` at a time when concurrent.
 
-mod common;
+mod harness;
 
-use common::{Client, TestServer};
+use harness::{Client, TestServer};
 use exws::{handlers, message, Server, State};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -3,9 +3,9 @@
 //! test binary, so that no other test's allocations blur the resident size it reads from
 //! `/proc/self/status`.
 
-mod common;
+mod harness;
 
-use common::TestServer;
+use harness::TestServer;
 use exws::{handlers, message, Server};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};

@@ -2,9 +2,9 @@
 //! pipelined, over a real socket), every call is answered once and in order, every stream's
 //! items come in order before exactly one `StreamEnd`, and nothing follows a stream's end.
 
-mod common;
+mod harness;
 
-use common::{Client, TestServer};
+use harness::{Client, TestServer};
 use exws::{handlers, message, Server};
 use futures_util::Stream;
 use proptest::prelude::*;

@@ -3,9 +3,9 @@
 //! stream request without `Id`, a slow reader of a fast stream, a stream beside 1,000 pipelined
 //! calls in sequential mode, and every stream ending with its connection and its server.
 
-mod common;
+mod harness;
 
-use common::{wait_for, within, Client, TestServer};
+use harness::{wait_for, within, Client, TestServer};
 use exws::{handlers, message, Server, State};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -344,7 +344,7 @@ async fn a_stream_request_without_id_is_refused_before_the_handler_runs() {
         .await;
     let error = client.expect_error("invalid_envelope").await;
     assert_eq!(error["Data"]["type"], "Countdown");
-    assert!(common::error_message(&error).contains("Id"), "{error}");
+    assert!(harness::error_message(&error).contains("Id"), "{error}");
     assert_eq!(counters.calls.load(Ordering::SeqCst), 0);
     client.assert_alive().await;
 }
@@ -439,11 +439,11 @@ async fn server_shutdown_ends_every_stream_and_no_producer_runs_after() {
     for client in &mut clients {
         loop {
             match within("the close", client.next_frame()).await {
-                common::Received::Close(Some((code, _))) => {
+                harness::Received::Close(Some((code, _))) => {
                     assert_eq!(code, 1001);
                     break;
                 }
-                common::Received::Text(_) => {}
+                harness::Received::Text(_) => {}
                 other => panic!("expected a close, got {other:?}"),
             }
         }
