@@ -237,7 +237,7 @@ async fn refuses_with_401_and_the_reason_before_any_websocket_opens() {
         "{raw:?}"
     );
     assert_eq!(raw.header("sec-websocket-accept"), None);
-    assert!(raw.closed, "the server keeps a refused connection open");
+    raw.assert_closed();
 
     // Only the admitted connection ever ran the connect hook.
     let mut ws = server.connect_with("/", &[("X-Api-Key", "ada-token")]).await;
@@ -259,7 +259,7 @@ async fn refuses_with_403_and_the_reason() {
     assert_eq!(raw.status_line, "HTTP/1.1 403 Forbidden");
     assert_eq!(raw.body, "account suspended");
     assert_eq!(raw.header("upgrade"), None);
-    assert!(raw.closed);
+    raw.assert_closed();
     server.stop().await;
 }
 
@@ -479,7 +479,7 @@ async fn panicking_authenticator_answers_500_and_the_server_goes_on() {
     assert!(!body.contains("cannot handle"), "the panic leaks: {body}");
     let raw = upgrade_answer(server.addr(), "/?token=panic", &[]).await;
     assert_eq!(raw.status_line, "HTTP/1.1 500 Internal Server Error");
-    assert!(raw.closed);
+    raw.assert_closed();
 
     // The open connection and new ones are served.
     let reply = before.call("WhoAmI", json!({})).await;

@@ -198,7 +198,7 @@ async fn assert_refused_everywhere(server: &TestServer, init_data: &str, reason:
     let raw = upgrade_answer(server.addr(), &query, &[]).await;
     assert_eq!(raw.status_line, "HTTP/1.1 401 Unauthorized");
     assert_eq!(raw.body, body);
-    assert!(raw.closed);
+    raw.assert_closed();
 }
 
 #[tokio::test]

@@ -252,8 +252,9 @@ pub struct RawResponse {
     /// `(lower-case name, value)`.
     pub headers: Vec<(String, String)>,
     pub body: String,
-    /// Whether the server closed the connection after the answer.
-    pub closed: bool,
+    /// Whether the server closed the connection after the answer; `None` over axum, whose
+    /// HTTP server (not exws) decides whether a connection is kept for the next request.
+    pub closed: Option<bool>,
 }
 
 impl RawResponse {
@@ -263,6 +264,15 @@ impl RawResponse {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+
+    /// Asserts that the server closed the connection after the answer (where exws owns the
+    /// connection: not over axum).
+    #[track_caller]
+    pub fn assert_closed(&self) {
+        if let Some(closed) = self.closed {
+            assert!(closed, "the server keeps a refused connection open: {self:?}");
+        }
     }
 }
 
@@ -295,7 +305,7 @@ pub async fn upgrade_answer(addr: SocketAddr, target: &str, headers: &[(&str, &s
         status,
         headers,
         body: String::new(),
-        closed: false,
+        closed: None,
     };
     if status == 101 {
         return response;
@@ -309,10 +319,12 @@ pub async fn upgrade_answer(addr: SocketAddr, target: &str, headers: &[(&str, &s
         .await
         .expect("the whole body");
     response.body = String::from_utf8(body).expect("a UTF-8 body");
-    let mut rest = [0u8; 64];
-    response.closed = matches!(
-        within("the end of the answer", stream.read(&mut rest)).await,
-        Ok(0) | Err(_)
-    );
+    if super::transport::transport() != super::transport::Transport::Axum {
+        let mut rest = [0u8; 64];
+        response.closed = Some(matches!(
+            within("the end of the answer", stream.read(&mut rest)).await,
+            Ok(0) | Err(_)
+        ));
+    }
     response
 }
