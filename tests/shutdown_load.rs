@@ -37,8 +37,8 @@ async fn work(request: Work) -> Done {
 /// ended.
 struct Outcome {
     ids: Vec<u64>,
-    close: Frame,
-    after_close: Frame,
+    close: Received,
+    after_close: Received,
 }
 
 /// Pipelines every request, then reads replies until the close frame; counts replies in

@@ -3,7 +3,6 @@
 //! files without a restart; bad files give errors that name them; handlers see the TLS session.
 
 mod harness;
-mod examples_support;
 
 use harness::within;
 use exws::{handlers, message, Connection, Server, TlsConfig, TlsError};
@@ -164,7 +163,7 @@ async fn the_rust_client_and_the_cli_call_the_calculator_over_wss() {
     assert_eq!(reply.message_type, "CalculateResponse");
     assert_eq!(reply.data, json!({ "result": 42 }));
 
-    let cli = tokio::task::spawn_blocking(examples_support::cli_binary)
+    let cli = tokio::task::spawn_blocking(harness::process::cli_binary)
         .await
         .expect("the CLI is built");
     let mut command = std::process::Command::new(cli);
@@ -429,7 +428,7 @@ fn a_rustls_configuration_is_not_reloadable() {
 /// what to set and exits with 1.
 #[tokio::test]
 async fn the_tls_example_serves_wss_and_explains_missing_settings() {
-    let binary = tokio::task::spawn_blocking(|| examples_support::example_binary("tls"))
+    let binary = tokio::task::spawn_blocking(|| harness::process::example_binary("tls"))
         .await
         .expect("the example is built");
     let output = std::process::Command::new(&binary)
