@@ -173,7 +173,9 @@ fn server() -> Server {
 #[tokio::test]
 async fn admits_by_header() {
     let server = TestServer::start(server()).await;
-    let mut ws = server.connect_with("/", &[("X-Api-Key", "ada-token")]).await;
+    let mut ws = server
+        .connect_with("/", &[("X-Api-Key", "ada-token")])
+        .await;
     let reply = ws.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Type"], "Me", "{reply}");
     assert_eq!(reply["Data"]["name"], "ada");
@@ -196,10 +198,9 @@ async fn admits_by_query_parameter() {
 #[tokio::test]
 async fn admits_by_cookie() {
     let server = TestServer::start(server()).await;
-    let mut ws = server.connect_with("/",
-        &[("Cookie", "theme=dark; session=ada-token; lang=en")],
-    )
-    .await;
+    let mut ws = server
+        .connect_with("/", &[("Cookie", "theme=dark; session=ada-token; lang=en")])
+        .await;
     let reply = ws.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "ada", "{reply}");
     assert_eq!(reply["Data"]["via"], "cookie");
@@ -240,11 +241,10 @@ async fn refuses_with_401_and_the_reason_before_any_websocket_opens() {
     raw.assert_closed();
 
     // Only the admitted connection ever ran the connect hook.
-    let mut ws = server.connect_with("/", &[("X-Api-Key", "ada-token")]).await;
-    assert_eq!(
-        ws.call("WhoAmI", json!({})).await["Data"]["name"],
-        "ada"
-    );
+    let mut ws = server
+        .connect_with("/", &[("X-Api-Key", "ada-token")])
+        .await;
+    assert_eq!(ws.call("WhoAmI", json!({})).await["Data"]["name"], "ada");
     assert_eq!(connects.load(Ordering::SeqCst), 1);
     server.stop().await;
 }
@@ -299,7 +299,9 @@ async fn a_user_id_names_the_user_and_every_connection_keeps_its_own_id() {
     assert_ne!(laptop_id, phone_id, "connection ids are unique, always");
 
     // Without a user id, the user id is absent; the connection id is still generated.
-    let mut anonymous_id = server.connect_with("/", &[("X-Api-Key", "bob-token")]).await;
+    let mut anonymous_id = server
+        .connect_with("/", &[("X-Api-Key", "bob-token")])
+        .await;
     let reply = anonymous_id.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["user_id"], serde_json::Value::Null, "{reply}");
     assert_ne!(reply["Data"]["id"], laptop_id.as_str());
@@ -326,8 +328,12 @@ async fn admission_metadata_is_readable_from_the_connection() {
 #[tokio::test]
 async fn user_extractor_gets_the_applications_own_type() {
     let server = TestServer::start(server()).await;
-    let mut ada = server.connect_with("/", &[("X-Api-Key", "ada-token")]).await;
-    let mut bob = server.connect_with("/", &[("X-Api-Key", "bob-token")]).await;
+    let mut ada = server
+        .connect_with("/", &[("X-Api-Key", "ada-token")])
+        .await;
+    let mut bob = server
+        .connect_with("/", &[("X-Api-Key", "bob-token")])
+        .await;
     let reply = bob.call("WhoAmI", json!({})).await;
     assert_eq!(
         (&reply["Data"]["name"], &reply["Data"]["admin"]),
@@ -346,7 +352,8 @@ async fn user_handler_on_an_anonymous_connection_answers_unauthorized_and_goes_o
     let server = TestServer::start(server()).await;
     let mut ws = server.connect_with("/?anonymous=1", &[]).await;
 
-    ws.send_json(&json!({"Type": "WhoAmI", "Data": {}, "Id": 7})).await;
+    ws.send_json(&json!({"Type": "WhoAmI", "Data": {}, "Id": 7}))
+        .await;
     let reply = ws.recv().await;
     let data = assert_error(&reply, "unauthorized");
     assert_eq!(data["type"], "WhoAmI");
@@ -369,7 +376,9 @@ async fn optional_user_is_none_when_anonymous_and_some_when_authenticated() {
     assert_eq!(reply["Data"]["name"], json!(null));
     assert_eq!(reply["Data"]["authenticated"], false);
 
-    let mut ada = server.connect_with("/", &[("Cookie", "session=ada-token")]).await;
+    let mut ada = server
+        .connect_with("/", &[("Cookie", "session=ada-token")])
+        .await;
     let reply = ada.call("MaybeWhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "ada", "{reply}");
     assert_eq!(reply["Data"]["authenticated"], true);
@@ -418,10 +427,9 @@ async fn allowed_origin_is_admitted() {
         "HTTPS://App.Example.com",
         "http://localhost:5173",
     ] {
-        let mut ws = server.connect_with("/",
-            &[("Origin", origin), ("X-Api-Key", "ada-token")],
-        )
-        .await;
+        let mut ws = server
+            .connect_with("/", &[("Origin", origin), ("X-Api-Key", "ada-token")])
+            .await;
         let reply = ws.call("WhoAmI", json!({})).await;
         assert_eq!(reply["Data"]["name"], "ada", "origin {origin}: {reply}");
     }
@@ -437,14 +445,14 @@ async fn other_origin_is_refused_with_403_even_with_credentials() {
         "http://app.example.com",
         "null",
     ] {
-        let (status, body) = server.refused("/",
-            &[("Origin", origin), ("X-Api-Key", "ada-token")],
-        )
-        .await;
+        let (status, body) = server
+            .refused("/", &[("Origin", origin), ("X-Api-Key", "ada-token")])
+            .await;
         assert_eq!(status, 403, "origin {origin}");
         assert_eq!(body, "origin not allowed", "origin {origin}");
     }
-    let raw = upgrade_answer(server.addr(),
+    let raw = upgrade_answer(
+        server.addr(),
         "/",
         &[
             ("Origin", "https://evil.example.com"),
@@ -460,7 +468,9 @@ async fn other_origin_is_refused_with_403_even_with_credentials() {
 #[tokio::test]
 async fn no_origin_is_admitted_and_still_authenticated() {
     let server = TestServer::start(origin_server()).await;
-    let mut ws = server.connect_with("/", &[("X-Api-Key", "bob-token")]).await;
+    let mut ws = server
+        .connect_with("/", &[("X-Api-Key", "bob-token")])
+        .await;
     let reply = ws.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "bob", "{reply}");
     // Without Origin, the authenticator still decides.
@@ -472,7 +482,9 @@ async fn no_origin_is_admitted_and_still_authenticated() {
 #[tokio::test]
 async fn panicking_authenticator_answers_500_and_the_server_goes_on() {
     let server = TestServer::start(server()).await;
-    let mut before = server.connect_with("/", &[("X-Api-Key", "ada-token")]).await;
+    let mut before = server
+        .connect_with("/", &[("X-Api-Key", "ada-token")])
+        .await;
 
     let (status, body) = server.refused("/", &[("X-Api-Key", "panic")]).await;
     assert_eq!(status, 500);
@@ -484,7 +496,9 @@ async fn panicking_authenticator_answers_500_and_the_server_goes_on() {
     // The open connection and new ones are served.
     let reply = before.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "ada", "{reply}");
-    let mut after = server.connect_with("/", &[("X-Api-Key", "bob-token")]).await;
+    let mut after = server
+        .connect_with("/", &[("X-Api-Key", "bob-token")])
+        .await;
     let reply = after.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "bob", "{reply}");
     server.stop().await;

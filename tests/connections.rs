@@ -3,8 +3,8 @@
 
 mod harness;
 
-use harness::{Client, TestServer};
 use exws::{handlers, message, DisconnectReason, Server};
+use harness::{Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
@@ -173,7 +173,8 @@ async fn frames_sent_right_behind_the_upgrade_request_are_read() {
         0x1,
         br#"{"Type":"CalculateRequest","Data":{"numbers":[40,2]},"Id":"early"}"#,
     );
-    let tcp = harness::raw::raw_upgrade_with(server.addr(), "Connection: Upgrade\r\n", &frame).await;
+    let tcp =
+        harness::raw::raw_upgrade_with(server.addr(), "Connection: Upgrade\r\n", &frame).await;
     let mut client = Client::from_upgraded(tcp).await;
     assert_eq!(
         client.recv().await,
@@ -186,7 +187,8 @@ async fn connection_header_with_several_tokens_upgrades() {
     let (server, _reasons) = start(handlers()).await;
     // What Firefox sends.
     let tcp =
-        harness::raw::raw_upgrade_with(server.addr(), "Connection: keep-alive, Upgrade\r\n", &[]).await;
+        harness::raw::raw_upgrade_with(server.addr(), "Connection: keep-alive, Upgrade\r\n", &[])
+            .await;
     Client::from_upgraded(tcp).await.assert_alive().await;
 }
 

@@ -3,11 +3,11 @@
 
 mod harness;
 
-use harness::{Client, TestServer};
 use exws::{
     handlers, message, CloseCode, Connection, Context, ErrorCode, FromContext, Rejection,
     SendError, Server, State,
 };
+use harness::{Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};

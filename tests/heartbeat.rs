@@ -15,7 +15,11 @@ const INTERVAL: Duration = Duration::from_millis(200);
 const TIMEOUT: Duration = Duration::from_millis(600);
 
 async fn start_with_heartbeat() -> ObservedServer {
-    ObservedServer::start(Server::with_handlers(handlers![harness::add, harness::calculate]).heartbeat(INTERVAL, TIMEOUT)).await
+    ObservedServer::start(
+        Server::with_handlers(handlers![harness::add, harness::calculate])
+            .heartbeat(INTERVAL, TIMEOUT),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,10 +46,9 @@ async fn a_client_that_never_answers_pings_is_closed_with_1008() {
     // What the client finds once it does read: the pings it ignored, then a 1008 close.
     let mut pings = 0;
     let close = loop {
-        let frame =
-            harness::within("a frame on the raw socket", read_raw_frame(&mut silent))
-                .await
-                .expect("a close frame before the end of the stream");
+        let frame = harness::within("a frame on the raw socket", read_raw_frame(&mut silent))
+            .await
+            .expect("a close frame before the end of the stream");
         match frame.opcode {
             PING => pings += 1,
             CLOSE => break frame,

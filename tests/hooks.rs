@@ -219,7 +219,8 @@ async fn connect_hook_runs_before_a_request_sent_right_after_the_upgrade() {
         let recorder = Recorder::default();
         let server = TestServer::start(recorded(server, &recorder)).await;
         let mut ws = server.connect_with("/", &[]).await;
-        ws.send_json(&json!({"Type": "MyId", "Data": {}, "Id": 1})).await;
+        ws.send_json(&json!({"Type": "MyId", "Data": {}, "Id": 1}))
+            .await;
 
         let first = ws.recv().await;
         assert_eq!(first["Type"], "Welcome", "the first frame is {first}");
@@ -321,7 +322,10 @@ async fn tcp_reset_is_connection_lost() {
     // No close frame, and a reset instead of a FIN.
     let mut ws = Client::connect_resetting(server.addr()).await;
     let welcome = ws.recv().await;
-    let id = welcome["Data"]["id"].as_str().expect("a string id").to_owned();
+    let id = welcome["Data"]["id"]
+        .as_str()
+        .expect("a string id")
+        .to_owned();
     drop(ws);
     recorder.disconnected(&id).await;
     server.stop().await;
@@ -333,7 +337,8 @@ async fn server_close_with_is_closed_by_server() {
     let recorder = Recorder::default();
     let server = TestServer::start(recorded(handlers(), &recorder)).await;
     let (mut ws, id) = connect_welcomed(&server).await;
-    ws.send_json(&json!({"Type": "CloseMe", "Data": {"code": 4002, "reason": "go away"}})).await;
+    ws.send_json(&json!({"Type": "CloseMe", "Data": {"code": 4002, "reason": "go away"}}))
+        .await;
     assert_eq!(ws.recv_close().await, (4002, "go away".to_owned()));
     ws.drain().await;
     recorder.disconnected(&id).await;
@@ -362,7 +367,9 @@ async fn server_shutdown_is_server_shutdown_for_every_connection() {
         );
         ws.drain().await;
     }
-    within("the server to stop", stopping).await.expect("the server stops");
+    within("the server to stop", stopping)
+        .await
+        .expect("the server stops");
 
     recorder.assert_lifecycle(&first_id, DisconnectReason::ServerShutdown);
     recorder.assert_lifecycle(&second_id, DisconnectReason::ServerShutdown);
@@ -376,7 +383,8 @@ async fn message_too_large_is_message_too_large() {
     // Under the limit: answered.
     assert_eq!(ws.call("Ping", json!({})).await["Type"], "Pong");
 
-    ws.send_json(&json!({"Type": "Ping", "Data": {"padding": "x".repeat(2000)}})).await;
+    ws.send_json(&json!({"Type": "Ping", "Data": {"padding": "x".repeat(2000)}}))
+        .await;
     assert_error(&ws.recv().await, "message_too_large");
     assert_eq!(ws.recv_close().await.0, 1009);
     ws.drain().await;
@@ -398,7 +406,9 @@ async fn every_connection_connects_then_disconnects_exactly_once() {
 
     closing.close_with(1000, "").await;
     drop(dropped);
-    closed.send_json(&json!({"Type": "CloseMe", "Data": {"code": 1000, "reason": "done"}})).await;
+    closed
+        .send_json(&json!({"Type": "CloseMe", "Data": {"code": 1000, "reason": "done"}}))
+        .await;
     assert_eq!(closed.recv_close().await.0, 1000);
     closed.drain().await;
     for id in [&closing_id, &dropped_id, &closed_id] {
@@ -407,7 +417,9 @@ async fn every_connection_connects_then_disconnects_exactly_once() {
     let stopping = tokio::spawn(server.stop());
     assert_eq!(open.recv_close().await.0, 1001);
     open.drain().await;
-    within("the server to stop", stopping).await.expect("the server stops");
+    within("the server to stop", stopping)
+        .await
+        .expect("the server stops");
 
     let events = recorder.events();
     assert_eq!(events.len(), 8, "{events:#?}");
@@ -436,7 +448,8 @@ async fn handler_error_hook_sees_errors_and_panics_only() {
     let server = TestServer::start(recorded(handlers(), &recorder)).await;
     let (mut ws, id) = connect_welcomed(&server).await;
 
-    ws.send_json(&json!({"Type": "Fail", "Data": {}, "Id": 1})).await;
+    ws.send_json(&json!({"Type": "Fail", "Data": {}, "Id": 1}))
+        .await;
     let reply = ws.recv().await;
     let data = assert_error(&reply, "handler_error");
     assert_eq!(data["message"], "database is down");

@@ -3,8 +3,8 @@
 
 mod harness;
 
-use harness::{error_message, Client, TestServer};
 use exws::{handlers, message, Server};
+use harness::{error_message, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::fmt;
@@ -603,7 +603,8 @@ async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
 
 #[tokio::test]
 async fn deeply_nested_data_is_refused_without_crashing_the_server() {
-    let server = TestServer::start(Server::with_handlers(handlers![harness::calculate, fail])).await;
+    let server =
+        TestServer::start(Server::with_handlers(handlers![harness::calculate, fail])).await;
     let mut client = server.connect().await;
     // Nesting the parser's recursion limit accepts: decoded, and the handler answers.
     let shallow = format!("{}{}", "[".repeat(100), "]".repeat(100));

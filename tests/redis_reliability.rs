@@ -6,7 +6,6 @@
 
 mod harness;
 
-use harness::{wait_for, within, Client, TestServer};
 use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::auth::{Admission, HandshakeRejection};
 use exws::{
@@ -14,6 +13,7 @@ use exws::{
     Server, UserId,
 };
 use harness::redis_server::RedisServer;
+use harness::{wait_for, within, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::{Duration, Instant};

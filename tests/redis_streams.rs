@@ -5,10 +5,10 @@
 
 mod harness;
 
-use harness::{within, TestServer};
 use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::{handlers, message, Connection, Hub, HubError, RoomSubscription, Server};
 use harness::redis_server::RedisServer;
+use harness::{within, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::{Duration, Instant};

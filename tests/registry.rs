@@ -4,9 +4,9 @@
 
 mod harness;
 
-use harness::TestServer;
 use exws::handler::RegistryError;
 use exws::{handlers, message, Server};
+use harness::TestServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

@@ -6,13 +6,13 @@
 
 mod harness;
 
-use harness::raw::{client_frame, raw_upgrade};
-use harness::{within, Client, TestServer};
 use exws::auth::Admission;
 use exws::{
     handlers, message, CloseCode, CloseError, Connection, DisconnectReason, HandshakeRequest, Hub,
     HubError, Server, UserId,
 };
+use harness::raw::{client_frame, raw_upgrade};
+use harness::{within, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -414,7 +414,8 @@ async fn closing_a_connection_cancels_a_handler_that_never_finishes() {
 async fn a_sequential_handler_that_never_finishes_does_not_hold_a_server_close() {
     let events = Events::default();
     let bound =
-        harness::server::bind(recording_server(&events).handler_grace(Duration::from_millis(100))).await;
+        harness::server::bind(recording_server(&events).handler_grace(Duration::from_millis(100)))
+            .await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
     let (mut client, id) = connect_as(&server, "ada").await;

@@ -3,8 +3,8 @@
 
 mod harness;
 
-use harness::{Client, TestServer};
 use exws::{handlers, message, Server, State};
+use harness::{Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};

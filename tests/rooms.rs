@@ -8,10 +8,10 @@
 
 mod harness;
 
-use harness::chat::{chat_server, ChatClient};
-use harness::{eventually, within, TestServer};
 use exws::{ConnectionId, Hub, HubError};
 use exws_workspace::chat::{Broadcasted, RoomMessage};
+use harness::chat::{chat_server, ChatClient};
+use harness::{eventually, within, TestServer};
 use serde_json::{json, Value};
 use std::time::Duration;
 

@@ -3,8 +3,8 @@
 
 mod harness;
 
-use harness::{Received, TestServer};
 use exws::{handlers, message, DisconnectReason, Server, State};
+use harness::{Received, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;

@@ -358,7 +358,8 @@ async fn replies_to_a_client_that_is_not_reading_wait_and_are_never_dropped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_are_never_dropped_while_hub_messages_are() {
     let _exclusive = EXCLUSIVE.lock().await;
-    let mut server = ObservedServer::start(server().slow_consumer(SlowConsumerPolicy::DropNewest)).await;
+    let mut server =
+        ObservedServer::start(server().slow_consumer(SlowConsumerPolicy::DropNewest)).await;
     let (mut client, connection) = server.connect().await;
     pipeline_big_requests(&mut client, 200).await;
     // While the client reads nothing, 50 MB of hub messages come for it.

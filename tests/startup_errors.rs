@@ -56,7 +56,8 @@ async fn out_of_range_options_are_refused_with_the_option_name() {
 #[tokio::test]
 async fn an_address_in_use_is_a_bind_error() {
     let taken =
-        harness::TestServer::start(Server::with_handlers(handlers![fine, harness::calculate])).await;
+        harness::TestServer::start(Server::with_handlers(handlers![fine, harness::calculate]))
+            .await;
     let error = harness::within(
         "bind",
         Server::with_handlers(handlers![fine]).bind(taken.addr()),

@@ -4,9 +4,9 @@
 
 mod harness;
 
-use harness::{Client, TestServer};
 use exws::{handlers, message, Server};
 use futures_util::Stream;
+use harness::{Client, TestServer};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

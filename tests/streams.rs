@@ -5,9 +5,9 @@
 
 mod harness;
 
-use harness::{wait_for, within, Client, TestServer};
 use exws::{handlers, message, Server, State};
 use futures_util::Stream;
+use harness::{wait_for, within, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,12 +7,12 @@ mod harness;
 
 use exws::auth::telegram::{sign_init_data, InitData, TelegramAuth, WebAppUser};
 use exws::{handlers, message, Server};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use harness::client::percent_encode;
 use harness::process::ExampleProcess;
 use harness::raw::upgrade_answer;
 use harness::{assert_error, Client, TestServer, Transport};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const TOKEN: &str = "7000000001:AAE-exws-integration-test-token";
@@ -157,7 +157,9 @@ fn assert_ada(reply: &Value) {
 async fn valid_init_data_in_the_authorization_header_is_admitted() {
     let server = TestServer::start(server(TelegramAuth::new(TOKEN))).await;
     let header = tma(&valid());
-    let mut ws = server.connect_with("/", &[("Authorization", &header)]).await;
+    let mut ws = server
+        .connect_with("/", &[("Authorization", &header)])
+        .await;
     assert_ada(&ws.call("WhoAmIRequest", json!({})).await);
 
     let reply = ws.call("MaybeWhoAmIRequest", json!({})).await;
@@ -285,7 +287,9 @@ async fn allow_anonymous_admits_missing_init_data_without_a_user() {
 
     // Valid initData still names the user; invalid initData is still refused.
     let header = tma(&valid());
-    let mut ada = server.connect_with("/", &[("Authorization", &header)]).await;
+    let mut ada = server
+        .connect_with("/", &[("Authorization", &header)])
+        .await;
     assert_ada(&ada.call("WhoAmIRequest", json!({})).await);
     assert_refused_everywhere(&server, &tampered(), "failed its hash check").await;
     assert_refused_everywhere(
@@ -302,11 +306,10 @@ async fn init_data_without_a_user_answers_unauthorized_for_web_app_user() {
     let server = TestServer::start(server(TelegramAuth::new(TOKEN))).await;
     let auth_date = now().to_string();
     let init_data = sign_init_data(TOKEN, &[("auth_date", &auth_date), ("chat_type", "sender")]);
-    let mut ws = server.connect_with("/", &[("Authorization", &tma(&init_data))]).await;
-    assert_error(
-        &ws.call("WhoAmIRequest", json!({})).await,
-        "unauthorized",
-    );
+    let mut ws = server
+        .connect_with("/", &[("Authorization", &tma(&init_data))])
+        .await;
+    assert_error(&ws.call("WhoAmIRequest", json!({})).await, "unauthorized");
     let reply = ws.call("MaybeWhoAmIRequest", json!({})).await;
     assert_eq!(reply["Data"]["user"], json!(null), "{reply}");
     let reply = ws.call("SessionRequest", json!({})).await;
@@ -323,22 +326,26 @@ async fn wrong_origin_is_refused_with_403_even_with_valid_init_data() {
     )
     .await;
     let header = tma(&valid());
-    let (status, body) = server.refused("/",
-        &[
-            ("Origin", "https://evil.example"),
-            ("Authorization", &header),
-        ],
-    )
-    .await;
+    let (status, body) = server
+        .refused(
+            "/",
+            &[
+                ("Origin", "https://evil.example"),
+                ("Authorization", &header),
+            ],
+        )
+        .await;
     assert_eq!((status, body.as_str()), (403, "origin not allowed"));
 
-    let mut ws = server.connect_with("/",
-        &[
-            ("Origin", "https://mini.app.example"),
-            ("Authorization", &header),
-        ],
-    )
-    .await;
+    let mut ws = server
+        .connect_with(
+            "/",
+            &[
+                ("Origin", "https://mini.app.example"),
+                ("Authorization", &header),
+            ],
+        )
+        .await;
     assert_ada(&ws.call("WhoAmIRequest", json!({})).await);
     server.stop().await;
 }
@@ -351,13 +358,19 @@ async fn the_telegram_example_answers_who_am_i() {
         return;
     }
     let example = ExampleProcess::start("telegram", &[("TELEGRAM_BOT_TOKEN", TOKEN)]).await;
-    assert!(example.url().starts_with("ws://127.0.0.1:"), "{}", example.url());
+    assert!(
+        example.url().starts_with("ws://127.0.0.1:"),
+        "{}",
+        example.url()
+    );
 
     let header = tma(&valid());
     let mut ws = Client::connect_with(example.addr(), "/", &[("Authorization", &header)]).await;
     let reply = ws.call("WhoAmIRequest", json!({})).await;
     assert_ada(&reply);
-    let reply = ws.call("CalculateRequest", json!({"numbers": [2, 2]})).await;
+    let reply = ws
+        .call("CalculateRequest", json!({"numbers": [2, 2]}))
+        .await;
     assert_eq!(
         reply,
         json!({"Type": "CalculateResponse", "Data": {"result": 4}})

@@ -4,8 +4,8 @@
 
 mod harness;
 
-use harness::within;
 use exws::{handlers, message, Connection, Server, TlsConfig, TlsError};
+use harness::within;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -289,7 +289,10 @@ async fn handlers_see_the_tls_session() {
     .expect("the TLS handshake succeeds");
     let (ws, _) = within(
         "the upgrade",
-        tokio_tungstenite::client_async("wss://localhost/", Box::new(tls) as harness::transport::TestStream),
+        tokio_tungstenite::client_async(
+            "wss://localhost/",
+            Box::new(tls) as harness::transport::TestStream,
+        ),
     )
     .await
     .expect("the upgrade succeeds");
@@ -315,7 +318,10 @@ async fn handlers_see_the_tls_session() {
         .expect("TCP connect");
     let (ws, _) = within(
         "the upgrade",
-        tokio_tungstenite::client_async("ws://localhost/", Box::new(tcp) as harness::transport::TestStream),
+        tokio_tungstenite::client_async(
+            "ws://localhost/",
+            Box::new(tcp) as harness::transport::TestStream,
+        ),
     )
     .await
     .expect("the upgrade succeeds");

@@ -1,8 +1,8 @@
 //! The test WebSocket client (tokio-tungstenite over this run's transport) with strict,
 //! time-bounded expectations, and the helpers that read `Error` envelopes.
 
-use super::transport::{connect_stream, TestStream};
 use super::timing::within;
+use super::transport::{connect_stream, TestStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -90,7 +90,11 @@ impl Client {
 
     /// Asks for an upgrade of `target` with `headers` that must be refused with an HTTP
     /// error; returns its status and body.
-    pub async fn refused(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    pub async fn refused(
+        addr: SocketAddr,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
         match Client::try_connect_with(addr, target, headers).await {
             Ok(_) => panic!("the upgrade of {target} was accepted, expected a refusal"),
             Err(WsError::Http(response)) => {
@@ -360,9 +364,12 @@ impl Client {
 
     /// Sends a WebSocket ping with `payload`.
     pub async fn send_ping(&mut self, payload: &[u8]) {
-        within("sending a ping", self.ws.send(Message::Ping(payload.to_vec().into())))
-            .await
-            .expect("send a ping");
+        within(
+            "sending a ping",
+            self.ws.send(Message::Ping(payload.to_vec().into())),
+        )
+        .await
+        .expect("send a ping");
     }
 
     /// The underlying stream, e.g. to drop the connection abruptly.

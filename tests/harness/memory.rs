@@ -18,6 +18,9 @@ pub fn rss_bytes() -> u64 {
         .nth(1)
         .and_then(|value| value.parse().ok())
         .unwrap_or_else(|| panic!("unexpected VmRSS line {line:?}"));
+    // A running process has resident pages: zero means the reading is wrong, and a memory
+    // bound checked against it could never fail.
+    assert!(kib > 0, "VmRSS of 0 in /proc/self/status: {line:?}");
     kib * 1024
 }
 

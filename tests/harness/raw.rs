@@ -271,14 +271,21 @@ impl RawResponse {
     #[track_caller]
     pub fn assert_closed(&self) {
         if let Some(closed) = self.closed {
-            assert!(closed, "the server keeps a refused connection open: {self:?}");
+            assert!(
+                closed,
+                "the server keeps a refused connection open: {self:?}"
+            );
         }
     }
 }
 
 /// Sends a WebSocket upgrade request for `target` with `headers` and reads the answer as it
 /// came: the head, the `Content-Length` body, and whether the server then closed.
-pub async fn upgrade_answer(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> RawResponse {
+pub async fn upgrade_answer(
+    addr: SocketAddr,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> RawResponse {
     let mut stream = connect_stream(addr).await;
     let mut head = format!(
         "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\

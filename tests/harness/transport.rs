@@ -131,7 +131,10 @@ pub async fn connect_stream(addr: SocketAddr) -> TestStream {
 
 /// [`connect_stream`] with `configure` applied to the TCP socket first (e.g. a zero linger, so
 /// that dropping the stream resets the connection).
-pub async fn connect_stream_with(addr: SocketAddr, configure: impl FnOnce(&TcpStream)) -> TestStream {
+pub async fn connect_stream_with(
+    addr: SocketAddr,
+    configure: impl FnOnce(&TcpStream),
+) -> TestStream {
     let tcp = within("TCP connect", TcpStream::connect(addr))
         .await
         .expect("TCP connect to the test server");
