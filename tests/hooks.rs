@@ -534,3 +534,46 @@ async fn panicking_hooks_break_neither_the_connection_nor_the_server() {
     assert_eq!(events.len(), 6, "{events:#?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn hooks_of_one_kind_run_in_the_order_they_were_added() {
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut server = Server::with_handlers(handlers![ping, my_id, fail, explode, close_me]);
+    for name in ["first", "second", "third"] {
+        let connect_order = order.clone();
+        let disconnect_order = order.clone();
+        server = server
+            .on_connect(move |_context| {
+                connect_order
+                    .lock()
+                    .expect("the order")
+                    .push(format!("connect {name}"));
+                async {}
+            })
+            .on_disconnect(move |_context, _reason| {
+                disconnect_order
+                    .lock()
+                    .expect("the order")
+                    .push(format!("disconnect {name}"));
+                async {}
+            });
+    }
+    let server = TestServer::start(server).await;
+    let mut ws = server.connect().await;
+    // A reply proves the connect hooks have run (they run before any handler).
+    assert_eq!(ws.call("Ping", json!({})).await["Type"], "Pong");
+    ws.close().await;
+    // `stop` returns once every connection is gone and its disconnect hooks have run.
+    server.stop().await;
+    assert_eq!(
+        *order.lock().expect("the order"),
+        [
+            "connect first",
+            "connect second",
+            "connect third",
+            "disconnect first",
+            "disconnect second",
+            "disconnect third",
+        ]
+    );
+}
