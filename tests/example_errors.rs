@@ -1,9 +1,11 @@
 //! The examples as a person runs them: when they cannot start, they say why in one sentence on
-//! stderr, with what to do, and exit with status 1.
+//! stderr, with what to do, and exit with status 1; SIGTERM or Ctrl-C (SIGINT) shuts one down
+//! gracefully (its clients get 1001) and it exits with status 0.
 
 mod harness;
 
 use harness::process::{run_example, ExampleProcess};
+use harness::{Client, Transport};
 
 /// Starts the calculator on a free port and returns it with the address it printed.
 fn start_calculator() -> (ExampleProcess, String) {
@@ -62,4 +64,34 @@ fn the_chat_example_without_its_redis_names_redis_and_the_url() {
         format!("chat: the hub adapter could not start: cannot connect to Redis at {url}: ");
     assert!(stderr.starts_with(&expected), "stderr: {stderr}");
     assert!(stderr.contains("check EXWS_REDIS_URL"), "stderr: {stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_and_ctrl_c_close_the_clients_with_1001_and_exit_0() {
+    if harness::skipped_over(Transport::Tls, "the calculator example serves plain ws://")
+        || harness::skipped_over(
+            Transport::Axum,
+            "the calculator example runs its own server",
+        )
+    {
+        return;
+    }
+    for signal in ["TERM", "INT"] {
+        let mut calculator = ExampleProcess::start("calculator", &[]).await;
+        let mut client = Client::connect(calculator.addr()).await;
+        client.assert_alive().await;
+        calculator.signal(signal);
+        assert_eq!(
+            client.expect_close(1001).await,
+            "server shutting down",
+            "SIG{signal}"
+        );
+        client.expect_end().await;
+        let status = calculator.exited().await;
+        assert!(
+            status.success(),
+            "after SIG{signal} the calculator exited with {status}; its output:\n{}",
+            calculator.output()
+        );
+    }
 }
