@@ -3,7 +3,10 @@
 //! get from the admission: `Connection::id`, metadata, `User<U>`, `Option<User<U>>`; and
 //! `State<T>`.
 
-mod support;
+mod harness;
+
+use harness::raw::upgrade_answer;
+use harness::{assert_error, TestServer};
 
 use exws::auth::{Admission, HandshakeRejection, User};
 use exws::{handlers, message, Connection, HandshakeRequest, Server, State};
@@ -12,7 +15,6 @@ use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{assert_error, call, connect, raw_upgrade, recv, refused, send, TestServer};
 
 /// The application's own user type.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,8 +173,10 @@ fn server() -> Server {
 #[tokio::test]
 async fn admits_by_header() {
     let server = TestServer::start(server()).await;
-    let mut ws = connect(&server.url("/"), &[("X-Api-Key", "ada-token")]).await;
-    let reply = call(&mut ws, "WhoAmI", json!({})).await;
+    let mut ws = server
+        .connect_with("/", &[("X-Api-Key", "ada-token")])
+        .await;
+    let reply = ws.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Type"], "Me", "{reply}");
     assert_eq!(reply["Data"]["name"], "ada");
     assert_eq!(reply["Data"]["admin"], true);
@@ -183,8 +187,8 @@ async fn admits_by_header() {
 #[tokio::test]
 async fn admits_by_query_parameter() {
     let server = TestServer::start(server()).await;
-    let mut ws = connect(&server.url("/ws?v=1&token=bob-token"), &[]).await;
-    let reply = call(&mut ws, "WhoAmI", json!({})).await;
+    let mut ws = server.connect_with("/ws?v=1&token=bob-token", &[]).await;
+    let reply = ws.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "bob", "{reply}");
     assert_eq!(reply["Data"]["admin"], false);
     assert_eq!(reply["Data"]["via"], "query");
@@ -194,12 +198,10 @@ async fn admits_by_query_parameter() {
 #[tokio::test]
 async fn admits_by_cookie() {
     let server = TestServer::start(server()).await;
-    let mut ws = connect(
-        &server.url("/"),
-        &[("Cookie", "theme=dark; session=ada-token; lang=en")],
-    )
-    .await;
-    let reply = call(&mut ws, "WhoAmI", json!({})).await;
+    let mut ws = server
+        .connect_with("/", &[("Cookie", "theme=dark; session=ada-token; lang=en")])
+        .await;
+    let reply = ws.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "ada", "{reply}");
     assert_eq!(reply["Data"]["via"], "cookie");
     server.stop().await;
@@ -216,17 +218,17 @@ async fn refuses_with_401_and_the_reason_before_any_websocket_opens() {
     .await;
 
     // A WebSocket client sees the status and the body.
-    let (status, body) = refused(&server.url("/"), &[]).await;
+    let (status, body) = server.refused("/", &[]).await;
     assert_eq!(status, 401);
     assert_eq!(
         body,
         "send an X-Api-Key header, a token parameter or a session cookie"
     );
-    let (status, body) = refused(&server.url("/?token=nope"), &[]).await;
+    let (status, body) = server.refused("/?token=nope", &[]).await;
     assert_eq!((status, body.as_str()), (401, "unknown token"));
 
     // On the wire: a plain HTTP answer, no upgrade, and the server closes the connection.
-    let raw = raw_upgrade(server.addr, "/", &[("X-Api-Key", "nope")]).await;
+    let raw = upgrade_answer(server.addr(), "/", &[("X-Api-Key", "nope")]).await;
     assert_eq!(raw.status_line, "HTTP/1.1 401 Unauthorized");
     assert_eq!(raw.body, "unknown token");
     assert_eq!(raw.header("content-length"), Some("13"));
@@ -236,14 +238,13 @@ async fn refuses_with_401_and_the_reason_before_any_websocket_opens() {
         "{raw:?}"
     );
     assert_eq!(raw.header("sec-websocket-accept"), None);
-    assert!(raw.closed, "the server keeps a refused connection open");
+    raw.assert_closed();
 
     // Only the admitted connection ever ran the connect hook.
-    let mut ws = connect(&server.url("/"), &[("X-Api-Key", "ada-token")]).await;
-    assert_eq!(
-        call(&mut ws, "WhoAmI", json!({})).await["Data"]["name"],
-        "ada"
-    );
+    let mut ws = server
+        .connect_with("/", &[("X-Api-Key", "ada-token")])
+        .await;
+    assert_eq!(ws.call("WhoAmI", json!({})).await["Data"]["name"], "ada");
     assert_eq!(connects.load(Ordering::SeqCst), 1);
     server.stop().await;
 }
@@ -251,14 +252,14 @@ async fn refuses_with_401_and_the_reason_before_any_websocket_opens() {
 #[tokio::test]
 async fn refuses_with_403_and_the_reason() {
     let server = TestServer::start(server()).await;
-    let (status, body) = refused(&server.url("/"), &[("X-Api-Key", "banned-token")]).await;
+    let (status, body) = server.refused("/", &[("X-Api-Key", "banned-token")]).await;
     assert_eq!((status, body.as_str()), (403, "account suspended"));
 
-    let raw = raw_upgrade(server.addr, "/?token=banned-token", &[]).await;
+    let raw = upgrade_answer(server.addr(), "/?token=banned-token", &[]).await;
     assert_eq!(raw.status_line, "HTTP/1.1 403 Forbidden");
     assert_eq!(raw.body, "account suspended");
     assert_eq!(raw.header("upgrade"), None);
-    assert!(raw.closed);
+    raw.assert_closed();
     server.stop().await;
 }
 
@@ -266,7 +267,7 @@ async fn refuses_with_403_and_the_reason() {
 async fn admitted_raw_upgrade_switches_protocols() {
     // The counterpart of the refusals: the same raw request with credentials gets 101.
     let server = TestServer::start(server()).await;
-    let raw = raw_upgrade(server.addr, "/", &[("X-Api-Key", "ada-token")]).await;
+    let raw = upgrade_answer(server.addr(), "/", &[("X-Api-Key", "ada-token")]).await;
     assert_eq!(raw.status_line, "HTTP/1.1 101 Switching Protocols");
     // The accept key of RFC 6455's example nonce.
     assert_eq!(
@@ -280,10 +281,10 @@ async fn admitted_raw_upgrade_switches_protocols() {
 async fn a_user_id_names_the_user_and_every_connection_keeps_its_own_id() {
     let server = TestServer::start(server()).await;
     let headers = [("X-Api-Key", "ada-token"), ("X-User-Id", "ada")];
-    let mut laptop = connect(&server.url("/"), &headers).await;
-    let mut phone = connect(&server.url("/"), &headers).await;
-    let laptop_reply = call(&mut laptop, "WhoAmI", json!({})).await;
-    let phone_reply = call(&mut phone, "WhoAmI", json!({})).await;
+    let mut laptop = server.connect_with("/", &headers).await;
+    let mut phone = server.connect_with("/", &headers).await;
+    let laptop_reply = laptop.call("WhoAmI", json!({})).await;
+    let phone_reply = phone.call("WhoAmI", json!({})).await;
     assert_eq!(laptop_reply["Data"]["user_id"], "ada", "{laptop_reply}");
     assert_eq!(phone_reply["Data"]["user_id"], "ada", "{phone_reply}");
     let laptop_id = laptop_reply["Data"]["id"]
@@ -298,8 +299,10 @@ async fn a_user_id_names_the_user_and_every_connection_keeps_its_own_id() {
     assert_ne!(laptop_id, phone_id, "connection ids are unique, always");
 
     // Without a user id, the user id is absent; the connection id is still generated.
-    let mut anonymous_id = connect(&server.url("/"), &[("X-Api-Key", "bob-token")]).await;
-    let reply = call(&mut anonymous_id, "WhoAmI", json!({})).await;
+    let mut anonymous_id = server
+        .connect_with("/", &[("X-Api-Key", "bob-token")])
+        .await;
+    let reply = anonymous_id.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["user_id"], serde_json::Value::Null, "{reply}");
     assert_ne!(reply["Data"]["id"], laptop_id.as_str());
     server.stop().await;
@@ -308,14 +311,14 @@ async fn a_user_id_names_the_user_and_every_connection_keeps_its_own_id() {
 #[tokio::test]
 async fn admission_metadata_is_readable_from_the_connection() {
     let server = TestServer::start(server()).await;
-    let mut ws = connect(&server.url("/?token=ada-token"), &[]).await;
-    let reply = call(&mut ws, "WhoAmI", json!({})).await;
+    let mut ws = server.connect_with("/?token=ada-token", &[]).await;
+    let reply = ws.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["tenant"], "acme", "{reply}");
     assert_eq!(reply["Data"]["via"], "query");
 
     // The anonymous admission sets `via` but no `tenant`.
-    let mut anonymous = connect(&server.url("/?anonymous=1"), &[]).await;
-    let reply = call(&mut anonymous, "MaybeWhoAmI", json!({})).await;
+    let mut anonymous = server.connect_with("/?anonymous=1", &[]).await;
+    let reply = anonymous.call("MaybeWhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["authenticated"], false, "{reply}");
     assert_eq!(reply["Data"]["via"], "nothing");
     assert_eq!(reply["Data"]["tenant"], json!(null));
@@ -325,14 +328,18 @@ async fn admission_metadata_is_readable_from_the_connection() {
 #[tokio::test]
 async fn user_extractor_gets_the_applications_own_type() {
     let server = TestServer::start(server()).await;
-    let mut ada = connect(&server.url("/"), &[("X-Api-Key", "ada-token")]).await;
-    let mut bob = connect(&server.url("/"), &[("X-Api-Key", "bob-token")]).await;
-    let reply = call(&mut bob, "WhoAmI", json!({})).await;
+    let mut ada = server
+        .connect_with("/", &[("X-Api-Key", "ada-token")])
+        .await;
+    let mut bob = server
+        .connect_with("/", &[("X-Api-Key", "bob-token")])
+        .await;
+    let reply = bob.call("WhoAmI", json!({})).await;
     assert_eq!(
         (&reply["Data"]["name"], &reply["Data"]["admin"]),
         (&json!("bob"), &json!(false))
     );
-    let reply = call(&mut ada, "WhoAmI", json!({})).await;
+    let reply = ada.call("WhoAmI", json!({})).await;
     assert_eq!(
         (&reply["Data"]["name"], &reply["Data"]["admin"]),
         (&json!("ada"), &json!(true))
@@ -343,33 +350,36 @@ async fn user_extractor_gets_the_applications_own_type() {
 #[tokio::test]
 async fn user_handler_on_an_anonymous_connection_answers_unauthorized_and_goes_on() {
     let server = TestServer::start(server()).await;
-    let mut ws = connect(&server.url("/?anonymous=1"), &[]).await;
+    let mut ws = server.connect_with("/?anonymous=1", &[]).await;
 
-    send(&mut ws, json!({"Type": "WhoAmI", "Data": {}, "Id": 7})).await;
-    let reply = recv(&mut ws).await;
+    ws.send_json(&json!({"Type": "WhoAmI", "Data": {}, "Id": 7}))
+        .await;
+    let reply = ws.recv().await;
     let data = assert_error(&reply, "unauthorized");
     assert_eq!(data["type"], "WhoAmI");
     assert_eq!(reply["Id"], 7);
     assert!(data["message"].as_str().is_some_and(|m| !m.is_empty()));
 
     // The connection goes on: other handlers answer, and the same one answers the same way.
-    let reply = call(&mut ws, "Hello", json!({"name": "anon"})).await;
+    let reply = ws.call("Hello", json!({"name": "anon"})).await;
     assert_eq!(reply["Data"]["text"], "Hello, anon!", "{reply}");
-    assert_error(&call(&mut ws, "WhoAmI", json!({})).await, "unauthorized");
+    assert_error(&ws.call("WhoAmI", json!({})).await, "unauthorized");
     server.stop().await;
 }
 
 #[tokio::test]
 async fn optional_user_is_none_when_anonymous_and_some_when_authenticated() {
     let server = TestServer::start(server()).await;
-    let mut anonymous = connect(&server.url("/?anonymous=1"), &[]).await;
-    let reply = call(&mut anonymous, "MaybeWhoAmI", json!({})).await;
+    let mut anonymous = server.connect_with("/?anonymous=1", &[]).await;
+    let reply = anonymous.call("MaybeWhoAmI", json!({})).await;
     assert_eq!(reply["Type"], "MaybeMe", "{reply}");
     assert_eq!(reply["Data"]["name"], json!(null));
     assert_eq!(reply["Data"]["authenticated"], false);
 
-    let mut ada = connect(&server.url("/"), &[("Cookie", "session=ada-token")]).await;
-    let reply = call(&mut ada, "MaybeWhoAmI", json!({})).await;
+    let mut ada = server
+        .connect_with("/", &[("Cookie", "session=ada-token")])
+        .await;
+    let reply = ada.call("MaybeWhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "ada", "{reply}");
     assert_eq!(reply["Data"]["authenticated"], true);
     server.stop().await;
@@ -378,13 +388,13 @@ async fn optional_user_is_none_when_anonymous_and_some_when_authenticated() {
 #[tokio::test]
 async fn state_is_shared_with_every_handler_and_connection() {
     let server = TestServer::start(server()).await;
-    let mut ada = connect(&server.url("/?token=ada-token"), &[]).await;
-    let mut bob = connect(&server.url("/?token=bob-token"), &[]).await;
-    let reply = call(&mut ada, "Hello", json!({"name": "Ada"})).await;
+    let mut ada = server.connect_with("/?token=ada-token", &[]).await;
+    let mut bob = server.connect_with("/?token=bob-token", &[]).await;
+    let reply = ada.call("Hello", json!({"name": "Ada"})).await;
     assert_eq!(reply["Type"], "HelloReply", "{reply}");
     assert_eq!(reply["Data"]["text"], "Hello, Ada!");
     assert_eq!(reply["Data"]["hits"], 1);
-    let reply = call(&mut bob, "Hello", json!({"name": "Bob"})).await;
+    let reply = bob.call("Hello", json!({"name": "Bob"})).await;
     assert_eq!(reply["Data"]["text"], "Hello, Bob!");
     assert_eq!(
         reply["Data"]["hits"], 2,
@@ -417,12 +427,10 @@ async fn allowed_origin_is_admitted() {
         "HTTPS://App.Example.com",
         "http://localhost:5173",
     ] {
-        let mut ws = connect(
-            &server.url("/"),
-            &[("Origin", origin), ("X-Api-Key", "ada-token")],
-        )
-        .await;
-        let reply = call(&mut ws, "WhoAmI", json!({})).await;
+        let mut ws = server
+            .connect_with("/", &[("Origin", origin), ("X-Api-Key", "ada-token")])
+            .await;
+        let reply = ws.call("WhoAmI", json!({})).await;
         assert_eq!(reply["Data"]["name"], "ada", "origin {origin}: {reply}");
     }
     server.stop().await;
@@ -437,16 +445,14 @@ async fn other_origin_is_refused_with_403_even_with_credentials() {
         "http://app.example.com",
         "null",
     ] {
-        let (status, body) = refused(
-            &server.url("/"),
-            &[("Origin", origin), ("X-Api-Key", "ada-token")],
-        )
-        .await;
+        let (status, body) = server
+            .refused("/", &[("Origin", origin), ("X-Api-Key", "ada-token")])
+            .await;
         assert_eq!(status, 403, "origin {origin}");
         assert_eq!(body, "origin not allowed", "origin {origin}");
     }
-    let raw = raw_upgrade(
-        server.addr,
+    let raw = upgrade_answer(
+        server.addr(),
         "/",
         &[
             ("Origin", "https://evil.example.com"),
@@ -462,11 +468,13 @@ async fn other_origin_is_refused_with_403_even_with_credentials() {
 #[tokio::test]
 async fn no_origin_is_admitted_and_still_authenticated() {
     let server = TestServer::start(origin_server()).await;
-    let mut ws = connect(&server.url("/"), &[("X-Api-Key", "bob-token")]).await;
-    let reply = call(&mut ws, "WhoAmI", json!({})).await;
+    let mut ws = server
+        .connect_with("/", &[("X-Api-Key", "bob-token")])
+        .await;
+    let reply = ws.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "bob", "{reply}");
     // Without Origin, the authenticator still decides.
-    let (status, _) = refused(&server.url("/"), &[]).await;
+    let (status, _) = server.refused("/", &[]).await;
     assert_eq!(status, 401);
     server.stop().await;
 }
@@ -474,20 +482,24 @@ async fn no_origin_is_admitted_and_still_authenticated() {
 #[tokio::test]
 async fn panicking_authenticator_answers_500_and_the_server_goes_on() {
     let server = TestServer::start(server()).await;
-    let mut before = connect(&server.url("/"), &[("X-Api-Key", "ada-token")]).await;
+    let mut before = server
+        .connect_with("/", &[("X-Api-Key", "ada-token")])
+        .await;
 
-    let (status, body) = refused(&server.url("/"), &[("X-Api-Key", "panic")]).await;
+    let (status, body) = server.refused("/", &[("X-Api-Key", "panic")]).await;
     assert_eq!(status, 500);
     assert!(!body.contains("cannot handle"), "the panic leaks: {body}");
-    let raw = raw_upgrade(server.addr, "/?token=panic", &[]).await;
+    let raw = upgrade_answer(server.addr(), "/?token=panic", &[]).await;
     assert_eq!(raw.status_line, "HTTP/1.1 500 Internal Server Error");
-    assert!(raw.closed);
+    raw.assert_closed();
 
     // The open connection and new ones are served.
-    let reply = call(&mut before, "WhoAmI", json!({})).await;
+    let reply = before.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "ada", "{reply}");
-    let mut after = connect(&server.url("/"), &[("X-Api-Key", "bob-token")]).await;
-    let reply = call(&mut after, "WhoAmI", json!({})).await;
+    let mut after = server
+        .connect_with("/", &[("X-Api-Key", "bob-token")])
+        .await;
+    let reply = after.call("WhoAmI", json!({})).await;
     assert_eq!(reply["Data"]["name"], "bob", "{reply}");
     server.stop().await;
 }

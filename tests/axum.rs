@@ -3,7 +3,7 @@
 //! the upgrade, and two endpoints with different handler sets; the authenticator, `Origin`
 //! check, subprotocols and trusted proxies working as in the standalone server; shutdown.
 
-mod examples_support;
+mod harness;
 
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -15,24 +15,16 @@ use exws::auth::{Admission, HandshakeRejection};
 use exws::{handlers, message, Connection, Endpoint, HandshakeRequest, Server};
 use exws_workspace::calculator::{CalculateRequest, CalculateResponse};
 use futures_util::{SinkExt, StreamExt};
+use harness::process::ExampleProcess;
+use harness::within;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(TIMEOUT, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
 
 /// One HTTP/1.1 request over a fresh connection: the status and the body.
 async fn http_get(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
@@ -91,55 +83,17 @@ async fn ws_call(ws: &mut Ws, envelope: Value) -> Value {
     }
 }
 
-/// The axum example as a process, killed on drop.
-struct Example {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_axum_example() -> Example {
-    let binary = examples_support::example_binary("axum");
-    let mut child = Command::new(binary)
-        .env("EXWS_ADDR", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the axum example starts");
-    let stdout = child.stdout.take().expect("piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the example prints its address");
-    let addr = line
-        .split("ws://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    Example { child, addr }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_axum_example_serves_health_and_the_calculator_on_one_port() {
-    let example = tokio::task::spawn_blocking(start_axum_example)
-        .await
-        .expect("started");
+    let example = ExampleProcess::start("axum", &[]).await;
     assert_eq!(
-        http_get(example.addr, "/health", "").await,
+        http_get(example.addr(), "/health", "").await,
         (200, "ok".to_owned())
     );
-    assert_eq!(http_get(example.addr, "/nothing-here", "").await.0, 404);
+    assert_eq!(http_get(example.addr(), "/nothing-here", "").await.0, 404);
 
     // tokio-tungstenite, by hand.
-    let mut ws = ws_connect(&format!("ws://{}/ws", example.addr), &[])
+    let mut ws = ws_connect(&format!("ws://{}/ws", example.addr()), &[])
         .await
         .expect("upgraded at /ws");
     let reply = ws_call(
@@ -157,7 +111,7 @@ async fn the_axum_example_serves_health_and_the_calculator_on_one_port() {
     // The exws client, typed.
     let client = within(
         "the exws client",
-        exws_client::Client::connect(format!("ws://{}/ws", example.addr)),
+        exws_client::Client::connect(format!("ws://{}/ws", example.addr())),
     )
     .await
     .expect("connects");

@@ -1,10 +1,10 @@
 //! Many connections at once, clients that vanish, and TCP clients that are not WebSocket
 //! clients.
 
-mod common;
+mod harness;
 
-use common::{Client, TestServer};
 use exws::{handlers, message, DisconnectReason, Server};
+use harness::{Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
@@ -41,11 +41,11 @@ async fn start(server: Server) -> (TestServer, mpsc::UnboundedReceiver<Disconnec
 }
 
 fn handlers() -> Server {
-    Server::with_handlers(handlers![common::calculate, slow])
+    Server::with_handlers(handlers![harness::calculate, slow])
 }
 
 async fn next_reason(reasons: &mut mpsc::UnboundedReceiver<DisconnectReason>) -> DisconnectReason {
-    common::within("a disconnect", reasons.recv())
+    harness::within("a disconnect", reasons.recv())
         .await
         .expect("the disconnect hook ran")
 }
@@ -78,7 +78,7 @@ async fn two_hundred_connections_at_once() {
     let mut open = Vec::new();
     for client in clients {
         open.push(
-            common::within("a client", client)
+            harness::within("a client", client)
                 .await
                 .expect("the client task succeeded"),
         );
@@ -129,12 +129,12 @@ async fn half_a_frame_then_a_drop_does_not_disturb_others() {
     let (server, mut reasons) = start(handlers()).await;
     let mut bystander = server.connect().await;
 
-    let mut tcp = common::raw_upgrade(server.addr()).await;
-    let frame = common::client_frame(
+    let mut tcp = harness::raw::raw_upgrade(server.addr()).await;
+    let frame = harness::raw::client_frame(
         0x1,
         br#"{"Type":"CalculateRequest","Data":{"numbers":[1]}}"#,
     );
-    common::within(
+    harness::within(
         "writing half a frame",
         tcp.write_all(&frame[..frame.len() / 2]),
     )
@@ -169,11 +169,12 @@ async fn a_normal_client_close_is_reported_with_its_code() {
 #[tokio::test]
 async fn frames_sent_right_behind_the_upgrade_request_are_read() {
     let (server, _reasons) = start(handlers()).await;
-    let frame = common::client_frame(
+    let frame = harness::raw::client_frame(
         0x1,
         br#"{"Type":"CalculateRequest","Data":{"numbers":[40,2]},"Id":"early"}"#,
     );
-    let tcp = common::raw_upgrade_with(server.addr(), "Connection: Upgrade\r\n", &frame).await;
+    let tcp =
+        harness::raw::raw_upgrade_with(server.addr(), "Connection: Upgrade\r\n", &frame).await;
     let mut client = Client::from_upgraded(tcp).await;
     assert_eq!(
         client.recv().await,
@@ -186,14 +187,15 @@ async fn connection_header_with_several_tokens_upgrades() {
     let (server, _reasons) = start(handlers()).await;
     // What Firefox sends.
     let tcp =
-        common::raw_upgrade_with(server.addr(), "Connection: keep-alive, Upgrade\r\n", &[]).await;
+        harness::raw::raw_upgrade_with(server.addr(), "Connection: keep-alive, Upgrade\r\n", &[])
+            .await;
     Client::from_upgraded(tcp).await.assert_alive().await;
 }
 
 #[tokio::test]
 async fn a_plain_http_get_gets_426() {
     let (server, _reasons) = start(handlers()).await;
-    let (status, head, body) = common::http_exchange(
+    let (status, head, body) = harness::raw::http_exchange(
         server.addr(),
         "GET / HTTP/1.1\r\nHost: localhost\r\nAccept: text/html\r\n\r\n",
     )
@@ -211,7 +213,7 @@ async fn a_plain_http_get_gets_426() {
 #[tokio::test]
 async fn a_post_gets_405() {
     let (server, _reasons) = start(handlers()).await;
-    let (status, head, _body) = common::http_exchange(
+    let (status, head, _body) = harness::raw::http_exchange(
         server.addr(),
         "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
     )
@@ -222,7 +224,7 @@ async fn a_post_gets_405() {
 #[tokio::test]
 async fn a_wrong_websocket_version_gets_426() {
     let (server, _reasons) = start(handlers()).await;
-    let (status, head, _body) = common::http_exchange(
+    let (status, head, _body) = harness::raw::http_exchange(
         server.addr(),
         "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
@@ -239,7 +241,7 @@ async fn a_wrong_websocket_version_gets_426() {
 #[tokio::test]
 async fn a_missing_key_or_garbage_gets_400() {
     let (server, _reasons) = start(handlers()).await;
-    let (status, head, _body) = common::http_exchange(
+    let (status, head, _body) = harness::raw::http_exchange(
         server.addr(),
         "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Version: 13\r\n\r\n",
@@ -247,21 +249,21 @@ async fn a_missing_key_or_garbage_gets_400() {
     .await;
     assert_eq!(status, 400, "{head}");
     let (status, head, _body) =
-        common::http_exchange(server.addr(), "\u{1}\u{2} nonsense\r\n\r\n").await;
+        harness::raw::http_exchange(server.addr(), "\u{1}\u{2} nonsense\r\n\r\n").await;
     assert_eq!(status, 400, "{head}");
 }
 
 #[tokio::test]
 async fn an_oversized_request_head_gets_431() {
-    if common::skipped_over(
-        common::Transport::Axum,
+    if harness::skipped_over(
+        harness::Transport::Axum,
         "axum's HTTP server (hyper) reads the request head and applies its own size limit",
     ) {
         return;
     }
     let (server, _reasons) = start(handlers().max_handshake_size(1024)).await;
     let padding = "a".repeat(2000);
-    let (status, head, _body) = common::http_exchange(
+    let (status, head, _body) = harness::raw::http_exchange(
         server.addr(),
         &format!(
             "GET / HTTP/1.1\r\nHost: localhost\r\nX-Padding: {padding}\r\nUpgrade: websocket\r\n\
@@ -288,7 +290,7 @@ async fn an_authenticator_still_running_at_the_handshake_timeout_is_answered_503
             .handshake_timeout(Duration::from_millis(200)),
     )
     .await;
-    let (status, head, body) = common::http_exchange(
+    let (status, head, body) = harness::raw::http_exchange(
         server.addr(),
         "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -301,20 +303,20 @@ async fn an_authenticator_still_running_at_the_handshake_timeout_is_answered_503
 
 #[tokio::test]
 async fn a_silent_tcp_client_is_dropped_after_the_handshake_timeout() {
-    if common::skipped_over(
-        common::Transport::Axum,
+    if harness::skipped_over(
+        harness::Transport::Axum,
         "axum's HTTP server (hyper) owns the connection until a request arrives, and has no \
          timeout for one by default",
     ) {
         return;
     }
     let (server, _reasons) = start(handlers().handshake_timeout(Duration::from_millis(100))).await;
-    let mut tcp = common::within("TCP connect", TcpStream::connect(server.addr()))
+    let mut tcp = harness::within("TCP connect", TcpStream::connect(server.addr()))
         .await
         .expect("TCP connect");
     let mut buffer = [0u8; 64];
     // Only the timeout can end this read: the client never sends anything.
-    let read = common::within(
+    let read = harness::within(
         "the server to drop the silent client",
         tcp.read(&mut buffer),
     )

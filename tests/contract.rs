@@ -6,7 +6,7 @@
 //! `clients/browser/test/contract.test.mjs`.)
 #![cfg(feature = "schema")]
 
-mod examples_support;
+mod harness;
 
 use exws::{handlers, message, Error, Server};
 use futures_util::Stream;
@@ -14,9 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -535,36 +533,10 @@ fn chat_fields() -> Vec<(&'static str, Value)> {
 
 #[tokio::test]
 async fn the_chat_example_publishes_every_message_it_speaks() {
-    let binary = tokio::task::spawn_blocking(|| examples_support::example_binary("chat"))
-        .await
-        .expect("the build did not panic");
-    let mut child = Command::new(&binary)
-        .env("EXWS_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .env_remove("EXWS_REDIS_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
-    let stdout = child.stdout.take().expect("piped");
-    let (found, address) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(addr) = line.strip_prefix("exws listening on ws://") {
-                let _ = found.send(addr.trim().to_owned());
-            }
-        }
-    });
-    let addr: SocketAddr = address
-        .recv_timeout(TIMEOUT)
-        .expect("the chat example prints its address")
-        .parse()
-        .expect("an address");
+    let chat = harness::process::ExampleProcess::start("chat", &[]).await;
+    let addr = chat.addr();
     let (status, body) = http_get(addr, "/asyncapi.json").await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(chat);
     assert!(status.contains("200"), "{status}: {body}");
     let document: Value = serde_json::from_str(&body).expect("JSON");
     let messages = &document["components"]["messages"];

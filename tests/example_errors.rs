@@ -1,87 +1,22 @@
 //! The examples as a person runs them: when they cannot start, they say why in one sentence on
-//! stderr, with what to do, and exit with status 1.
+//! stderr, with what to do, and exit with status 1; SIGTERM or Ctrl-C (SIGINT) shuts one down
+//! gracefully (its clients get 1001) and it exits with status 0.
 
-mod examples_support;
+mod harness;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A running example; killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use harness::process::{run_example, ExampleProcess};
+use harness::{Client, Transport};
 
 /// Starts the calculator on a free port and returns it with the address it printed.
-fn start_calculator() -> (Running, String) {
-    let binary = examples_support::example_binary("calculator");
-    let mut child = Command::new(binary)
-        .env("EXWS_ADDR", "127.0.0.1:0")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the calculator starts");
-    let stdout = child.stdout.take().expect("piped");
-    let running = Running(child);
-    let (lines, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = lines.send(line);
-    });
-    let line = received
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the calculator prints its address within 30 s");
-    let addr = line
-        .trim()
-        .strip_prefix("exws listening on ws://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (running, addr)
+fn start_calculator() -> (ExampleProcess, String) {
+    let calculator = ExampleProcess::start_blocking("calculator", &[]);
+    let addr = calculator.addr().to_string();
+    (calculator, addr)
 }
 
 /// Runs the calculator to its end (bounded) and returns its exit code and stderr.
 fn run_calculator(addr: &str) -> (Option<i32>, String) {
     run_example("calculator", &[("EXWS_ADDR", addr)])
-}
-
-/// Runs the example `name` with `env` to its end (bounded); returns its exit code and stderr.
-fn run_example(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let binary = examples_support::example_binary(name);
-    let mut child = Command::new(binary)
-        .envs(env.iter().copied())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the calculator starts");
-    let mut stderr = child.stderr.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("the example is waited for") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the {name} example with {env:?} neither served nor exited within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (status.code(), reader.join().expect("stderr read"))
 }
 
 #[test]
@@ -129,4 +64,34 @@ fn the_chat_example_without_its_redis_names_redis_and_the_url() {
         format!("chat: the hub adapter could not start: cannot connect to Redis at {url}: ");
     assert!(stderr.starts_with(&expected), "stderr: {stderr}");
     assert!(stderr.contains("check EXWS_REDIS_URL"), "stderr: {stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_and_ctrl_c_close_the_clients_with_1001_and_exit_0() {
+    if harness::skipped_over(Transport::Tls, "the calculator example serves plain ws://")
+        || harness::skipped_over(
+            Transport::Axum,
+            "the calculator example runs its own server",
+        )
+    {
+        return;
+    }
+    for signal in ["TERM", "INT"] {
+        let mut calculator = ExampleProcess::start("calculator", &[]).await;
+        let mut client = Client::connect(calculator.addr()).await;
+        client.assert_alive().await;
+        calculator.signal(signal);
+        assert_eq!(
+            client.expect_close(1001).await,
+            "server shutting down",
+            "SIG{signal}"
+        );
+        client.expect_end().await;
+        let status = calculator.exited().await;
+        assert!(
+            status.success(),
+            "after SIG{signal} the calculator exited with {status}; its output:\n{}",
+            calculator.output()
+        );
+    }
 }

@@ -1,13 +1,13 @@
 //! Handler arguments after the request: `Connection`, `Context`, `State<T>`, user-defined
 //! `FromContext` extractors, and `Option`/`Result` of a rejecting extractor.
 
-mod common;
+mod harness;
 
-use common::{Client, TestServer};
 use exws::{
     handlers, message, CloseCode, Connection, Context, ErrorCode, FromContext, Rejection,
     SendError, Server, State,
 };
+use harness::{Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -271,7 +271,7 @@ async fn broken(_request: Value, _broken: Broken, State(calls): State<Calls>) {
 
 fn server() -> Server {
     Server::with_handlers(handlers![
-        common::calculate,
+        harness::calculate,
         who_am_i,
         subscribe,
         subscribe_later,
@@ -415,7 +415,7 @@ async fn sends_fail_with_closed_once_the_connection_is_gone() {
     client.send_json(&json!({ "Type": "watch" })).await;
     client.assert_alive().await;
     client.close().await;
-    let (is_closed, send_failed) = common::within("the watcher's report", report.recv())
+    let (is_closed, send_failed) = harness::within("the watcher's report", report.recv())
         .await
         .expect("the watcher reports");
     assert!(is_closed, "is_closed() after closed()");
@@ -490,7 +490,7 @@ async fn a_rejecting_extractor_answers_with_its_code_and_skips_the_handler() {
 async fn rejection_codes_other_than_unauthorized_are_sent_as_is() {
     let (_server, mut client, calls) = start().await;
     let error = client.call("throttled", json!(null)).await;
-    common::assert_error(&error, "rate_limited");
+    harness::assert_error(&error, "rate_limited");
     assert_eq!(error["Data"]["message"], "slow down");
     assert_eq!(calls.count(), 0);
     client.assert_alive().await;
@@ -500,7 +500,7 @@ async fn rejection_codes_other_than_unauthorized_are_sent_as_is() {
 async fn the_first_rejecting_extractor_in_argument_order_answers() {
     let (_server, mut client, calls) = start().await;
     let error = client.call("both", json!(null)).await;
-    common::assert_error(&error, "rate_limited");
+    harness::assert_error(&error, "rate_limited");
     assert_eq!(calls.count(), 0);
     client.assert_alive().await;
 }
@@ -540,7 +540,7 @@ async fn result_of_a_rejecting_extractor_hands_over_the_rejection() {
 async fn a_panicking_extractor_is_a_handler_panic() {
     let (_server, mut client, calls) = start().await;
     let error = client.call_with_id("broken", json!(null), json!(1)).await;
-    common::assert_error(&error, "handler_panic");
+    harness::assert_error(&error, "handler_panic");
     assert_eq!(error["Id"], 1);
     assert_eq!(calls.count(), 0);
     client.assert_alive().await;
@@ -555,7 +555,7 @@ async fn metadata_is_per_connection() {
         .await;
     let mut other = server.connect().await;
     let error = other.call("admin.reset", json!(null)).await;
-    common::assert_error(&error, "unauthorized");
+    harness::assert_error(&error, "unauthorized");
     let reply = admin.call("admin.reset", json!(null)).await;
     assert_eq!(reply["Data"]["by"], "root");
 }

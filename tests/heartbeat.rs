@@ -2,12 +2,11 @@
 //! (no pong, no message) for the timeout, and leaves alone a client that answers pings — or
 //! every client, with `without_heartbeat()`.
 
-mod limits_support;
+mod harness;
 
 use exws::{handlers, DisconnectReason, Server};
-use limits_support::{
-    client_frame, raw_upgrade, read_raw_frame, start, Frame, Running, CLOSE, PING, PONG, STEP, TEXT,
-};
+use harness::raw::{client_frame, raw_upgrade, read_raw_frame, CLOSE, PING, PONG, TEXT};
+use harness::{ObservedServer, Received};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,8 +14,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const INTERVAL: Duration = Duration::from_millis(200);
 const TIMEOUT: Duration = Duration::from_millis(600);
 
-async fn start_with_heartbeat() -> Running {
-    start(Server::with_handlers(handlers![limits_support::add]).heartbeat(INTERVAL, TIMEOUT)).await
+async fn start_with_heartbeat() -> ObservedServer {
+    ObservedServer::start(
+        Server::with_handlers(handlers![harness::add, harness::calculate])
+            .heartbeat(INTERVAL, TIMEOUT),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,7 +29,7 @@ async fn a_client_that_never_answers_pings_is_closed_with_1008() {
     let mut silent = raw_upgrade(server.addr()).await;
     let upgraded = Instant::now();
 
-    let (_, reason) = server.next_closed_within(STEP).await;
+    let (_, reason) = server.next_closed().await;
     let elapsed = upgraded.elapsed();
     assert_eq!(reason, DisconnectReason::HeartbeatTimeout);
     // Not before the timeout (a little slack: the server's clock starts before ours), and
@@ -43,10 +46,9 @@ async fn a_client_that_never_answers_pings_is_closed_with_1008() {
     // What the client finds once it does read: the pings it ignored, then a 1008 close.
     let mut pings = 0;
     let close = loop {
-        let frame =
-            limits_support::within("a frame on the raw socket", read_raw_frame(&mut silent))
-                .await
-                .expect("a close frame before the end of the stream");
+        let frame = harness::within("a frame on the raw socket", read_raw_frame(&mut silent))
+            .await
+            .expect("a close frame before the end of the stream");
         match frame.opcode {
             PING => pings += 1,
             CLOSE => break frame,
@@ -59,7 +61,7 @@ async fn a_client_that_never_answers_pings_is_closed_with_1008() {
     assert_eq!(reason, "heartbeat timeout");
     // The server then ends the TCP connection.
     let mut rest = Vec::new();
-    let _ = limits_support::within("the end of the stream", silent.read_to_end(&mut rest)).await;
+    let _ = harness::within("the end of the stream", silent.read_to_end(&mut rest)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +72,7 @@ async fn pings_are_sent_every_interval_and_a_pong_keeps_the_connection_open() {
     let started = Instant::now();
     let mut pings = 0;
     while started.elapsed() < TIMEOUT * 4 {
-        let frame = limits_support::within("a ping", read_raw_frame(&mut raw))
+        let frame = harness::within("a ping", read_raw_frame(&mut raw))
             .await
             .expect("a frame, not the end of the stream");
         assert_eq!(
@@ -97,7 +99,7 @@ async fn pings_are_sent_every_interval_and_a_pong_keeps_the_connection_open() {
         .await
         .expect("send a request");
     let reply = loop {
-        let frame = limits_support::within("the reply", read_raw_frame(&mut raw))
+        let frame = harness::within("the reply", read_raw_frame(&mut raw))
             .await
             .expect("a frame, not the end of the stream");
         match frame.opcode {
@@ -123,7 +125,7 @@ async fn a_client_that_reads_stays_connected_well_past_the_timeout() {
     let mut pings = 0;
     while started.elapsed() < Duration::from_secs(2) {
         match client.next_event().await {
-            Frame::Ping => pings += 1,
+            Received::Ping => pings += 1,
             other => panic!("expected only pings from an idle connection, got {other:?}"),
         }
     }
@@ -149,7 +151,7 @@ async fn a_client_that_only_sends_messages_is_not_timed_out() {
     // Every reply is there, among the pings.
     let mut replies = Vec::new();
     while replies.len() < 12 {
-        let frame = limits_support::within("a reply", read_raw_frame(&mut raw))
+        let frame = harness::within("a reply", read_raw_frame(&mut raw))
             .await
             .expect("a frame, not the end of the stream");
         match frame.opcode {
@@ -166,8 +168,8 @@ async fn a_client_that_only_sends_messages_is_not_timed_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_heartbeat_a_silent_client_stays_open_and_is_never_pinged() {
-    let mut server = start(
-        Server::with_handlers(handlers![limits_support::add])
+    let mut server = ObservedServer::start(
+        Server::with_handlers(handlers![harness::add, harness::calculate])
             .heartbeat(INTERVAL, TIMEOUT)
             .without_heartbeat(),
     )
@@ -188,7 +190,7 @@ async fn without_heartbeat_a_silent_client_stays_open_and_is_never_pinged() {
     raw.write_all(&client_frame(TEXT, request.as_bytes()))
         .await
         .expect("send a request");
-    let frame = limits_support::within("the reply", read_raw_frame(&mut raw))
+    let frame = harness::within("the reply", read_raw_frame(&mut raw))
         .await
         .expect("a reply");
     assert_eq!(frame.opcode, TEXT);

@@ -3,7 +3,10 @@
 //! and panics (and nothing else), and a panicking hook breaks neither the connection nor the
 //! server.
 
-mod support;
+mod harness;
+
+use harness::raw::{client_frame, raw_upgrade_with, TEXT};
+use harness::{assert_error, wait_for, within, Client, TestServer};
 
 use exws::{
     handlers, message, CloseCode, Connection, Context, DisconnectReason, Endpoint, ErrorCode,
@@ -13,15 +16,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use support::{
-    assert_error, call, close, connect, drain, recv, recv_close, send, wait_until, within,
-    TestServer, Ws,
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
 #[derive(Deserialize)]
 struct Ping {}
@@ -179,7 +173,7 @@ impl Recorder {
 
     /// Waits until a disconnect of `id` was recorded.
     async fn disconnected(&self, id: &str) {
-        wait_until(&format!("the disconnect of {id}"), || {
+        wait_for(&format!("the disconnect of {id}"), || {
             !self.disconnects(id).is_empty()
         })
         .await;
@@ -249,14 +243,9 @@ fn recorded(server: Server, recorder: &Recorder) -> Server {
 }
 
 /// Connects, reads the welcome and returns the connection's id.
-async fn connect_welcomed(server: &TestServer) -> (Ws, String) {
-    connect_welcomed_to(&server.url("/")).await
-}
-
-/// [`connect_welcomed`] to the server at `url`.
-async fn connect_welcomed_to(url: &str) -> (Ws, String) {
-    let mut ws = connect(url, &[]).await;
-    let welcome = recv(&mut ws).await;
+async fn connect_welcomed(server: &TestServer) -> (Client, String) {
+    let mut ws = server.connect_with("/", &[]).await;
+    let welcome = ws.recv().await;
     assert_eq!(welcome["Type"], "Welcome", "{welcome}");
     let id = welcome["Data"]["id"]
         .as_str()
@@ -271,37 +260,19 @@ async fn connect_hook_runs_before_a_request_sent_right_after_the_upgrade() {
     for server in [handlers(), handlers().concurrent(4)] {
         let recorder = Recorder::default();
         let server = TestServer::start(recorded(server, &recorder)).await;
-        let mut ws = connect(&server.url("/"), &[]).await;
-        send(&mut ws, json!({"Type": "MyId", "Data": {}, "Id": 1})).await;
+        let mut ws = server.connect_with("/", &[]).await;
+        ws.send_json(&json!({"Type": "MyId", "Data": {}, "Id": 1}))
+            .await;
 
-        let first = recv(&mut ws).await;
+        let first = ws.recv().await;
         assert_eq!(first["Type"], "Welcome", "the first frame is {first}");
-        let second = recv(&mut ws).await;
+        let second = ws.recv().await;
         assert_eq!(second["Type"], "IdReply", "{second}");
         assert_eq!(second["Id"], 1);
         assert_eq!(first["Data"]["id"], second["Data"]["id"]);
-        close(ws, 1000, "").await;
+        ws.close_with(1000, "").await;
         server.stop().await;
     }
-}
-
-/// A client-to-server text frame (masked), for payloads under 126 bytes.
-fn masked_text_frame(payload: &str) -> Vec<u8> {
-    let payload = payload.as_bytes();
-    let length = u8::try_from(payload.len())
-        .ok()
-        .filter(|&length| length < 126)
-        .expect("a short payload");
-    let mask = [0x37, 0xfa, 0x21, 0x3d];
-    let mut frame = vec![0x81, 0x80 | length];
-    frame.extend_from_slice(&mask);
-    frame.extend(
-        payload
-            .iter()
-            .enumerate()
-            .map(|(index, byte)| byte ^ mask[index % 4]),
-    );
-    frame
 }
 
 #[tokio::test]
@@ -311,39 +282,17 @@ async fn connect_hook_runs_before_a_request_sent_with_the_handshake() {
 
     // The upgrade request and the first frame in one write: the server has the request
     // before the 101 is even sent.
-    let mut stream = within(TcpStream::connect(server.addr)).await.unwrap();
-    let mut bytes = format!(
-        "GET / HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        server.addr
-    )
-    .into_bytes();
-    bytes.extend(masked_text_frame(
-        r#"{"Type":"MyId","Data":{},"Id":"early"}"#,
-    ));
-    within(stream.write_all(&bytes)).await.unwrap();
+    let early = client_frame(TEXT, br#"{"Type":"MyId","Data":{},"Id":"early"}"#);
+    let stream = raw_upgrade_with(server.addr(), "Connection: Upgrade\r\n", &early).await;
+    let mut ws = Client::from_upgraded(stream).await;
 
-    let mut received = Vec::new();
-    let head_end = loop {
-        if let Some(end) = received.windows(4).position(|window| window == b"\r\n\r\n") {
-            break end + 4;
-        }
-        let mut chunk = [0u8; 1024];
-        let read = within(stream.read(&mut chunk)).await.unwrap();
-        assert!(read > 0, "the server closed during the upgrade");
-        received.extend_from_slice(&chunk[..read]);
-    };
-    assert!(received.starts_with(b"HTTP/1.1 101 "));
-    let leftover = received.split_off(head_end);
-    let mut ws = WebSocketStream::from_partially_read(stream, leftover, Role::Client, None).await;
-
-    let first = recv(&mut ws).await;
+    let first = ws.recv().await;
     assert_eq!(first["Type"], "Welcome", "the first frame is {first}");
-    let second = recv(&mut ws).await;
+    let second = ws.recv().await;
     assert_eq!(second["Type"], "IdReply", "{second}");
     assert_eq!(second["Id"], "early");
     assert_eq!(first["Data"]["id"], second["Data"]["id"]);
-    close(ws, 1000, "").await;
+    ws.close_with(1000, "").await;
     server.stop().await;
 }
 
@@ -352,11 +301,10 @@ async fn client_close_frame_is_client_closed_with_its_code() {
     let recorder = Recorder::default();
     let server = TestServer::start(recorded(handlers(), &recorder)).await;
     let (with_code, with_code_id) = connect_welcomed(&server).await;
-    let (mut without_code, without_code_id) = connect_welcomed(&server).await;
+    let (without_code, without_code_id) = connect_welcomed(&server).await;
 
-    close(with_code, 4001, "bye").await;
-    within(without_code.close(None)).await.unwrap();
-    drain(without_code).await;
+    with_code.close_with(4001, "bye").await;
+    without_code.close().await;
     recorder.disconnected(&with_code_id).await;
     recorder.disconnected(&without_code_id).await;
     server.stop().await;
@@ -413,9 +361,13 @@ async fn abrupt_tcp_drop_is_connection_lost() {
 async fn tcp_reset_is_connection_lost() {
     let recorder = Recorder::default();
     let server = TestServer::start(recorded(handlers(), &recorder)).await;
-    let (ws, id) = connect_welcomed(&server).await;
     // No close frame, and a reset instead of a FIN.
-    ws.get_ref().set_zero_linger().expect("SO_LINGER is set");
+    let mut ws = Client::connect_resetting(server.addr()).await;
+    let welcome = ws.recv().await;
+    let id = welcome["Data"]["id"]
+        .as_str()
+        .expect("a string id")
+        .to_owned();
     drop(ws);
     recorder.disconnected(&id).await;
     server.stop().await;
@@ -427,13 +379,10 @@ async fn server_close_with_is_closed_by_application() {
     let recorder = Recorder::default();
     let server = TestServer::start(recorded(handlers(), &recorder)).await;
     let (mut ws, id) = connect_welcomed(&server).await;
-    send(
-        &mut ws,
-        json!({"Type": "CloseMe", "Data": {"code": 4002, "reason": "go away"}}),
-    )
-    .await;
-    assert_eq!(recv_close(&mut ws).await, (4002, "go away".to_owned()));
-    drain(ws).await;
+    ws.send_json(&json!({"Type": "CloseMe", "Data": {"code": 4002, "reason": "go away"}}))
+        .await;
+    assert_eq!(ws.recv_close().await, (4002, "go away".to_owned()));
+    ws.drain().await;
     recorder.disconnected(&id).await;
     server.stop().await;
     recorder.assert_lifecycle(
@@ -449,21 +398,18 @@ async fn server_close_with_is_closed_by_application() {
 async fn the_first_close_asked_for_wins_over_a_shutdown_asked_for_right_after() {
     let recorder = Recorder::default();
     let serving = Serving::default();
-    let bound =
-        within(recorded(handlers().with_state(serving.clone()), &recorder).bind("127.0.0.1:0"))
-            .await
-            .expect("the server binds");
+    let bound = harness::server::bind(recorded(handlers().with_state(serving.clone()), &recorder)).await;
     assert!(serving.0.set(bound.endpoint().clone()).is_ok());
-    let url = format!("ws://{}/", bound.local_addr());
-    let serving_task = tokio::spawn(bound.serve());
-    let (mut ws, id) = connect_welcomed_to(&url).await;
+    let server = TestServer::serve(bound);
+    let (mut ws, id) = connect_welcomed(&server).await;
 
-    send(&mut ws, json!({"Type": "CloseThenShutDown", "Data": {}})).await;
+    ws.send_json(&json!({"Type": "CloseThenShutDown", "Data": {}}))
+        .await;
     // The application's close was asked for first: its frame goes out, not the shutdown's 1001.
-    assert_eq!(recv_close(&mut ws).await, (4003, "closed first".to_owned()));
-    drain(ws).await;
+    assert_eq!(ws.recv_close().await, (4003, "closed first".to_owned()));
+    ws.drain().await;
     recorder.disconnected(&id).await;
-    serving_task.abort();
+    server.abort().await;
     recorder.assert_lifecycle(
         &id,
         DisconnectReason::ClosedByApplication {
@@ -483,12 +429,14 @@ async fn server_shutdown_is_server_shutdown_for_every_connection() {
     let stopping = tokio::spawn(server.stop());
     for mut ws in [first, second] {
         assert_eq!(
-            recv_close(&mut ws).await,
+            ws.recv_close().await,
             (1001, "server shutting down".to_owned())
         );
-        drain(ws).await;
+        ws.drain().await;
     }
-    within(stopping).await.expect("the server stops");
+    within("the server to stop", stopping)
+        .await
+        .expect("the server stops");
 
     recorder.assert_lifecycle(&first_id, DisconnectReason::ServerShutdown);
     recorder.assert_lifecycle(&second_id, DisconnectReason::ServerShutdown);
@@ -500,16 +448,13 @@ async fn message_too_large_is_message_too_large() {
     let server = TestServer::start(recorded(handlers().max_message_size(1024), &recorder)).await;
     let (mut ws, id) = connect_welcomed(&server).await;
     // Under the limit: answered.
-    assert_eq!(call(&mut ws, "Ping", json!({})).await["Type"], "Pong");
+    assert_eq!(ws.call("Ping", json!({})).await["Type"], "Pong");
 
-    send(
-        &mut ws,
-        json!({"Type": "Ping", "Data": {"padding": "x".repeat(2000)}}),
-    )
-    .await;
-    assert_error(&recv(&mut ws).await, "message_too_large");
-    assert_eq!(recv_close(&mut ws).await.0, 1009);
-    drain(ws).await;
+    ws.send_json(&json!({"Type": "Ping", "Data": {"padding": "x".repeat(2000)}}))
+        .await;
+    assert_error(&ws.recv().await, "message_too_large");
+    assert_eq!(ws.recv_close().await.0, 1009);
+    ws.drain().await;
     recorder.disconnected(&id).await;
     server.stop().await;
     recorder.assert_lifecycle(&id, DisconnectReason::MessageTooLarge);
@@ -524,24 +469,24 @@ async fn every_connection_connects_then_disconnects_exactly_once() {
     let (mut closed, closed_id) = connect_welcomed(&server).await;
     let (mut open, open_id) = connect_welcomed(&server).await;
     // Busy connections too: a request in flight when it closes.
-    assert_eq!(call(&mut open, "Ping", json!({})).await["Type"], "Pong");
+    assert_eq!(open.call("Ping", json!({})).await["Type"], "Pong");
 
-    close(closing, 1000, "").await;
+    closing.close_with(1000, "").await;
     drop(dropped);
-    send(
-        &mut closed,
-        json!({"Type": "CloseMe", "Data": {"code": 1000, "reason": "done"}}),
-    )
-    .await;
-    assert_eq!(recv_close(&mut closed).await.0, 1000);
-    drain(closed).await;
+    closed
+        .send_json(&json!({"Type": "CloseMe", "Data": {"code": 1000, "reason": "done"}}))
+        .await;
+    assert_eq!(closed.recv_close().await.0, 1000);
+    closed.drain().await;
     for id in [&closing_id, &dropped_id, &closed_id] {
         recorder.disconnected(id).await;
     }
     let stopping = tokio::spawn(server.stop());
-    assert_eq!(recv_close(&mut open).await.0, 1001);
-    drain(open).await;
-    within(stopping).await.expect("the server stops");
+    assert_eq!(open.recv_close().await.0, 1001);
+    open.drain().await;
+    within("the server to stop", stopping)
+        .await
+        .expect("the server stops");
 
     let events = recorder.events();
     assert_eq!(events.len(), 8, "{events:#?}");
@@ -570,13 +515,14 @@ async fn handler_error_hook_sees_errors_and_panics_only() {
     let server = TestServer::start(recorded(handlers(), &recorder)).await;
     let (mut ws, id) = connect_welcomed(&server).await;
 
-    send(&mut ws, json!({"Type": "Fail", "Data": {}, "Id": 1})).await;
-    let reply = recv(&mut ws).await;
+    ws.send_json(&json!({"Type": "Fail", "Data": {}, "Id": 1}))
+        .await;
+    let reply = ws.recv().await;
     let data = assert_error(&reply, "handler_error");
     assert_eq!(data["message"], "database is down");
     assert_eq!(reply["Id"], 1);
 
-    let reply = call(&mut ws, "Explode", json!({"what": "left pad"})).await;
+    let reply = ws.call("Explode", json!({"what": "left pad"})).await;
     let data = assert_error(&reply, "handler_panic");
     assert!(
         !data["message"]
@@ -587,16 +533,16 @@ async fn handler_error_hook_sees_errors_and_panics_only() {
     );
 
     // Not handler failures.
-    assert_error(&call(&mut ws, "Nope", json!({})).await, "unknown_type");
+    assert_error(&ws.call("Nope", json!({})).await, "unknown_type");
     assert_error(
-        &call(&mut ws, "Explode", json!({"what": 5})).await,
+        &ws.call("Explode", json!({"what": 5})).await,
         "invalid_data",
     );
-    send_text(&mut ws, "not json").await;
-    assert_error(&recv(&mut ws).await, "invalid_json");
+    ws.send_text("not json").await;
+    assert_error(&ws.recv().await, "invalid_json");
 
     // The hooks ran before the next message was handled.
-    assert_eq!(call(&mut ws, "Ping", json!({})).await["Type"], "Pong");
+    assert_eq!(ws.call("Ping", json!({})).await["Type"], "Pong");
     assert_eq!(
         recorder.failures(),
         [
@@ -616,14 +562,8 @@ async fn handler_error_hook_sees_errors_and_panics_only() {
             },
         ]
     );
-    close(ws, 1000, "").await;
+    ws.close_with(1000, "").await;
     server.stop().await;
-}
-
-async fn send_text(ws: &mut Ws, text: &str) {
-    within(futures_util::SinkExt::send(ws, Message::text(text)))
-        .await
-        .expect("the frame is sent");
 }
 
 #[tokio::test]
@@ -641,11 +581,11 @@ async fn panicking_hooks_break_neither_the_connection_nor_the_server() {
 
     for _ in 0..2 {
         let (mut ws, id) = connect_welcomed(&server).await;
-        assert_eq!(call(&mut ws, "Ping", json!({})).await["Type"], "Pong");
-        assert_error(&call(&mut ws, "Fail", json!({})).await, "handler_error");
-        let reply = call(&mut ws, "MyId", json!({})).await;
+        assert_eq!(ws.call("Ping", json!({})).await["Type"], "Pong");
+        assert_error(&ws.call("Fail", json!({})).await, "handler_error");
+        let reply = ws.call("MyId", json!({})).await;
         assert_eq!(reply["Data"]["id"], id.as_str(), "{reply}");
-        close(ws, 4000, "done").await;
+        ws.close_with(4000, "done").await;
         recorder.disconnected(&id).await;
         recorder.assert_lifecycle(
             &id,
@@ -660,4 +600,47 @@ async fn panicking_hooks_break_neither_the_connection_nor_the_server() {
     assert_eq!(recorder.failures().len(), 2, "{events:#?}");
     assert_eq!(events.len(), 6, "{events:#?}");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn hooks_of_one_kind_run_in_the_order_they_were_added() {
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut server = Server::with_handlers(handlers![ping, my_id, fail, explode, close_me]);
+    for name in ["first", "second", "third"] {
+        let connect_order = order.clone();
+        let disconnect_order = order.clone();
+        server = server
+            .on_connect(move |_context| {
+                connect_order
+                    .lock()
+                    .expect("the order")
+                    .push(format!("connect {name}"));
+                async {}
+            })
+            .on_disconnect(move |_context, _reason| {
+                disconnect_order
+                    .lock()
+                    .expect("the order")
+                    .push(format!("disconnect {name}"));
+                async {}
+            });
+    }
+    let server = TestServer::start(server).await;
+    let mut ws = server.connect().await;
+    // A reply proves the connect hooks have run (they run before any handler).
+    assert_eq!(ws.call("Ping", json!({})).await["Type"], "Pong");
+    ws.close().await;
+    // `stop` returns once every connection is gone and its disconnect hooks have run.
+    server.stop().await;
+    assert_eq!(
+        *order.lock().expect("the order"),
+        [
+            "connect first",
+            "connect second",
+            "connect third",
+            "disconnect first",
+            "disconnect second",
+            "disconnect third",
+        ]
+    );
 }

@@ -1,10 +1,10 @@
 //! Pipelined requests on one connection: in order when sequential (the default), all answered
 //! exactly once and at most `max_in_flight` at a time when concurrent.
 
-mod common;
+mod harness;
 
-use common::{Client, TestServer};
 use exws::{handlers, message, Server, State};
+use harness::{Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;

@@ -1,10 +1,10 @@
 //! The wire contract of PROTOCOL.md, seen from a real client: envelopes, `Id` echo, `Data`
 //! decoding, and every error code (each leaving the connection usable).
 
-mod common;
+mod harness;
 
-use common::{error_message, Client, TestServer};
 use exws::{handlers, message, Server};
+use harness::{error_message, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::fmt;
@@ -128,7 +128,7 @@ async fn order(_request: Order) {}
 async fn server() -> TestServer {
     TestServer::start(
         Server::with_handlers(handlers![
-            common::calculate,
+            harness::calculate,
             ping,
             status,
             search,
@@ -259,7 +259,7 @@ async fn absent_data_reads_as_an_empty_object_for_structs_without_required_field
     );
     // A struct with a required field still needs `Data`.
     let error = client.request_text(r#"{"Type":"CalculateRequest"}"#).await;
-    common::assert_error(&error, "invalid_data");
+    harness::assert_error(&error, "invalid_data");
     assert!(error_message(&error).contains("numbers"), "{error}");
 }
 
@@ -373,7 +373,7 @@ async fn invalid_envelopes_are_answered_and_the_connection_stays_open() {
 async fn invalid_envelope_names_the_wrong_field_and_echoes_a_valid_id() {
     let (_server, mut client) = client().await;
     let error = client.request_text(r#"{"Type": 5, "Id": "x"}"#).await;
-    common::assert_error(&error, "invalid_envelope");
+    harness::assert_error(&error, "invalid_envelope");
     assert_eq!(error["Id"], "x", "the Id is echoed: {error}");
     assert!(error_message(&error).contains("Type"), "{error}");
     client.assert_alive().await;
@@ -399,11 +399,11 @@ async fn types_are_case_sensitive() {
     let error = client
         .call("calculaterequest", json!({ "numbers": [1] }))
         .await;
-    common::assert_error(&error, "unknown_type");
+    harness::assert_error(&error, "unknown_type");
     let error = client
         .request_text(r#"{"type": "CalculateRequest", "Data": {"numbers": [1]}}"#)
         .await;
-    common::assert_error(&error, "invalid_envelope");
+    harness::assert_error(&error, "invalid_envelope");
     client.assert_alive().await;
 }
 
@@ -417,7 +417,7 @@ async fn invalid_data_names_the_field_path() {
             json!("d1"),
         )
         .await;
-    common::assert_error(&error, "invalid_data");
+    harness::assert_error(&error, "invalid_data");
     assert_eq!(error["Data"]["type"], "CalculateRequest");
     assert_eq!(error["Id"], "d1");
     assert!(error_message(&error).contains("numbers[1]"), "{error}");
@@ -433,7 +433,7 @@ async fn invalid_data_names_nested_paths_and_missing_fields() {
             json!({ "customer": { "email": "a@b.c" }, "lines": [{ "quantity": 1 }, { "quantity": -1 }] }),
         )
         .await;
-    common::assert_error(&error, "invalid_data");
+    harness::assert_error(&error, "invalid_data");
     assert!(
         error_message(&error).contains("lines[1].quantity"),
         "{error}"
@@ -442,7 +442,7 @@ async fn invalid_data_names_nested_paths_and_missing_fields() {
     let error = client
         .call("order", json!({ "customer": {}, "lines": [] }))
         .await;
-    common::assert_error(&error, "invalid_data");
+    harness::assert_error(&error, "invalid_data");
     let message = error_message(&error);
     assert!(
         message.contains("customer") && message.contains("email"),
@@ -450,7 +450,7 @@ async fn invalid_data_names_nested_paths_and_missing_fields() {
     );
 
     let error = client.request_text(r#"{"Type": "order"}"#).await;
-    common::assert_error(&error, "invalid_data");
+    harness::assert_error(&error, "invalid_data");
     client.assert_alive().await;
 }
 
@@ -481,7 +481,7 @@ async fn handler_panic_is_answered_and_nothing_else_is_disturbed() {
     let mut client = server.connect().await;
 
     let error = client.call_with_id("panic", json!(null), json!("p")).await;
-    common::assert_error(&error, "handler_panic");
+    harness::assert_error(&error, "handler_panic");
     assert_eq!(error["Data"]["type"], "panic");
     assert_eq!(error["Id"], "p");
     assert!(
@@ -548,16 +548,16 @@ const PING: u8 = 0x9;
 #[tokio::test]
 async fn a_fragmented_text_message_is_reassembled() {
     let server = server().await;
-    let mut tcp = common::raw_upgrade(server.addr()).await;
+    let mut tcp = harness::raw::raw_upgrade(server.addr()).await;
     let text = br#"{"Type":"CalculateRequest","Data":{"numbers":[4,5]},"Id":1}"#;
     let (first, rest) = text.split_at(20);
     let (second, third) = rest.split_at(15);
-    let mut bytes = common::raw_frame(false, TEXT, first);
-    bytes.extend(common::raw_frame(false, CONTINUATION, second));
+    let mut bytes = harness::raw::raw_frame(false, TEXT, first);
+    bytes.extend(harness::raw::raw_frame(false, CONTINUATION, second));
     // A control frame may come between the fragments of a message.
-    bytes.extend(common::client_frame(PING, b"hi"));
-    bytes.extend(common::raw_frame(true, CONTINUATION, third));
-    common::within("writing the fragments", tcp.write_all(&bytes))
+    bytes.extend(harness::raw::client_frame(PING, b"hi"));
+    bytes.extend(harness::raw::raw_frame(true, CONTINUATION, third));
+    harness::within("writing the fragments", tcp.write_all(&bytes))
         .await
         .expect("write the frames");
 
@@ -573,13 +573,13 @@ async fn a_fragmented_text_message_is_reassembled() {
 #[tokio::test]
 async fn fragments_adding_up_over_the_limit_are_too_large() {
     let server = server().await;
-    let mut tcp = common::raw_upgrade(server.addr()).await;
+    let mut tcp = harness::raw::raw_upgrade(server.addr()).await;
     // Three fragments of 500 bytes: each under the 1024-byte limit, together over it.
     let fragment = [b' '; 500];
-    let mut bytes = common::raw_frame(false, TEXT, &fragment);
-    bytes.extend(common::raw_frame(false, CONTINUATION, &fragment));
-    bytes.extend(common::raw_frame(true, CONTINUATION, &fragment));
-    common::within("writing the fragments", tcp.write_all(&bytes))
+    let mut bytes = harness::raw::raw_frame(false, TEXT, &fragment);
+    bytes.extend(harness::raw::raw_frame(false, CONTINUATION, &fragment));
+    bytes.extend(harness::raw::raw_frame(true, CONTINUATION, &fragment));
+    harness::within("writing the fragments", tcp.write_all(&bytes))
         .await
         .expect("write the frames");
 
@@ -591,9 +591,9 @@ async fn fragments_adding_up_over_the_limit_are_too_large() {
 #[tokio::test]
 async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
     let server = server().await;
-    let mut tcp = common::raw_upgrade(server.addr()).await;
-    let frame = common::client_frame(TEXT, b"{\"Type\":\"\xff\xfe\"}");
-    common::within("writing the frame", tcp.write_all(&frame))
+    let mut tcp = harness::raw::raw_upgrade(server.addr()).await;
+    let frame = harness::raw::client_frame(TEXT, b"{\"Type\":\"\xff\xfe\"}");
+    harness::within("writing the frame", tcp.write_all(&frame))
         .await
         .expect("write the frame");
     let mut client = Client::from_upgraded(tcp).await;
@@ -603,14 +603,15 @@ async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
 
 #[tokio::test]
 async fn deeply_nested_data_is_refused_without_crashing_the_server() {
-    let server = TestServer::start(Server::with_handlers(handlers![common::calculate, fail])).await;
+    let server =
+        TestServer::start(Server::with_handlers(handlers![harness::calculate, fail])).await;
     let mut client = server.connect().await;
     // Nesting the parser's recursion limit accepts: decoded, and the handler answers.
     let shallow = format!("{}{}", "[".repeat(100), "]".repeat(100));
     let error = client
         .request_text(format!(r#"{{"Type":"fail","Data":{shallow}}}"#))
         .await;
-    common::assert_error(&error, "handler_error");
+    harness::assert_error(&error, "handler_error");
     // Far deeper than any stack allows if parsed recursively.
     let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
     let error = client

@@ -9,21 +9,24 @@
 
 #![cfg(feature = "redis")]
 
-mod chat_support;
-mod examples_support;
-mod redis_support;
+mod harness;
 
-use chat_support::{chat_server, eventually, ChatClient, ChatServer};
 use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::ConnectionId;
-use redis_support::RedisServer;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use harness::chat::{chat_server, ChatClient};
+use harness::process::ExampleProcess;
+use harness::redis_server::RedisServer;
+use harness::{eventually, TestServer};
 use std::time::Duration;
+
+/// The chat example as a process on `redis`.
+async fn chat_process(redis: &RedisServer) -> ExampleProcess {
+    ExampleProcess::start(
+        "chat",
+        &[("EXWS_REDIS_URL", &redis.url()), ("RUST_LOG", "exws=info")],
+    )
+    .await
+}
 
 /// How long state may take to settle in Redis (cleanup after a drop, a reconnection).
 const SETTLE: Duration = Duration::from_secs(15);
@@ -35,8 +38,8 @@ fn unique_prefix(test: &str) -> String {
 
 /// Two chat servers, A and B, on one Redis.
 struct Cluster {
-    a: ChatServer,
-    b: ChatServer,
+    a: TestServer,
+    b: TestServer,
     a_node: String,
     b_node: String,
     prefix: String,
@@ -56,8 +59,8 @@ impl Cluster {
             a_adapter.node_id().to_owned(),
             b_adapter.node_id().to_owned(),
         );
-        let a = ChatServer::start(chat_server().adapter(a_adapter)).await;
-        let b = ChatServer::start(chat_server().adapter(b_adapter)).await;
+        let a = TestServer::start(chat_server().adapter(a_adapter)).await;
+        let b = TestServer::start(chat_server().adapter(b_adapter)).await;
         Cluster {
             a,
             b,
@@ -138,8 +141,8 @@ fn two_adapters_in_one_process_are_two_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn room_member_counts_are_global() {
     let cluster = Cluster::start("counts").await;
-    let mut a = cluster.a.connect().await;
-    let mut b = cluster.b.connect().await;
+    let mut a = ChatClient::connect(cluster.a.addr()).await;
+    let mut b = ChatClient::connect(cluster.b.addr()).await;
 
     assert_eq!(a.join("lobby").await, 1);
     assert_eq!(b.join("lobby").await, 2, "counts members on both servers");
@@ -153,7 +156,7 @@ async fn room_member_counts_are_global() {
     );
 
     b.leave("lobby").await;
-    let mut a2 = cluster.a.connect().await;
+    let mut a2 = ChatClient::connect(cluster.a.addr()).await;
     assert_eq!(a2.join("lobby").await, 2, "b left, a2 joined");
     assert_eq!(
         cluster.b.hub().members("lobby").await.expect("members"),
@@ -165,10 +168,10 @@ async fn room_member_counts_are_global() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_message_crosses_servers_but_skips_the_sender() {
     let cluster = Cluster::start("room-message").await;
-    let mut a = cluster.a.connect().await;
-    let mut a_outsider = cluster.a.connect().await;
-    let mut b = cluster.b.connect().await;
-    let mut b_member = cluster.b.connect().await;
+    let mut a = ChatClient::connect(cluster.a.addr()).await;
+    let mut a_outsider = ChatClient::connect(cluster.a.addr()).await;
+    let mut b = ChatClient::connect(cluster.b.addr()).await;
+    let mut b_member = ChatClient::connect(cluster.b.addr()).await;
     a.join("lobby").await;
     b.join("lobby").await;
     b_member.join("lobby").await;
@@ -189,8 +192,8 @@ async fn a_burst_of_room_messages_and_a_direct_message_cross_in_order() {
     // Publishes are pipelined in batches: a burst still arrives complete and in sending order,
     // and a direct message sent after it does not overtake it.
     let cluster = Cluster::start("burst").await;
-    let mut a = cluster.a.connect().await;
-    let mut b = cluster.b.connect().await;
+    let mut a = ChatClient::connect(cluster.a.addr()).await;
+    let mut b = ChatClient::connect(cluster.b.addr()).await;
     a.join("lobby").await;
     b.join("lobby").await;
     let b_id = b.id().to_owned();
@@ -209,9 +212,9 @@ async fn a_burst_of_room_messages_and_a_direct_message_cross_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_message_crosses_servers() {
     let cluster = Cluster::start("direct").await;
-    let mut a = cluster.a.connect().await;
-    let mut b = cluster.b.connect().await;
-    let mut b_other = cluster.b.connect().await;
+    let mut a = ChatClient::connect(cluster.a.addr()).await;
+    let mut b = ChatClient::connect(cluster.b.addr()).await;
+    let mut b_other = ChatClient::connect(cluster.b.addr()).await;
 
     let (a_id, b_id) = (a.id().to_owned(), b.id().to_owned());
     a.direct(&b_id, "hello B").await;
@@ -225,7 +228,7 @@ async fn a_direct_message_crosses_servers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_message_to_an_unknown_id_is_a_handler_error() {
     let cluster = Cluster::start("direct-unknown").await;
-    let mut a = cluster.a.connect().await;
+    let mut a = ChatClient::connect(cluster.a.addr()).await;
 
     a.direct("nobody-42", "anyone?").await;
     let error = a.expect_error("handler_error").await;
@@ -234,7 +237,7 @@ async fn a_direct_message_to_an_unknown_id_is_a_handler_error() {
     assert!(message.contains("nobody-42"), "names the id: {error}");
 
     // A connection that closed on the other server is unknown too.
-    let b = cluster.b.connect().await;
+    let b = ChatClient::connect(cluster.b.addr()).await;
     let b_id = b.id().to_owned();
     b.drop_abruptly();
     eventually("the closed connection to leave Redis", SETTLE, || async {
@@ -255,9 +258,9 @@ async fn a_direct_message_to_an_unknown_id_is_a_handler_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_reaches_both_servers_the_sender_included() {
     let cluster = Cluster::start("broadcast").await;
-    let mut a1 = cluster.a.connect().await;
-    let mut a2 = cluster.a.connect().await;
-    let mut b1 = cluster.b.connect().await;
+    let mut a1 = ChatClient::connect(cluster.a.addr()).await;
+    let mut a2 = ChatClient::connect(cluster.a.addr()).await;
+    let mut b1 = ChatClient::connect(cluster.b.addr()).await;
 
     a1.broadcast("hello everyone").await;
     let from = a1.id().to_owned();
@@ -289,9 +292,9 @@ async fn servers_subscribe_to_a_room_channel_only_while_they_have_members_in_it(
     }
     assert_eq!(cluster.room_subscribers("lobby").await, 0);
 
-    let mut a = cluster.a.connect().await;
-    let mut b = cluster.b.connect().await;
-    let mut b2 = cluster.b.connect().await;
+    let mut a = ChatClient::connect(cluster.a.addr()).await;
+    let mut b = ChatClient::connect(cluster.b.addr()).await;
+    let mut b2 = ChatClient::connect(cluster.b.addr()).await;
 
     // Subscribed before the join is answered: no waiting.
     a.join("lobby").await;
@@ -348,8 +351,8 @@ async fn servers_subscribe_to_a_room_channel_only_while_they_have_members_in_it(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abrupt_disconnect_removes_the_member_from_redis() {
     let cluster = Cluster::start("disconnect").await;
-    let mut a = cluster.a.connect().await;
-    let mut b = cluster.b.connect().await;
+    let mut a = ChatClient::connect(cluster.a.addr()).await;
+    let mut b = ChatClient::connect(cluster.b.addr()).await;
     a.join("lobby").await;
     b.join("lobby").await;
     b.join("b only").await;
@@ -383,7 +386,7 @@ async fn an_abrupt_disconnect_removes_the_member_from_redis() {
     );
     assert_eq!(cluster.b.hub().local_room_count(), 0);
 
-    let mut b2 = cluster.b.connect().await;
+    let mut b2 = ChatClient::connect(cluster.b.addr()).await;
     assert_eq!(
         b2.join("lobby").await,
         2,
@@ -395,14 +398,14 @@ async fn an_abrupt_disconnect_removes_the_member_from_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cluster_survives_a_redis_restart() {
     let mut cluster = Cluster::start("restart").await;
-    let mut a1 = cluster.a.connect().await;
-    let mut a2 = cluster.a.connect().await;
-    let mut b1 = cluster.b.connect().await;
-    let mut b2 = cluster.b.connect().await;
+    let mut a1 = ChatClient::connect(cluster.a.addr()).await;
+    let mut a2 = ChatClient::connect(cluster.a.addr()).await;
+    let mut b1 = ChatClient::connect(cluster.b.addr()).await;
+    let mut b2 = ChatClient::connect(cluster.b.addr()).await;
     for client in [&mut a1, &mut a2, &mut b1, &mut b2] {
         client.join("lobby").await;
     }
-    let mut gone = cluster.b.connect().await;
+    let mut gone = ChatClient::connect(cluster.b.addr()).await;
     assert_eq!(gone.join("lobby").await, 5);
 
     cluster.redis.stop();
@@ -442,7 +445,7 @@ async fn the_cluster_survives_a_redis_restart() {
     a2.expect_direct(&from, "local direct").await;
 
     // A connection that opens and joins meanwhile gets this server's count.
-    let mut a3 = cluster.a.connect().await;
+    let mut a3 = ChatClient::connect(cluster.a.addr()).await;
     assert_eq!(a3.join("lobby").await, 3, "a1, a2 and a3 on A");
 
     cluster.redis.restart();
@@ -492,7 +495,7 @@ async fn the_cluster_survives_a_redis_restart() {
     b2.expect_direct(&from, "direct after the restart").await;
     expect_only_marker(&mut b1, &mut [&mut a1, &mut a2, &mut a3, &mut b2]).await;
 
-    let mut b3 = cluster.b.connect().await;
+    let mut b3 = ChatClient::connect(cluster.b.addr()).await;
     assert_eq!(b3.join("lobby").await, 6, "counts span both servers again");
 }
 
@@ -501,8 +504,8 @@ async fn the_cluster_survives_a_redis_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leaving_a_room_while_redis_is_down_answers_left() {
     let mut cluster = Cluster::start("leave-while-down").await;
-    let mut a1 = cluster.a.connect().await;
-    let mut a2 = cluster.a.connect().await;
+    let mut a1 = ChatClient::connect(cluster.a.addr()).await;
+    let mut a2 = ChatClient::connect(cluster.a.addr()).await;
     a1.join("lobby").await;
     a2.join("lobby").await;
 
@@ -530,8 +533,8 @@ async fn leaving_a_room_while_redis_is_down_answers_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_a_new_room_does_not_hang_while_redis_is_unresponsive() {
     let mut cluster = Cluster::start("join-while-frozen").await;
-    let mut a1 = cluster.a.connect().await;
-    let mut a2 = cluster.a.connect().await;
+    let mut a1 = ChatClient::connect(cluster.a.addr()).await;
+    let mut a2 = ChatClient::connect(cluster.a.addr()).await;
     a1.join("lobby").await;
 
     cluster.redis.pause();
@@ -547,99 +550,15 @@ async fn joining_a_new_room_does_not_hang_while_redis_is_unresponsive() {
     );
 }
 
-/// A running `chat` example process; killed on drop.
-struct ChatProcess {
-    child: Child,
-    addr: SocketAddr,
-    output: Arc<Mutex<String>>,
-}
-
-impl ChatProcess {
-    /// Starts `binary` on a free loopback port with `EXWS_REDIS_URL`, and reads the address
-    /// from its `exws listening on ws://...` line.
-    fn start(binary: &PathBuf, redis_url: &str) -> ChatProcess {
-        let mut child = Command::new(binary)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("EXWS_REDIS_URL", redis_url)
-            .env("EXWS_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "exws=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
-        let output = Arc::new(Mutex::new(String::new()));
-        let (found, address) = mpsc::channel();
-        let stdout = child.stdout.take().expect("piped");
-        let log = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("exws listening on ws://") {
-                    let _ = found.send(addr.trim().to_owned());
-                }
-                let mut log = log.lock().unwrap_or_else(|poison| poison.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let stderr = child.stderr.take().expect("piped");
-        let log = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let mut log = log.lock().unwrap_or_else(|poison| poison.into_inner());
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut process = ChatProcess {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            output,
-        };
-        match address.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => {
-                process.addr = addr
-                    .parse()
-                    .unwrap_or_else(|error| panic!("bad address {addr:?}: {error}"));
-            }
-            Err(_) => panic!(
-                "the chat example printed no address within 30 s (status {:?}); its output:\n{}",
-                process.child.try_wait(),
-                process.output()
-            ),
-        }
-        process
-    }
-
-    fn output(&self) -> String {
-        self.output
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .clone()
-    }
-}
-
-impl Drop for ChatProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chat_example_runs_as_two_processes() {
-    let binary = tokio::task::spawn_blocking(|| examples_support::example_binary("chat"))
-        .await
-        .expect("the build did not panic");
     let redis = RedisServer::start();
-    let mut first = ChatProcess::start(&binary, &redis.url());
-    let mut second = ChatProcess::start(&binary, &redis.url());
-    assert_ne!(first.addr, second.addr);
+    let mut first = chat_process(&redis).await;
+    let mut second = chat_process(&redis).await;
+    assert_ne!(first.addr(), second.addr());
 
-    let mut x = ChatClient::connect(first.addr).await;
-    let mut y = ChatClient::connect(second.addr).await;
+    let mut x = ChatClient::connect(first.addr()).await;
+    let mut y = ChatClient::connect(second.addr()).await;
     let (x_id, y_id) = (x.id().to_owned(), y.id().to_owned());
     let process_prefix = |id: &str| id.split('-').next().unwrap_or_default().to_owned();
     assert_ne!(
@@ -664,24 +583,15 @@ async fn the_chat_example_runs_as_two_processes() {
     x.expect_broadcast(&y_id, "hello both processes").await;
     y.expect_broadcast(&y_id, "hello both processes").await;
 
-    for process in [&mut first, &mut second] {
-        let status = process.child.try_wait().expect("the process is waited for");
-        assert!(
-            status.is_none(),
-            "a chat process exited ({status:?}); its output:\n{}",
-            process.output()
-        );
-    }
+    first.assert_running();
+    second.assert_running();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
-    let binary = tokio::task::spawn_blocking(|| examples_support::example_binary("chat"))
-        .await
-        .expect("the build did not panic");
     let redis = RedisServer::start();
     // The example uses the default key prefix, `exws`, on this test's own Redis.
-    let survivor = ChatServer::start(
+    let survivor = TestServer::start(
         chat_server().adapter(
             RedisAdapter::with_config(
                 RedisAdapterConfig::new(redis.url()).sweep_interval(Duration::from_millis(200)),
@@ -690,9 +600,9 @@ async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
         ),
     )
     .await;
-    let mut doomed = ChatProcess::start(&binary, &redis.url());
-    let mut x = ChatClient::connect(doomed.addr).await;
-    let mut y = survivor.connect().await;
+    let mut doomed = chat_process(&redis).await;
+    let mut x = ChatClient::connect(doomed.addr()).await;
+    let mut y = ChatClient::connect(survivor.addr()).await;
     let (x_id, y_id) = (x.id().to_owned(), y.id().to_owned());
     assert_eq!(x.join("general").await, 1);
     assert_eq!(x.join("x only").await, 1);
@@ -715,8 +625,7 @@ async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
     );
 
     // Killed: it cannot clean up after itself; the survivor does.
-    doomed.child.kill().expect("the chat process is killed");
-    doomed.child.wait().expect("the chat process is reaped");
+    doomed.kill();
     eventually("the survivor to sweep the killed process's entries", SETTLE, || async {
         let conns = redis.hash_keys("exws:conns").await;
         let general = redis.set_members("exws:room:general").await;
@@ -740,7 +649,7 @@ async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
     );
 
     // Counts and member lists are right again.
-    let mut z = survivor.connect().await;
+    let mut z = ChatClient::connect(survivor.addr()).await;
     assert_eq!(
         z.join("general").await,
         2,
@@ -793,8 +702,8 @@ async fn a_process_sweeps_out_its_own_connections_that_redis_was_not_told_had_cl
     )
     .expect("a valid Redis URL");
     let node = adapter.node_id().to_owned();
-    let server = ChatServer::start(chat_server().adapter(adapter)).await;
-    let mut open = server.connect().await;
+    let server = TestServer::start(chat_server().adapter(adapter)).await;
+    let mut open = ChatClient::connect(server.addr()).await;
     let open_id = open.id().to_owned();
     assert_eq!(open.join("lobby").await, 1);
     // What a close during a Redis outage leaves behind: an entry of this process for a
@@ -829,7 +738,7 @@ async fn a_process_sweeps_out_its_own_connections_that_redis_was_not_told_had_cl
     })
     .await;
     // Its open connection is untouched.
-    let mut other = server.connect().await;
+    let mut other = ChatClient::connect(server.addr()).await;
     assert_eq!(other.join("lobby").await, 2);
     assert_eq!(
         redis
@@ -844,14 +753,14 @@ async fn a_direct_message_to_a_gone_process_removes_its_connection_with_its_memb
     let redis = RedisServer::start();
     let prefix = unique_prefix("gone-direct");
     // The default sweep interval (30 s): only the failed direct message cleans up here.
-    let server = ChatServer::start(
+    let server = TestServer::start(
         chat_server().adapter(
             RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix(prefix.clone()))
                 .expect("a valid Redis URL"),
         ),
     )
     .await;
-    let mut sender = server.connect().await;
+    let mut sender = ChatClient::connect(server.addr()).await;
     assert_eq!(sender.join("lobby").await, 1);
     plant_connection(&redis, &prefix, "ghost-1", "a-gone-process.1", &["lobby"]).await;
     assert_eq!(
@@ -881,8 +790,8 @@ async fn a_direct_message_to_a_gone_process_removes_its_connection_with_its_memb
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_removes_memberships_that_only_redis_still_had() {
     let cluster = Cluster::start("close-stale").await;
-    let mut a = cluster.a.connect().await;
-    let mut b = cluster.b.connect().await;
+    let mut a = ChatClient::connect(cluster.a.addr()).await;
+    let mut b = ChatClient::connect(cluster.b.addr()).await;
     a.join("lobby").await;
     assert_eq!(b.join("lobby").await, 2);
     let b_id = b.id().to_owned();

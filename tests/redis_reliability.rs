@@ -4,17 +4,16 @@
 
 #![cfg(feature = "redis")]
 
-mod common;
-mod redis_support;
+mod harness;
 
-use common::{wait_for, within, Client, TestServer};
 use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::auth::{Admission, HandshakeRejection};
 use exws::{
     handlers, message, BoundServer, Connection, ConnectionId, HandshakeRequest, Hub, HubError,
     Server, UserId,
 };
-use redis_support::RedisServer;
+use harness::redis_server::RedisServer;
+use harness::{wait_for, within, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -96,7 +95,7 @@ async fn bind(
     let adapter =
         RedisAdapter::with_config(config(RedisAdapterConfig::new(redis.url()).prefix(prefix)))
             .expect("a valid Redis URL");
-    common::bind(
+    harness::server::bind(
         Server::with_handlers(handlers![join_room, who_am_i, join_when_closed])
             .authenticator(by_user)
             .adapter(adapter),

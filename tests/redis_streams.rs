@@ -3,13 +3,12 @@
 
 #![cfg(feature = "redis")]
 
-mod common;
-mod redis_support;
+mod harness;
 
-use common::{within, TestServer};
 use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::{handlers, message, Connection, Hub, HubError, RoomSubscription, Server};
-use redis_support::RedisServer;
+use harness::redis_server::RedisServer;
+use harness::{within, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::{Duration, Instant};

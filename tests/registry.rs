@@ -2,11 +2,11 @@
 //! with different sets, duplicates refused) and `Server::new()`, which serves every
 //! `#[message]` of the program.
 
-mod common;
+mod harness;
 
-use common::TestServer;
 use exws::handler::RegistryError;
 use exws::{handlers, message, Server};
+use harness::TestServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -71,7 +71,7 @@ async fn assert_serves(server: &TestServer, served: &[(&str, &str)], not_served:
     }
     for message_type in not_served {
         let error = client.call(message_type, json!(null)).await;
-        common::assert_error(&error, "unknown_type");
+        harness::assert_error(&error, "unknown_type");
         assert_eq!(error["Data"]["type"], *message_type);
     }
 }
@@ -99,7 +99,7 @@ async fn handlers_are_listed_by_path() {
     let server = TestServer::start(Server::with_handlers(handlers![
         self::alpha,
         crate::beta,
-        common::calculate,
+        harness::calculate,
         nested::deeper::gamma,
     ]))
     .await;
@@ -148,7 +148,7 @@ async fn server_new_serves_every_handler_of_the_program() {
 }
 
 async fn bind_error(server: Server) -> exws::Error {
-    common::within("bind", server.bind("127.0.0.1:0"))
+    harness::within("bind", server.bind("127.0.0.1:0"))
         .await
         .expect_err("bind refuses the server")
 }
@@ -260,7 +260,7 @@ async fn the_handler_model_describes_each_handler_before_and_after_bind() {
         "sorted by `Type`"
     );
 
-    let bound = common::within("bind", server.bind("127.0.0.1:0"))
+    let bound = harness::within("bind", server.bind("127.0.0.1:0"))
         .await
         .expect("binds");
     let handlers = bound.handlers();

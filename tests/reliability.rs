@@ -4,14 +4,15 @@
 //! a dropped server future); closing cancels handlers that never finish; close codes are
 //! checked.
 
-mod common;
+mod harness;
 
-use common::{client_frame, raw_upgrade, within, Client, TestServer};
 use exws::auth::Admission;
 use exws::{
     handlers, message, CloseCode, CloseError, Connection, DisconnectReason, HandshakeRequest, Hub,
     HubError, Server, UserId,
 };
+use harness::raw::{client_frame, raw_upgrade};
+use harness::{within, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -37,7 +38,7 @@ async fn calculate(request: CalculateRequest) -> CalculateResponse {
 }
 
 /// Reads one unmasked server frame from `tcp`: its opcode and payload.
-async fn read_server_frame(tcp: &mut common::TestStream) -> Option<(u8, Vec<u8>)> {
+async fn read_server_frame(tcp: &mut harness::transport::TestStream) -> Option<(u8, Vec<u8>)> {
     let mut head = [0u8; 2];
     tcp.read_exact(&mut head).await.ok()?;
     let opcode = head[0] & 0x0f;
@@ -207,7 +208,7 @@ async fn connect_as(server: &TestServer, user: &str) -> (Client, String) {
 async fn two_tabs_of_one_user_stay_apart_and_a_user_message_reaches_both() {
     let server =
         Server::with_handlers(handlers![join_room, who_am_i]).authenticator(by_user_parameter);
-    let bound = common::bind(server).await;
+    let bound = harness::server::bind(server).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
 
@@ -246,7 +247,7 @@ async fn two_tabs_of_one_user_stay_apart_and_a_user_message_reaches_both() {
 
     // The second tab closes: the first keeps its room and its direct messages.
     second_tab.close().await;
-    common::wait_for("the second tab to be gone", || {
+    harness::wait_for("the second tab to be gone", || {
         hub.local_connection(&second_id.as_str().into()).is_none()
     })
     .await;
@@ -282,7 +283,7 @@ async fn two_tabs_of_one_user_stay_apart_and_a_user_message_reaches_both() {
 
     // Once the user has no connection, a message to it is an error that names it.
     first_tab.close().await;
-    common::wait_for("the first tab to be gone", || {
+    harness::wait_for("the first tab to be gone", || {
         hub.local_connection_count() == 0
     })
     .await;
@@ -389,7 +390,7 @@ async fn closing_a_connection_cancels_a_handler_that_never_finishes() {
     .await;
     let mut client = server.connect().await;
     client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
-    common::wait_for("the handler to start", || {
+    harness::wait_for("the handler to start", || {
         events.0.count("hang started") == 1
     })
     .await;
@@ -398,7 +399,7 @@ async fn closing_a_connection_cancels_a_handler_that_never_finishes() {
         .await;
     let reason = client.expect_close(4001).await;
     assert_eq!(reason, "done");
-    common::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
+    harness::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
     assert_eq!(events.0.count("hang cancelled"), 1, "{:?}", events.0.all());
     assert_eq!(
         events.0.count("disconnect closed_by_application"),
@@ -413,12 +414,13 @@ async fn closing_a_connection_cancels_a_handler_that_never_finishes() {
 async fn a_sequential_handler_that_never_finishes_does_not_hold_a_server_close() {
     let events = Events::default();
     let bound =
-        common::bind(recording_server(&events).handler_grace(Duration::from_millis(100))).await;
+        harness::server::bind(recording_server(&events).handler_grace(Duration::from_millis(100)))
+            .await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
     let (mut client, id) = connect_as(&server, "ada").await;
     client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
-    common::wait_for("the handler to start", || {
+    harness::wait_for("the handler to start", || {
         events.0.count("hang started") == 1
     })
     .await;
@@ -429,7 +431,7 @@ async fn a_sequential_handler_that_never_finishes_does_not_hold_a_server_close()
         .close_with(CloseCode(4002), "from elsewhere")
         .is_ok());
     assert_eq!(client.expect_close(4002).await, "from elsewhere");
-    common::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
+    harness::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
     assert_eq!(events.0.count("hang cancelled"), 1);
     assert!(server.shutdown().await.is_ok());
 }
@@ -449,7 +451,7 @@ async fn shutdown_ends_within_its_timeout_despite_a_handler_that_never_finishes(
         client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
         clients.push(client);
     }
-    common::wait_for("the handlers to start", || {
+    harness::wait_for("the handlers to start", || {
         events.0.count("hang started") == 3
     })
     .await;
@@ -459,7 +461,7 @@ async fn shutdown_ends_within_its_timeout_despite_a_handler_that_never_finishes(
     for client in &mut clients {
         assert_eq!(client.expect_close(1001).await, "server shutting down");
     }
-    common::wait_for("every disconnect hook", || {
+    harness::wait_for("every disconnect hook", || {
         events.0.count("disconnect") == 3
     })
     .await;
@@ -474,22 +476,22 @@ async fn shutdown_ends_within_its_timeout_despite_a_handler_that_never_finishes(
 
 #[tokio::test]
 async fn a_dropped_server_future_still_runs_each_disconnect_hook_once_and_empties_the_hub() {
-    if common::skipped_over(
-        common::Transport::Axum,
+    if harness::skipped_over(
+        harness::Transport::Axum,
         "an axum app's connections belong to the endpoint, not to the app's serve future: \
          dropping that future does not drop them (Endpoint::shutdown closes them)",
     ) {
         return;
     }
     let events = Events::default();
-    let bound = common::bind(recording_server(&events)).await;
+    let bound = harness::server::bind(recording_server(&events)).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
     let (mut client, _id) = connect_as(&server, "ada").await;
     let joined = client.call("JoinRoom", json!({"room": "r"})).await;
     assert_eq!(joined["Data"]["members"], 1);
     client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
-    common::wait_for("the handler to start", || {
+    harness::wait_for("the handler to start", || {
         events.0.count("hang started") == 1
     })
     .await;
@@ -497,8 +499,8 @@ async fn a_dropped_server_future_still_runs_each_disconnect_hook_once_and_emptie
 
     // The server's future is dropped (its task aborted): every session with it.
     server.abort().await;
-    common::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
-    common::wait_for("the hub to forget the connection", || {
+    harness::wait_for("the disconnect hook", || events.0.count("disconnect") == 1).await;
+    harness::wait_for("the hub to forget the connection", || {
         hub.local_connection_count() == 0
     })
     .await;
@@ -534,7 +536,7 @@ async fn close_codes_that_may_not_be_sent_are_refused_and_the_connection_stays_o
             .await;
         let error = client.expect_error("handler_error").await;
         assert_eq!(error["Id"], code);
-        let message = common::error_message(&error).to_owned();
+        let message = harness::error_message(&error).to_owned();
         assert!(
             message.contains("may not be sent") || message.contains("too long"),
             "{message}"
@@ -572,7 +574,7 @@ async fn a_session_aborted_at_the_shutdown_bound_runs_its_disconnect_hook_once()
     .await;
     let mut client = server.connect().await;
     client.send_json(&json!({"Type": "Hang", "Data": {}})).await;
-    common::wait_for("the handler to start", || {
+    harness::wait_for("the handler to start", || {
         events.0.count("hang started") == 1
     })
     .await;
@@ -584,7 +586,7 @@ async fn a_session_aborted_at_the_shutdown_bound_runs_its_disconnect_hook_once()
         "the server did not wait for the hook"
     );
     // The hook goes on in its own task, once, to its end.
-    common::wait_for("the slow hook to finish", || {
+    harness::wait_for("the slow hook to finish", || {
         events.0.count("slow hook finished") == 1
     })
     .await;

@@ -1,10 +1,10 @@
 //! Reply shapes (`()`, `Option`, `Result`, nested), reply and request naming, and several
 //! handlers observing one `Type`.
 
-mod common;
+mod harness;
 
-use common::{Client, TestServer};
 use exws::{handlers, message, Server, State};
+use harness::{Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -194,7 +194,7 @@ async fn start() -> (TestServer, Client, Calls) {
     let calls = Calls::default();
     let server = TestServer::start(
         Server::with_handlers(handlers![
-            common::calculate,
+            harness::calculate,
             quiet,
             lookup,
             try_lookup,
@@ -295,7 +295,7 @@ async fn result_of_unit_is_silent_on_ok_and_an_error_on_err() {
     assert_eq!(calls.count(), 1);
 
     let error = client.call("try_store", json!({ "key": "" })).await;
-    common::assert_error(&error, "handler_error");
+    harness::assert_error(&error, "handler_error");
     assert_eq!(error["Data"]["message"], "the key is empty");
 }
 
@@ -312,7 +312,7 @@ async fn namespaced_type_dispatches_and_the_request_name_does_not() {
 
     // With `type = ...` the request type's own name is not an alias.
     let error = client.call("Operands", json!({ "a": 2, "b": 3 })).await;
-    common::assert_error(&error, "unknown_type");
+    harness::assert_error(&error, "unknown_type");
     assert_eq!(error["Data"]["type"], "Operands");
 }
 
@@ -425,7 +425,7 @@ async fn each_observer_decodes_data_into_its_own_request_type() {
         replies[0],
         json!({ "Type": "Counted", "Data": { "n": 1 }, "Id": 1 })
     );
-    common::assert_error(&replies[1], "invalid_data");
+    harness::assert_error(&replies[1], "invalid_data");
     assert_eq!(replies[1]["Id"], 1);
     assert_nothing_pending(&mut client).await;
 }
@@ -461,7 +461,7 @@ async fn an_alias_of_result_and_option_replies_like_the_real_types() {
     let failures = Arc::new(AtomicUsize::new(0));
     let counter = failures.clone();
     let server = TestServer::start(
-        Server::with_handlers(handlers![common::calculate, alias_lookup]).on_handler_error(
+        Server::with_handlers(handlers![harness::calculate, alias_lookup]).on_handler_error(
             move |failure| {
                 let counter = counter.clone();
                 async move {

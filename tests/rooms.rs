@@ -6,11 +6,12 @@
 //! sent to everyone, and each connection's next message must be that marker (a connection's
 //! messages arrive in the order they were queued).
 
-mod chat_support;
+mod harness;
 
-use chat_support::{chat_server, eventually, within, ChatClient, ChatServer};
 use exws::{ConnectionId, Hub, HubError};
 use exws_workspace::chat::{Broadcasted, RoomMessage};
+use harness::chat::{chat_server, ChatClient};
+use harness::{eventually, within, TestServer};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -41,10 +42,10 @@ async fn expect_only_marker(sender: &mut ChatClient, clients: &mut [&mut ChatCli
 
 #[tokio::test]
 async fn joining_and_leaving_answer_member_counts() {
-    let server = ChatServer::start(chat_server()).await;
-    let mut a = server.connect().await;
-    let mut b = server.connect().await;
-    let mut c = server.connect().await;
+    let server = TestServer::start(chat_server()).await;
+    let mut a = ChatClient::connect(server.addr()).await;
+    let mut b = ChatClient::connect(server.addr()).await;
+    let mut c = ChatClient::connect(server.addr()).await;
 
     assert_eq!(a.join("lobby").await, 1);
     assert_eq!(b.join("lobby").await, 2);
@@ -70,11 +71,11 @@ async fn joining_and_leaving_answer_member_counts() {
 
 #[tokio::test]
 async fn a_room_message_reaches_the_other_members_only() {
-    let server = ChatServer::start(chat_server()).await;
-    let mut a = server.connect().await;
-    let mut b = server.connect().await;
-    let mut c = server.connect().await;
-    let mut outsider = server.connect().await;
+    let server = TestServer::start(chat_server()).await;
+    let mut a = ChatClient::connect(server.addr()).await;
+    let mut b = ChatClient::connect(server.addr()).await;
+    let mut c = ChatClient::connect(server.addr()).await;
+    let mut outsider = ChatClient::connect(server.addr()).await;
     for member in [&mut a, &mut b, &mut c] {
         member.join("lobby").await;
     }
@@ -91,10 +92,10 @@ async fn a_room_message_reaches_the_other_members_only() {
 
 #[tokio::test]
 async fn a_broadcast_reaches_everyone_the_sender_included() {
-    let server = ChatServer::start(chat_server()).await;
-    let mut a = server.connect().await;
-    let mut b = server.connect().await;
-    let mut c = server.connect().await;
+    let server = TestServer::start(chat_server()).await;
+    let mut a = ChatClient::connect(server.addr()).await;
+    let mut b = ChatClient::connect(server.addr()).await;
+    let mut c = ChatClient::connect(server.addr()).await;
     c.join("some room").await;
 
     b.broadcast("hello all").await;
@@ -106,10 +107,10 @@ async fn a_broadcast_reaches_everyone_the_sender_included() {
 
 #[tokio::test]
 async fn a_broadcast_with_an_exclusion_skips_that_connection() {
-    let server = ChatServer::start(chat_server()).await;
-    let mut a = server.connect().await;
-    let mut b = server.connect().await;
-    let mut c = server.connect().await;
+    let server = TestServer::start(chat_server()).await;
+    let mut a = ChatClient::connect(server.addr()).await;
+    let mut b = ChatClient::connect(server.addr()).await;
+    let mut c = ChatClient::connect(server.addr()).await;
     let hub = server.hub();
 
     let notice = Broadcasted {
@@ -129,10 +130,10 @@ async fn a_broadcast_with_an_exclusion_skips_that_connection() {
 
 #[tokio::test]
 async fn a_direct_message_reaches_only_its_receiver() {
-    let server = ChatServer::start(chat_server()).await;
-    let mut a = server.connect().await;
-    let mut b = server.connect().await;
-    let mut c = server.connect().await;
+    let server = TestServer::start(chat_server()).await;
+    let mut a = ChatClient::connect(server.addr()).await;
+    let mut b = ChatClient::connect(server.addr()).await;
+    let mut c = ChatClient::connect(server.addr()).await;
 
     let to = b.id().to_owned();
     a.direct(&to, "psst").await;
@@ -144,8 +145,8 @@ async fn a_direct_message_reaches_only_its_receiver() {
 
 #[tokio::test]
 async fn a_direct_message_to_an_unknown_id_is_a_handler_error_naming_it() {
-    let server = ChatServer::start(chat_server()).await;
-    let mut a = server.connect().await;
+    let server = TestServer::start(chat_server()).await;
+    let mut a = ChatClient::connect(server.addr()).await;
 
     a.send_envelope(json!({
         "Type": "DirectMessage",
@@ -162,7 +163,7 @@ async fn a_direct_message_to_an_unknown_id_is_a_handler_error_naming_it() {
     assert!(message.contains("nobody-42"), "names the id: {reply}");
 
     // A connection that has closed is unknown too.
-    let gone = server.connect().await;
+    let gone = ChatClient::connect(server.addr()).await;
     let gone_id = gone.id().to_owned();
     gone.drop_abruptly();
     let hub = server.hub();
@@ -181,10 +182,10 @@ async fn a_direct_message_to_an_unknown_id_is_a_handler_error_naming_it() {
 
 #[tokio::test]
 async fn rooms_of_and_members_list_the_memberships() {
-    let server = ChatServer::start(chat_server()).await;
+    let server = TestServer::start(chat_server()).await;
     let hub = server.hub();
-    let mut a = server.connect().await;
-    let mut b = server.connect().await;
+    let mut a = ChatClient::connect(server.addr()).await;
+    let mut b = ChatClient::connect(server.addr()).await;
     let a_id = ConnectionId::from(a.id());
     let b_id = ConnectionId::from(b.id());
 
@@ -215,10 +216,10 @@ async fn rooms_of_and_members_list_the_memberships() {
 
 #[tokio::test]
 async fn an_abruptly_dropped_connection_leaves_its_rooms() {
-    let server = ChatServer::start(chat_server()).await;
+    let server = TestServer::start(chat_server()).await;
     let hub = server.hub();
-    let mut a = server.connect().await;
-    let mut b = server.connect().await;
+    let mut a = ChatClient::connect(server.addr()).await;
+    let mut b = ChatClient::connect(server.addr()).await;
     a.join("lobby").await;
     b.join("lobby").await;
     b.join("b only").await;
@@ -239,7 +240,7 @@ async fn an_abruptly_dropped_connection_leaves_its_rooms() {
     .await;
 
     // The room goes on for its remaining member.
-    let mut c = server.connect().await;
+    let mut c = ChatClient::connect(server.addr()).await;
     assert_eq!(c.join("lobby").await, 2);
     c.send_to_room("lobby", "still here?").await;
     let from = c.id().to_owned();
@@ -262,10 +263,10 @@ async fn an_abruptly_dropped_connection_leaves_its_rooms() {
 
 #[tokio::test]
 async fn the_hub_sends_to_a_room_from_outside_handlers() {
-    let server = ChatServer::start(chat_server()).await;
-    let mut a = server.connect().await;
-    let mut b = server.connect().await;
-    let mut outsider = server.connect().await;
+    let server = TestServer::start(chat_server()).await;
+    let mut a = ChatClient::connect(server.addr()).await;
+    let mut b = ChatClient::connect(server.addr()).await;
+    let mut outsider = ChatClient::connect(server.addr()).await;
     a.join("progress").await;
     b.join("progress").await;
 
@@ -291,10 +292,10 @@ async fn the_hub_sends_to_a_room_from_outside_handlers() {
 #[tokio::test]
 async fn a_message_to_many_receivers_arrives_identical_at_each() {
     const RECEIVERS: usize = 12;
-    let server = ChatServer::start(chat_server()).await;
+    let server = TestServer::start(chat_server()).await;
     let mut receivers = Vec::new();
     for _ in 0..RECEIVERS {
-        let mut client = server.connect().await;
+        let mut client = ChatClient::connect(server.addr()).await;
         client.join("crowd").await;
         receivers.push(client);
     }
@@ -342,10 +343,10 @@ impl serde::Serialize for CountedMessage<'_> {
 
 #[tokio::test]
 async fn a_message_to_a_room_is_serialized_once_whatever_the_number_of_receivers() {
-    let server = ChatServer::start(chat_server()).await;
+    let server = TestServer::start(chat_server()).await;
     let mut receivers = Vec::new();
     for _ in 0..20 {
-        let mut client = server.connect().await;
+        let mut client = ChatClient::connect(server.addr()).await;
         client.join("crowd").await;
         receivers.push(client);
     }
@@ -381,9 +382,9 @@ async fn a_message_to_a_room_is_serialized_once_whatever_the_number_of_receivers
 
 #[tokio::test]
 async fn joining_and_leaving_ten_thousand_rooms_leaks_nothing() {
-    let server = ChatServer::start(chat_server()).await;
+    let server = TestServer::start(chat_server()).await;
     let hub = server.hub();
-    let mut a = server.connect().await;
+    let mut a = ChatClient::connect(server.addr()).await;
     let id = ConnectionId::from(a.id());
 
     for index in 0..10_000 {
@@ -407,9 +408,9 @@ async fn joining_and_leaving_ten_thousand_rooms_leaks_nothing() {
 
 #[tokio::test]
 async fn the_room_limit_refuses_a_third_join() {
-    let server = ChatServer::start(chat_server().max_rooms_per_connection(2)).await;
+    let server = TestServer::start(chat_server().max_rooms_per_connection(2)).await;
     let hub = server.hub();
-    let mut a = server.connect().await;
+    let mut a = ChatClient::connect(server.addr()).await;
     let id = ConnectionId::from(a.id());
 
     assert_eq!(a.join("one").await, 1);
@@ -431,8 +432,8 @@ async fn the_room_limit_refuses_a_third_join() {
 
 #[tokio::test]
 async fn an_invalid_room_name_is_refused() {
-    let server = ChatServer::start(chat_server()).await;
-    let mut a = server.connect().await;
+    let server = TestServer::start(chat_server()).await;
+    let mut a = ChatClient::connect(server.addr()).await;
 
     for room in [String::new(), "x".repeat(257), "bad\nname".to_owned()] {
         a.send("JoinRoom", json!({ "room": room })).await;

@@ -3,10 +3,10 @@
 //! answered before the 1001 close frame, none after, and every connection ends with that close
 //! frame, not a reset.
 
-mod limits_support;
+mod harness;
 
 use exws::{handlers, message, DisconnectReason, Server};
-use limits_support::{start, within, Client, Frame};
+use harness::{within, Client, ObservedServer, Received};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -37,8 +37,8 @@ async fn work(request: Work) -> Done {
 /// ended.
 struct Outcome {
     ids: Vec<u64>,
-    close: Frame,
-    after_close: Frame,
+    close: Received,
+    after_close: Received,
 }
 
 /// Pipelines every request, then reads replies until the close frame; counts replies in
@@ -53,7 +53,7 @@ async fn run_client(mut client: Client, answered: Arc<AtomicU64>) -> Outcome {
     let mut ids = Vec::new();
     let close = loop {
         match client.next_frame().await {
-            Frame::Text(text) => {
+            Received::Text(text) => {
                 let reply: Value = serde_json::from_str(&text).expect("a JSON reply");
                 assert_eq!(reply["Type"], "Done", "{reply}");
                 ids.push(reply["Id"].as_u64().expect("the Id is echoed"));
@@ -73,7 +73,7 @@ async fn run_client(mut client: Client, answered: Arc<AtomicU64>) -> Outcome {
 /// Starts the clients, shuts the server down once a tenth of the requests are answered, and
 /// returns what each client saw.
 async fn shut_down_under_load(server: Server) -> Vec<Outcome> {
-    let mut server = start(server).await;
+    let mut server = ObservedServer::start(server).await;
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
         clients.push(server.connect().await.0);
@@ -127,7 +127,7 @@ async fn shut_down_under_load(server: Server) -> Vec<Outcome> {
 
 fn assert_closed_with_1001(client: usize, outcome: &Outcome) {
     match &outcome.close {
-        Frame::Close(Some((code, reason))) => {
+        Received::Close(Some((code, reason))) => {
             assert_eq!(
                 *code, 1001,
                 "client {client}: close code (reason {reason:?})"
@@ -140,7 +140,7 @@ fn assert_closed_with_1001(client: usize, outcome: &Outcome) {
         ),
     }
     assert!(
-        matches!(outcome.after_close, Frame::Ended(None)),
+        matches!(outcome.after_close, Received::Ended(None)),
         "client {client}: the connection ends cleanly after the close frame, got {:?}",
         outcome.after_close
     );

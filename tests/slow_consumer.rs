@@ -6,11 +6,12 @@
 //! The tests of this file run one at a time (see [`EXCLUSIVE`]): they measure the process's
 //! resident memory, which tests running beside them would disturb.
 
-mod limits_support;
+mod harness;
 
 use exws::SlowConsumerPolicy;
 use exws::{handlers, message, Connection, ConnectionId, DisconnectReason, Hub, Server};
-use limits_support::{mib, start, within, within_for, Client, Frame, RssSampler, Running};
+use harness::memory::{mib, RssSampler};
+use harness::{within, within_for, Client, ObservedServer, Received};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,7 +70,7 @@ async fn big(request: Big) -> BigReply {
 }
 
 fn server() -> Server {
-    Server::with_handlers(handlers![limits_support::add, big])
+    Server::with_handlers(handlers![harness::add, harness::calculate, big])
 }
 
 /// The sequence number of a broadcast chunk; `None` for any other envelope.
@@ -112,7 +113,7 @@ async fn read_every_chunk(
     let mut expected = 0;
     while expected < messages {
         match client.next_frame().await {
-            Frame::Text(text) => {
+            Received::Text(text) => {
                 let seq = chunk_seq(&text)
                     .unwrap_or_else(|| panic!("a chunk, got {}", &text[..text.len().min(200)]));
                 assert_eq!(
@@ -132,7 +133,7 @@ async fn read_every_chunk(
 /// A server with two healthy clients reading in their own tasks and one client that does not
 /// read at all.
 struct Setup {
-    server: Running,
+    server: ObservedServer,
     stalled: Client,
     stalled_connection: Connection,
     healthy: Vec<tokio::task::JoinHandle<Client>>,
@@ -140,7 +141,7 @@ struct Setup {
 }
 
 async fn setup(server: Server) -> Setup {
-    let mut server = start(server).await;
+    let mut server = ObservedServer::start(server).await;
     let (stalled, stalled_connection) = server.connect().await;
     let mut healthy = Vec::new();
     let mut progress = Vec::new();
@@ -187,7 +188,7 @@ async fn a_stalled_client_is_closed_with_1008_and_memory_stays_bounded() {
         progress,
     } = setup(server()).await;
 
-    let baseline = limits_support::rss_bytes();
+    let baseline = harness::memory::rss_bytes();
     let sampler = RssSampler::start();
     let started = Instant::now();
     let broadcaster = tokio::spawn(broadcast(server.hub(), progress, MESSAGES));
@@ -207,11 +208,11 @@ async fn a_stalled_client_is_closed_with_1008_and_memory_stays_bounded() {
     let (code, close_reason) = within("the stalled client's backlog", async {
         loop {
             match stalled.next_frame().await {
-                Frame::Text(text) => {
+                Received::Text(text) => {
                     assert_eq!(chunk_seq(&text), Some(received), "in order, none skipped");
                     received += 1;
                 }
-                Frame::Close(Some(close)) => return close,
+                Received::Close(Some(close)) => return close,
                 other => panic!("expected chunks then a close frame, got {other:?}"),
             }
         }
@@ -262,7 +263,7 @@ async fn with_drop_newest_a_stalled_client_loses_hub_messages_and_stays_open() {
         progress,
     } = setup(server().slow_consumer(SlowConsumerPolicy::DropNewest)).await;
 
-    let baseline = limits_support::rss_bytes();
+    let baseline = harness::memory::rss_bytes();
     let sampler = RssSampler::start();
     let sent = within_for(
         Duration::from_secs(300),
@@ -302,7 +303,7 @@ async fn with_drop_newest_a_stalled_client_loses_hub_messages_and_stays_open() {
     let mut last = None;
     while received + dropped < MESSAGES {
         match stalled.next_frame().await {
-            Frame::Text(text) => {
+            Received::Text(text) => {
                 let seq = chunk_seq(&text).expect("a chunk");
                 assert!(last < Some(seq), "in order: {seq} after {last:?}");
                 last = Some(seq);
@@ -341,7 +342,7 @@ fn assert_big_reply(reply: &Value, n: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_to_a_client_that_is_not_reading_wait_and_are_never_dropped() {
     let _exclusive = EXCLUSIVE.lock().await;
-    let mut server = start(server()).await;
+    let mut server = ObservedServer::start(server()).await;
     let (mut client, _) = server.connect().await;
     // 200 replies of 64 KiB: 12.5 MiB, far more than the 512 KiB outbound queue.
     pipeline_big_requests(&mut client, 200).await;
@@ -357,7 +358,8 @@ async fn replies_to_a_client_that_is_not_reading_wait_and_are_never_dropped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_are_never_dropped_while_hub_messages_are() {
     let _exclusive = EXCLUSIVE.lock().await;
-    let mut server = start(server().slow_consumer(SlowConsumerPolicy::DropNewest)).await;
+    let mut server =
+        ObservedServer::start(server().slow_consumer(SlowConsumerPolicy::DropNewest)).await;
     let (mut client, connection) = server.connect().await;
     pipeline_big_requests(&mut client, 200).await;
     // While the client reads nothing, 50 MB of hub messages come for it.
@@ -370,8 +372,8 @@ async fn replies_are_never_dropped_while_hub_messages_are() {
     let mut received_chunks = 0;
     while replies < 200 || received_chunks + dropped < chunks {
         match client.next_frame().await {
-            Frame::Text(text) if chunk_seq(&text).is_some() => received_chunks += 1,
-            Frame::Text(text) => {
+            Received::Text(text) if chunk_seq(&text).is_some() => received_chunks += 1,
+            Received::Text(text) => {
                 let reply: Value = serde_json::from_str(&text).expect("JSON");
                 assert_big_reply(&reply, replies);
                 replies += 1;
@@ -387,7 +389,7 @@ async fn replies_are_never_dropped_while_hub_messages_are() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_message_to_a_stalled_client_follows_the_policy_too() {
     let _exclusive = EXCLUSIVE.lock().await;
-    let mut server = start(server()).await;
+    let mut server = ObservedServer::start(server()).await;
     let (_stalled, connection) = server.connect().await;
     let (mut healthy, _) = server.connect().await;
     let hub = server.hub();

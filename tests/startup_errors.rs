@@ -2,7 +2,7 @@
 //! errors say what to do. Kept apart from `registry.rs`: the unusable handlers here would
 //! break `Server::new()` there.
 
-mod common;
+mod harness;
 
 use exws::{handlers, message, Server};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use serde_json::Value;
 async fn fine(_request: Value) {}
 
 async fn bind_error(server: Server) -> exws::Error {
-    common::within("bind", server.bind("127.0.0.1:0"))
+    harness::within("bind", server.bind("127.0.0.1:0"))
         .await
         .expect_err("bind refuses the server")
 }
@@ -56,8 +56,9 @@ async fn out_of_range_options_are_refused_with_the_option_name() {
 #[tokio::test]
 async fn an_address_in_use_is_a_bind_error() {
     let taken =
-        common::TestServer::start(Server::with_handlers(handlers![fine, common::calculate])).await;
-    let error = common::within(
+        harness::TestServer::start(Server::with_handlers(handlers![fine, harness::calculate]))
+            .await;
+    let error = harness::within(
         "bind",
         Server::with_handlers(handlers![fine]).bind(taken.addr()),
     )

@@ -3,11 +3,11 @@
 //! test binary, so that no other test's allocations blur the resident size it reads from
 //! `/proc/self/status`.
 
-mod common;
+mod harness;
 
-use common::TestServer;
 use exws::{handlers, message, Server};
 use futures_util::Stream;
+use harness::TestServer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
@@ -34,22 +34,6 @@ async fn big(request: Big) -> impl Stream<Item = Chunk> {
     }))
 }
 
-/// The resident memory of this process, in bytes, from `/proc/self/status`.
-fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_reader_of_a_fast_stream_gets_every_item_with_bounded_server_memory() {
     let server = TestServer::start(Server::with_handlers(handlers![big])).await;
@@ -59,13 +43,13 @@ async fn a_slow_reader_of_a_fast_stream_gets_every_item_with_bounded_server_memo
     client
         .send_json(&json!({"Type": "Big", "Data": {"count": count, "size": size}, "Id": 1}))
         .await;
-    let start = resident_bytes();
+    let start = harness::memory::rss_bytes();
     let mut peak = start;
     for n in 0..count {
         let item = client.recv().await;
         assert_eq!(item["Data"]["n"], n, "every item, in order");
         if n % 10_000 == 0 {
-            peak = peak.max(resident_bytes());
+            peak = peak.max(harness::memory::rss_bytes());
             // The reader is slower than the stream.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -2,11 +2,11 @@
 //! pipelined, over a real socket), every call is answered once and in order, every stream's
 //! items come in order before exactly one `StreamEnd`, and nothing follows a stream's end.
 
-mod common;
+mod harness;
 
-use common::{Client, TestServer};
 use exws::{handlers, message, Server};
 use futures_util::Stream;
+use harness::{Client, TestServer};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

@@ -3,11 +3,11 @@
 //! stream request without `Id`, a slow reader of a fast stream, a stream beside 1,000 pipelined
 //! calls in sequential mode, and every stream ending with its connection and its server.
 
-mod common;
+mod harness;
 
-use common::{wait_for, within, Client, TestServer};
 use exws::{handlers, message, Connection, Hub, HubError, RoomSubscription, Server, State};
 use futures_util::Stream;
+use harness::{wait_for, within, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -288,7 +288,9 @@ async fn a_cancel_stops_the_producer_and_is_answered_with_stream_end() {
     })
     .await;
     let produced = counters.produced.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A later marker instead of a pause: the next frame after `StreamEnd` is the answer to a
+    // request sent now, not a `Tick`, and the producer made nothing meanwhile.
+    client.assert_alive().await;
     assert_eq!(
         counters.produced.load(Ordering::SeqCst),
         produced,
@@ -389,7 +391,7 @@ async fn a_stream_request_without_id_is_refused_before_the_handler_runs() {
         .await;
     let error = client.expect_error("invalid_envelope").await;
     assert_eq!(error["Data"]["type"], "Countdown");
-    assert!(common::error_message(&error).contains("Id"), "{error}");
+    assert!(harness::error_message(&error).contains("Id"), "{error}");
     assert_eq!(counters.calls.load(Ordering::SeqCst), 0);
     client.assert_alive().await;
 }
@@ -459,7 +461,8 @@ async fn closing_the_connection_ends_every_stream_and_no_producer_runs_after() {
     })
     .await;
     let produced = counters.produced.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A later marker: a whole round trip of another connection, then still nothing produced.
+    server.connect().await.assert_alive().await;
     assert_eq!(counters.produced.load(Ordering::SeqCst), produced);
 }
 
@@ -484,20 +487,19 @@ async fn server_shutdown_ends_every_stream_and_no_producer_runs_after() {
     for client in &mut clients {
         loop {
             match within("the close", client.next_frame()).await {
-                common::Received::Close(Some((code, _))) => {
+                harness::Received::Close(Some((code, _))) => {
                     assert_eq!(code, 1001);
                     break;
                 }
-                common::Received::Text(_) => {}
+                harness::Received::Text(_) => {}
                 other => panic!("expected a close, got {other:?}"),
             }
         }
     }
     assert!(server.stopped().await.is_ok());
     assert_eq!(counters.stopped.load(Ordering::SeqCst), 2);
-    let produced = counters.produced.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(counters.produced.load(Ordering::SeqCst), produced);
+    // Every producer's state was dropped (the guards counted) when the server returned: its
+    // code cannot run again.
 }
 
 #[tokio::test]
@@ -527,9 +529,9 @@ async fn a_room_subscription_that_falls_behind_ends_alone_and_its_connection_sta
             _ => panic!("unexpected envelope {envelope}"),
         }
     };
-    common::assert_error(&ended, "handler_error");
+    harness::assert_error(&ended, "handler_error");
     assert!(
-        common::error_message(&ended).contains("fell behind"),
+        harness::error_message(&ended).contains("fell behind"),
         "{ended}"
     );
     assert!(

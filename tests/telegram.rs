@@ -3,19 +3,17 @@
 //! tampered, stale, missing and foreign `initData`, anonymous connections, the `Origin`
 //! allow-list, and the `telegram` example binary.
 
-mod examples_support;
-mod support;
+mod harness;
 
 use exws::auth::telegram::{sign_init_data, InitData, TelegramAuth, WebAppUser};
 use exws::{handlers, message, Server};
+use harness::client::percent_encode;
+use harness::process::ExampleProcess;
+use harness::raw::upgrade_answer;
+use harness::{assert_error, Client, TestServer, Transport};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{
-    assert_error, call, connect, percent_encode, raw_upgrade, refused, TestServer, LIMIT,
-};
 
 const TOKEN: &str = "7000000001:AAE-exws-integration-test-token";
 const OTHER_TOKEN: &str = "7000000002:AAE-exws-some-other-bot-token";
@@ -159,13 +157,15 @@ fn assert_ada(reply: &Value) {
 async fn valid_init_data_in_the_authorization_header_is_admitted() {
     let server = TestServer::start(server(TelegramAuth::new(TOKEN))).await;
     let header = tma(&valid());
-    let mut ws = connect(&server.url("/"), &[("Authorization", &header)]).await;
-    assert_ada(&call(&mut ws, "WhoAmIRequest", json!({})).await);
+    let mut ws = server
+        .connect_with("/", &[("Authorization", &header)])
+        .await;
+    assert_ada(&ws.call("WhoAmIRequest", json!({})).await);
 
-    let reply = call(&mut ws, "MaybeWhoAmIRequest", json!({})).await;
+    let reply = ws.call("MaybeWhoAmIRequest", json!({})).await;
     assert_eq!(reply["Data"]["user"]["id"], 279058397, "{reply}");
 
-    let reply = call(&mut ws, "SessionRequest", json!({})).await;
+    let reply = ws.call("SessionRequest", json!({})).await;
     assert_eq!(reply["Type"], "SessionResponse", "{reply}");
     assert_eq!(reply["Data"]["query_id"], "AAHdF6IQAAAAAN0XohDhrOrc");
     assert_eq!(reply["Data"]["start_param"], "ref 42");
@@ -178,29 +178,29 @@ async fn valid_init_data_in_the_authorization_header_is_admitted() {
 #[tokio::test]
 async fn valid_init_data_in_the_query_parameter_is_admitted() {
     let server = TestServer::start(server(TelegramAuth::new(TOKEN))).await;
-    let url = server.url(&format!("/ws?v=2&initData={}", percent_encode(&valid())));
-    let mut ws = connect(&url, &[]).await;
-    assert_ada(&call(&mut ws, "WhoAmIRequest", json!({})).await);
+    let target = format!("/ws?v=2&initData={}", percent_encode(&valid()));
+    let mut ws = server.connect_with(&target, &[]).await;
+    assert_ada(&ws.call("WhoAmIRequest", json!({})).await);
     server.stop().await;
 }
 
 /// Every form of bad `initData`, in the header and in the query: 401 with the reason.
 async fn assert_refused_everywhere(server: &TestServer, init_data: &str, reason: &str) {
     let header = tma(init_data);
-    let (status, body) = refused(&server.url("/"), &[("Authorization", &header)]).await;
+    let (status, body) = server.refused("/", &[("Authorization", &header)]).await;
     assert_eq!(status, 401, "{body}");
     assert!(body.starts_with("invalid Telegram initData"), "{body}");
     assert!(body.contains(reason), "{body:?} does not say {reason:?}");
 
     let query = format!("/?initData={}", percent_encode(init_data));
-    let (status, body) = refused(&server.url(&query), &[]).await;
+    let (status, body) = server.refused(&query, &[]).await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains(reason), "{body:?} does not say {reason:?}");
 
-    let raw = raw_upgrade(server.addr, &query, &[]).await;
+    let raw = upgrade_answer(server.addr(), &query, &[]).await;
     assert_eq!(raw.status_line, "HTTP/1.1 401 Unauthorized");
     assert_eq!(raw.body, body);
-    assert!(raw.closed);
+    raw.assert_closed();
 }
 
 #[tokio::test]
@@ -219,7 +219,7 @@ async fn stale_init_data_is_refused_with_401() {
     // A stricter max age refuses younger data too.
     let strict = TestServer::start(server_with_max_age(Duration::from_secs(60))).await;
     let header = tma(&init_data_for(TOKEN, ADA, 600));
-    let (status, _) = refused(&strict.url("/"), &[("Authorization", &header)]).await;
+    let (status, _) = strict.refused("/", &[("Authorization", &header)]).await;
     assert_eq!(status, 401);
     server.stop().await;
     strict.stop().await;
@@ -237,11 +237,11 @@ async fn missing_init_data_is_refused_with_401() {
         &[("Authorization", "Bearer some-jwt")][..],
         &[("Authorization", "tma ")][..],
     ] {
-        let (status, body) = refused(&server.url("/?initData="), headers).await;
+        let (status, body) = server.refused("/?initData=", headers).await;
         assert_eq!(status, 401, "{headers:?}");
         assert!(body.starts_with("missing Telegram initData"), "{body}");
     }
-    let raw = raw_upgrade(server.addr, "/", &[]).await;
+    let raw = upgrade_answer(server.addr(), "/", &[]).await;
     assert_eq!(raw.status_line, "HTTP/1.1 401 Unauthorized");
     assert!(raw.body.contains("Authorization: tma"), "{raw:?}");
     server.stop().await;
@@ -260,10 +260,10 @@ async fn init_data_of_another_bot_is_refused_with_401() {
     // The other bot's server admits it and refuses ours.
     let other = TestServer::start(server(TelegramAuth::new(OTHER_TOKEN))).await;
     let header = tma(&init_data_for(OTHER_TOKEN, ADA, 0));
-    let mut ws = connect(&other.url("/"), &[("Authorization", &header)]).await;
-    assert_ada(&call(&mut ws, "WhoAmIRequest", json!({})).await);
+    let mut ws = other.connect_with("/", &[("Authorization", &header)]).await;
+    assert_ada(&ws.call("WhoAmIRequest", json!({})).await);
     let header = tma(&valid());
-    let (status, _) = refused(&other.url("/"), &[("Authorization", &header)]).await;
+    let (status, _) = other.refused("/", &[("Authorization", &header)]).await;
     assert_eq!(status, 401);
     ours.stop().await;
     other.stop().await;
@@ -272,23 +272,25 @@ async fn init_data_of_another_bot_is_refused_with_401() {
 #[tokio::test]
 async fn allow_anonymous_admits_missing_init_data_without_a_user() {
     let server = TestServer::start(server(TelegramAuth::new(TOKEN).allow_anonymous())).await;
-    let mut anonymous = connect(&server.url("/"), &[]).await;
+    let mut anonymous = server.connect_with("/", &[]).await;
 
-    let reply = call(&mut anonymous, "WhoAmIRequest", json!({})).await;
+    let reply = anonymous.call("WhoAmIRequest", json!({})).await;
     let data = assert_error(&reply, "unauthorized");
     assert_eq!(data["type"], "WhoAmIRequest");
-    let reply = call(&mut anonymous, "MaybeWhoAmIRequest", json!({})).await;
+    let reply = anonymous.call("MaybeWhoAmIRequest", json!({})).await;
     assert_eq!(reply["Type"], "MaybeWhoAmIResponse", "{reply}");
     assert_eq!(reply["Data"]["user"], json!(null));
     assert_error(
-        &call(&mut anonymous, "SessionRequest", json!({})).await,
+        &anonymous.call("SessionRequest", json!({})).await,
         "unauthorized",
     );
 
     // Valid initData still names the user; invalid initData is still refused.
     let header = tma(&valid());
-    let mut ada = connect(&server.url("/"), &[("Authorization", &header)]).await;
-    assert_ada(&call(&mut ada, "WhoAmIRequest", json!({})).await);
+    let mut ada = server
+        .connect_with("/", &[("Authorization", &header)])
+        .await;
+    assert_ada(&ada.call("WhoAmIRequest", json!({})).await);
     assert_refused_everywhere(&server, &tampered(), "failed its hash check").await;
     assert_refused_everywhere(
         &server,
@@ -304,14 +306,13 @@ async fn init_data_without_a_user_answers_unauthorized_for_web_app_user() {
     let server = TestServer::start(server(TelegramAuth::new(TOKEN))).await;
     let auth_date = now().to_string();
     let init_data = sign_init_data(TOKEN, &[("auth_date", &auth_date), ("chat_type", "sender")]);
-    let mut ws = connect(&server.url("/"), &[("Authorization", &tma(&init_data))]).await;
-    assert_error(
-        &call(&mut ws, "WhoAmIRequest", json!({})).await,
-        "unauthorized",
-    );
-    let reply = call(&mut ws, "MaybeWhoAmIRequest", json!({})).await;
+    let mut ws = server
+        .connect_with("/", &[("Authorization", &tma(&init_data))])
+        .await;
+    assert_error(&ws.call("WhoAmIRequest", json!({})).await, "unauthorized");
+    let reply = ws.call("MaybeWhoAmIRequest", json!({})).await;
     assert_eq!(reply["Data"]["user"], json!(null), "{reply}");
-    let reply = call(&mut ws, "SessionRequest", json!({})).await;
+    let reply = ws.call("SessionRequest", json!({})).await;
     assert_eq!(reply["Data"]["user_id"], json!(null), "{reply}");
     let auth_date: u64 = auth_date.parse().expect("a number");
     assert_eq!(reply["Data"]["auth_date"], auth_date);
@@ -325,88 +326,58 @@ async fn wrong_origin_is_refused_with_403_even_with_valid_init_data() {
     )
     .await;
     let header = tma(&valid());
-    let (status, body) = refused(
-        &server.url("/"),
-        &[
-            ("Origin", "https://evil.example"),
-            ("Authorization", &header),
-        ],
-    )
-    .await;
+    let (status, body) = server
+        .refused(
+            "/",
+            &[
+                ("Origin", "https://evil.example"),
+                ("Authorization", &header),
+            ],
+        )
+        .await;
     assert_eq!((status, body.as_str()), (403, "origin not allowed"));
 
-    let mut ws = connect(
-        &server.url("/"),
-        &[
-            ("Origin", "https://mini.app.example"),
-            ("Authorization", &header),
-        ],
-    )
-    .await;
-    assert_ada(&call(&mut ws, "WhoAmIRequest", json!({})).await);
+    let mut ws = server
+        .connect_with(
+            "/",
+            &[
+                ("Origin", "https://mini.app.example"),
+                ("Authorization", &header),
+            ],
+        )
+        .await;
+    assert_ada(&ws.call("WhoAmIRequest", json!({})).await);
     server.stop().await;
-}
-
-/// The running example binary; killed when dropped.
-struct Example(Child);
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test]
 async fn the_telegram_example_answers_who_am_i() {
-    let example = tokio::task::spawn_blocking(|| examples_support::example_binary("telegram"))
-        .await
-        .expect("the build does not panic");
-
-    let mut child = Command::new(&example)
-        .env("TELEGRAM_BOT_TOKEN", TOKEN)
-        .env("EXWS_ADDR", "127.0.0.1:0")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the example starts");
-    let stdout = child.stdout.take().expect("a stdout pipe");
-    let example = Example(child);
-
-    let line = tokio::time::timeout(
-        LIMIT,
-        tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout)
-                .read_line(&mut line)
-                .map(|_| line)
-                .expect("stdout reads")
-        }),
-    )
-    .await
-    .expect("the example prints its address in time")
-    .expect("reading stdout does not panic");
-    let url = line
-        .trim()
-        .strip_prefix("exws listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+    if harness::skipped_over(Transport::Tls, "the example serves plain ws://")
+        || harness::skipped_over(Transport::Axum, "the example runs its own server")
+    {
+        return;
+    }
+    let example = ExampleProcess::start("telegram", &[("TELEGRAM_BOT_TOKEN", TOKEN)]).await;
+    assert!(
+        example.url().starts_with("ws://127.0.0.1:"),
+        "{}",
+        example.url()
+    );
 
     let header = tma(&valid());
-    let mut ws = connect(&url, &[("Authorization", &header)]).await;
-    let reply = call(&mut ws, "WhoAmIRequest", json!({})).await;
+    let mut ws = Client::connect_with(example.addr(), "/", &[("Authorization", &header)]).await;
+    let reply = ws.call("WhoAmIRequest", json!({})).await;
     assert_ada(&reply);
-    let reply = call(&mut ws, "CalculateRequest", json!({"numbers": [2, 2]})).await;
+    let reply = ws
+        .call("CalculateRequest", json!({"numbers": [2, 2]}))
+        .await;
     assert_eq!(
         reply,
         json!({"Type": "CalculateResponse", "Data": {"result": 4}})
     );
 
     // Without initData, the example refuses the handshake.
-    let (status, _) = refused(&url, &[]).await;
+    let (status, _) = Client::refused(example.addr(), "/", &[]).await;
     assert_eq!(status, 401);
     drop(example);
 }

@@ -2,11 +2,10 @@
 //! call the calculator with a certificate made by the test; the certificate is reloaded from its
 //! files without a restart; bad files give errors that name them; handlers see the TLS session.
 
-mod common;
-mod examples_support;
+mod harness;
 
-use common::within;
 use exws::{handlers, message, Connection, Server, TlsConfig, TlsError};
+use harness::within;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -89,7 +88,7 @@ async fn tls_session(_request: Value, connection: Connection) -> Session {
 async fn serve(tls: TlsConfig) -> SocketAddr {
     let server = within(
         "bind",
-        Server::with_handlers(handlers![common::calculate, tls_session])
+        Server::with_handlers(handlers![harness::calculate, tls_session])
             .tls(tls)
             .bind("127.0.0.1:0"),
     )
@@ -164,7 +163,7 @@ async fn the_rust_client_and_the_cli_call_the_calculator_over_wss() {
     assert_eq!(reply.message_type, "CalculateResponse");
     assert_eq!(reply.data, json!({ "result": 42 }));
 
-    let cli = tokio::task::spawn_blocking(examples_support::cli_binary)
+    let cli = tokio::task::spawn_blocking(harness::process::cli_binary)
         .await
         .expect("the CLI is built");
     let mut command = std::process::Command::new(cli);
@@ -271,7 +270,7 @@ async fn a_failed_reload_from_the_files_keeps_serving_the_old_certificate() {
 
 #[tokio::test]
 async fn handlers_see_the_tls_session() {
-    let certificate = common::test_certificate();
+    let certificate = harness::transport::test_certificate();
     let folder = Folder::new("info");
     let (cert, key) = (folder.file("cert.pem"), folder.file("key.pem"));
     std::fs::write(&cert, &certificate.cert_pem).expect("written");
@@ -284,17 +283,20 @@ async fn handlers_see_the_tls_session() {
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
     let tls = within(
         "the TLS handshake",
-        common::tls_connector().connect(name, tcp),
+        harness::transport::tls_connector().connect(name, tcp),
     )
     .await
     .expect("the TLS handshake succeeds");
     let (ws, _) = within(
         "the upgrade",
-        tokio_tungstenite::client_async("wss://localhost/", Box::new(tls) as common::TestStream),
+        tokio_tungstenite::client_async(
+            "wss://localhost/",
+            Box::new(tls) as harness::transport::TestStream,
+        ),
     )
     .await
     .expect("the upgrade succeeds");
-    let mut client = common::Client::from_websocket(ws);
+    let mut client = harness::Client::from_websocket(ws);
     let reply = client.call("tls", json!({})).await;
     assert_eq!(
         reply["Data"],
@@ -316,11 +318,14 @@ async fn handlers_see_the_tls_session() {
         .expect("TCP connect");
     let (ws, _) = within(
         "the upgrade",
-        tokio_tungstenite::client_async("ws://localhost/", Box::new(tcp) as common::TestStream),
+        tokio_tungstenite::client_async(
+            "ws://localhost/",
+            Box::new(tcp) as harness::transport::TestStream,
+        ),
     )
     .await
     .expect("the upgrade succeeds");
-    let mut client = common::Client::from_websocket(ws);
+    let mut client = harness::Client::from_websocket(ws);
     let reply = client.call("tls", json!({})).await;
     assert_eq!(
         reply["Data"],
@@ -330,7 +335,7 @@ async fn handlers_see_the_tls_session() {
 
 #[tokio::test]
 async fn a_client_without_tls_or_with_garbage_does_not_disturb_others() {
-    let certificate = common::test_certificate();
+    let certificate = harness::transport::test_certificate();
     let folder = Folder::new("garbage");
     let (cert, key) = (folder.file("cert.pem"), folder.file("key.pem"));
     std::fs::write(&cert, &certificate.cert_pem).expect("written");
@@ -418,7 +423,7 @@ fn bad_files_give_errors_that_name_them() {
 
 #[test]
 fn a_rustls_configuration_is_not_reloadable() {
-    let error = common::test_tls_config()
+    let error = harness::transport::test_tls_config()
         .reload()
         .expect_err("exws cannot reload a rustls ServerConfig");
     assert!(matches!(error, TlsError::NotReloadable), "{error:?}");
@@ -429,7 +434,7 @@ fn a_rustls_configuration_is_not_reloadable() {
 /// what to set and exits with 1.
 #[tokio::test]
 async fn the_tls_example_serves_wss_and_explains_missing_settings() {
-    let binary = tokio::task::spawn_blocking(|| examples_support::example_binary("tls"))
+    let binary = tokio::task::spawn_blocking(|| harness::process::example_binary("tls"))
         .await
         .expect("the example is built");
     let output = std::process::Command::new(&binary)
@@ -454,7 +459,7 @@ async fn the_tls_example_serves_wss_and_explains_missing_settings() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
 
-    let certificate = common::test_certificate();
+    let certificate = harness::transport::test_certificate();
     let (cert, key) = (folder.file("cert.pem"), folder.file("key.pem"));
     std::fs::write(&cert, &certificate.cert_pem).expect("written");
     std::fs::write(&key, &certificate.key_pem).expect("written");

@@ -117,15 +117,14 @@ describe("exws.js when the server goes away", () => {
     });
     await sleep(300);
     assert.deepEqual(await run(() => window.outcomes), [], "nothing settles while the server is stopped");
-    const killedAt = await run(() => performance.now());
     await server.kill();
     await waitFor(() => window.outcomes.length === 2, null, "both calls to settle", 10000);
     const outcomes = await run(() => window.outcomes);
     for (const outcome of outcomes) {
       assert.ok(outcome.error, `call ${outcome.label} rejected`);
       assert.equal(outcome.error.isExwsError, true);
+      // "disconnected", not "timeout": with a 30 s call timeout, the kill ended the calls.
       assert.equal(outcome.error.code, "disconnected");
-      assert.ok(outcome.at - killedAt < 5000, `rejected ${Math.round(outcome.at - killedAt)} ms after the kill`);
     }
     assert.deepEqual(outcomes.map((o) => o.error.type).sort(), ["CalculateRequest", "NoSuchType"]);
     const state = await run(() => window.client.state);

@@ -58,11 +58,10 @@ async fn pending_calls_fail_promptly_when_the_server_shuts_down() {
         }
     })
     .await;
-    let started = std::time::Instant::now();
     server.stop().await;
+    // `Disconnected`, not `Timeout`: the disconnect ended the call, not its 30 s timeout.
     let result = within(waiting).await.unwrap();
     assert!(matches!(result, Err(CallError::Disconnected)), "{result:?}");
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(client.pending_calls(), 0);
     // A normal close (1001, going away) is Offline, not Error.
     let mut state = client.state();
@@ -74,20 +73,25 @@ async fn pending_calls_fail_promptly_when_the_server_shuts_down() {
 #[tokio::test]
 async fn calls_and_sends_fail_fast_while_offline() {
     let server = start().await;
-    let client = within(Client::builder(server.url()).reconnect(false).connect())
-        .await
-        .unwrap();
+    // A call that waited for a connection would end in `Timeout` after 30 s (past `within`'s
+    // limit); failing fast is `Disconnected`.
+    let client = within(
+        Client::builder(server.url())
+            .call_timeout(Duration::from_secs(30))
+            .reconnect(false)
+            .connect(),
+    )
+    .await
+    .unwrap();
     server.stop().await;
     let mut state = client.state();
     wait_state(&mut state, &mut Vec::new(), |state| !state.is_online()).await;
-    let started = std::time::Instant::now();
     let error = within(client.call::<_, CalculateResponse>(&CalculateRequest { numbers: vec![] }))
         .await
         .unwrap_err();
     assert!(matches!(error, CallError::Disconnected), "{error:?}");
     let error = within(client.send(&Silent {})).await.unwrap_err();
     assert!(matches!(error, SendError::Disconnected), "{error:?}");
-    assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 #[tokio::test]

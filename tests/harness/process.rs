@@ -8,8 +8,6 @@
 //! built with and into its target directory and profile, so that `cargo test --all-features
 //! --test chat_example` reuses what it has already compiled.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::PathBuf;
@@ -172,4 +170,181 @@ fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String
         let _ = pipe.read_to_string(&mut text);
         text
     })
+}
+
+/// An example running as an OS process on a free loopback port (`EXWS_ADDR=127.0.0.1:0`),
+/// with its address read from its `exws listening on ws://IP:PORT` line; killed on drop.
+pub struct ExampleProcess {
+    child: std::process::Child,
+    url: String,
+    addr: std::net::SocketAddr,
+    output: std::sync::Arc<Mutex<String>>,
+}
+
+impl ExampleProcess {
+    /// Builds (if needed) and starts the example `name` with `env` on top of
+    /// `EXWS_ADDR=127.0.0.1:0` and `RUST_LOG=warn`; waits up to 30 s for its address.
+    pub async fn start(name: &str, env: &[(&str, &str)]) -> ExampleProcess {
+        let name = name.to_owned();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
+        tokio::task::spawn_blocking(move || ExampleProcess::start_blocking(&name, &env))
+            .await
+            .expect("starting the example did not panic")
+    }
+
+    /// [`start`](Self::start) for tests that are not async: blocks while it builds and starts.
+    pub fn start_blocking(name: &str, env: &[(String, String)]) -> ExampleProcess {
+        use std::io::BufRead;
+        let binary = example_binary(name);
+        let mut child = Command::new(&binary)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("EXWS_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .env_remove("EXWS_REDIS_URL")
+            .envs(env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
+        let output = std::sync::Arc::new(Mutex::new(String::new()));
+        let (found, address) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        for (pipe, found) in [
+            (Box::new(stdout) as Box<dyn Read + Send>, Some(found)),
+            (Box::new(stderr), None),
+        ] {
+            let log = output.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if let (Some(found), Some(url)) =
+                        (&found, line.strip_prefix("exws listening on "))
+                    {
+                        let url = url.split_whitespace().next().unwrap_or_default();
+                        let _ = found.send(url.to_owned());
+                    }
+                    let mut log = log.lock().unwrap_or_else(|poison| poison.into_inner());
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let mut process = ExampleProcess {
+            child,
+            url: String::new(),
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            output,
+        };
+        let Ok(url) = address.recv_timeout(Duration::from_secs(30)) else {
+            panic!(
+                "the {name} example printed no address within 30 s (status {:?}); its output:\n{}",
+                process.child.try_wait(),
+                process.output()
+            )
+        };
+        process.addr = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {url:?}"));
+        process.url = url;
+        process
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The URL it printed (`ws://IP:PORT` and any path).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Everything it printed so far, stdout and stderr.
+    pub fn output(&self) -> String {
+        self.output
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
+    }
+
+    /// Fails the test if the process has exited.
+    pub fn assert_running(&mut self) {
+        let status = self.child.try_wait().expect("the process is waited for");
+        assert!(
+            status.is_none(),
+            "the example exited ({status:?}); its output:\n{}",
+            self.output()
+        );
+    }
+
+    /// Kills the process (SIGKILL: it cannot clean up) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("the example is killed");
+        self.child.wait().expect("the example is reaped");
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -s {name} failed: {status}");
+    }
+
+    /// Waits (up to [`TIMEOUT`](super::timing::TIMEOUT)) for the process to exit; its status.
+    pub async fn exited(&mut self) -> std::process::ExitStatus {
+        super::timing::within("the example to exit", async {
+            loop {
+                if let Some(status) = self.child.try_wait().expect("the process is waited for") {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for ExampleProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the example `name` with `env` to its end (bounded by 30 s); returns its exit code and
+/// stderr.
+pub fn run_example(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let binary = example_binary(name);
+    let mut child = Command::new(binary)
+        .envs(env.iter().copied())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("the {name} example starts: {error}"));
+    let stderr = drain(child.stderr.take().expect("piped"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the example is waited for") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the {name} example with {env:?} neither served nor exited within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code(), stderr.join().expect("stderr read"))
 }

@@ -1,57 +1,15 @@
-//! Helpers of the rooms and Redis tests: the chat example's handlers (the same as in
-//! `examples/chat.rs`), a chat server served on a loopback port, and a chat client.
-//!
-//! Every receive is bounded by [`TIMEOUT`]; every wait for a state is bounded by its own limit.
+//! The chat example's handlers (the same as in `examples/chat.rs`) for in-process servers, and a
+//! chat client (on [`Client`]) for the rooms and Redis tests and the chat example's process.
 
-// Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
-
+use super::client::Client;
 use exws::{handlers, message, Connection, Context, Hub, HubError, Server};
 use exws_workspace::chat::{
     Broadcast, Broadcasted, Direct, DirectMessage, JoinRoom, Joined, LeaveRoom, Left, RoomMessage,
     SendToRoom, Welcome,
 };
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::future::Future;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
-
-/// The longest one step (a connect, a receive) may take before the test fails.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Awaits `future`, failing the test with `what` if it takes longer than [`TIMEOUT`].
-pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(TIMEOUT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {TIMEOUT:?} waiting for {what}"),
-    }
-}
-
-/// Polls `check` until it gives `Ok`, failing the test after `limit` with `what` and the last
-/// `Err` (which describes the state seen instead).
-pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        let last = match tokio::time::timeout(TIMEOUT, check()).await {
-            Ok(Ok(value)) => return value,
-            Ok(Err(state)) => state,
-            Err(_) => format!("one check took longer than {TIMEOUT:?}"),
-        };
-        if Instant::now() >= deadline {
-            panic!("gave up after {limit:?} waiting for {what}; last seen: {last}");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+use std::time::Duration;
 
 #[message]
 async fn join_room(
@@ -124,7 +82,7 @@ async fn welcome(context: Context) {
 }
 
 /// A server with the chat example's handlers and welcome message, to configure further
-/// (adapter, limits) before [`ChatServer::start`].
+/// (adapter, limits) before `TestServer::start`.
 pub fn chat_server() -> Server {
     Server::with_handlers(handlers![
         join_room,
@@ -136,69 +94,18 @@ pub fn chat_server() -> Server {
     .on_connect(welcome)
 }
 
-/// A server bound to `127.0.0.1:0` and served in a background task; dropping it shuts the
-/// server down.
-pub struct ChatServer {
-    addr: SocketAddr,
-    hub: Hub,
-    _shutdown: oneshot::Sender<()>,
-}
-
-impl ChatServer {
-    /// Binds `server` to a free loopback port and serves it with `serve_with_shutdown`.
-    pub async fn start(server: Server) -> ChatServer {
-        let bound = within("the server to bind", server.bind("127.0.0.1:0"))
-            .await
-            .expect("the server binds");
-        let addr = bound.local_addr();
-        let hub = bound.hub();
-        let (shutdown, signal) = oneshot::channel::<()>();
-        tokio::spawn(bound.serve_with_shutdown(async move {
-            let _ = signal.await;
-        }));
-        ChatServer {
-            addr,
-            hub,
-            _shutdown: shutdown,
-        }
-    }
-
-    /// The server's hub, as `BoundServer::hub` gave it.
-    pub fn hub(&self) -> &Hub {
-        &self.hub
-    }
-
-    /// The address the server listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Opens a connection and reads its `Welcome`.
-    pub async fn connect(&self) -> ChatClient {
-        ChatClient::connect(self.addr).await
-    }
-}
-
-/// A chat client on a real WebSocket, with its connection id from `Welcome`.
+/// A chat client on a real WebSocket (over this run's transport), with its connection id from
+/// `Welcome`.
 pub struct ChatClient {
-    ws: WebSocketStream<TcpStream>,
+    client: Client,
     id: String,
 }
 
 impl ChatClient {
-    /// Connects to `ws://addr/` and reads the `Welcome` that comes first.
+    /// Connects to `/` of `addr` and reads the `Welcome` that comes first.
     pub async fn connect(addr: SocketAddr) -> ChatClient {
-        let tcp = within("a TCP connection", TcpStream::connect(addr))
-            .await
-            .expect("TCP connect to the chat server");
-        let (ws, _response) = within(
-            "the WebSocket handshake",
-            tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp),
-        )
-        .await
-        .expect("the WebSocket handshake succeeds");
         let mut client = ChatClient {
-            ws,
+            client: Client::connect(addr).await,
             id: String::new(),
         };
         let welcome = client.expect("Welcome").await;
@@ -223,46 +130,22 @@ impl ChatClient {
 
     /// Sends a whole envelope.
     pub async fn send_envelope(&mut self, envelope: Value) {
-        within(
-            "sending a message",
-            self.ws.send(Message::text(envelope.to_string())),
-        )
-        .await
-        .expect("the message is sent");
+        self.client.send_json(&envelope).await;
     }
 
     /// The text of the next text frame (pings and pongs skipped); fails on anything else.
     pub async fn recv_text(&mut self) -> String {
-        loop {
-            let what = format!("the next message to {}", self.id);
-            match within(&what, self.ws.next()).await {
-                Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                other => panic!("{} expected a text frame, got {other:?}", self.id),
-            }
-        }
+        self.client.recv_text().await
     }
 
-    /// The next envelope if one comes within `limit`, for waits longer than [`TIMEOUT`].
+    /// The next envelope if one comes within `limit`, for waits longer than a step.
     pub async fn recv_for(&mut self, limit: Duration) -> Option<Value> {
-        let text = loop {
-            match tokio::time::timeout(limit, self.ws.next()).await {
-                Err(_) => return None,
-                Ok(Some(Ok(Message::Text(text)))) => break text.as_str().to_owned(),
-                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-                Ok(other) => panic!("{} expected a text frame, got {other:?}", self.id),
-            }
-        };
-        Some(
-            serde_json::from_str(&text)
-                .unwrap_or_else(|error| panic!("not JSON ({error}): {text}")),
-        )
+        self.client.recv_for(limit).await
     }
 
     /// The next envelope.
     pub async fn recv(&mut self) -> Value {
-        let text = self.recv_text().await;
-        serde_json::from_str(&text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
+        self.client.recv().await
     }
 
     /// The `Data` of the next envelope, which must have `Type` `message_type`.
@@ -352,6 +235,6 @@ impl ChatClient {
 
     /// Drops the TCP connection without a close frame, as a crashed client would.
     pub fn drop_abruptly(self) {
-        drop(self.ws.into_inner());
+        self.client.drop_abruptly();
     }
 }

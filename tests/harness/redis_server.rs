@@ -5,9 +5,6 @@
 //! The Redis tests run in CI (`--all-features`), so a missing `redis-server` fails them with
 //! an explanation instead of skipping them.
 
-// Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
-
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{ErrorKind, Read, Write};

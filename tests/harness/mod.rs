@@ -1,0 +1,35 @@
+//! The one test harness of the integration tests (`mod harness;` in each test binary), by
+//! concept:
+//!
+//! - [`timing`]: every await bounded by one step limit, waits for a state;
+//! - [`transport`]: `EXWS_TEST_TRANSPORT` (`plain`, `tls`, `axum`), the test certificate, the
+//!   byte stream to a test server;
+//! - [`server`]: the in-process server on a free port over that transport (every test server is
+//!   constructed there), and one that reports its connections' opens and closes;
+//! - [`client`]: the WebSocket client with strict expectations;
+//! - [`raw`]: hand-made upgrades, raw frames and HTTP exchanges;
+//! - [`handlers`]: the calculator and `Add` handlers;
+//! - [`chat`]: the chat example's handlers and a chat client;
+//! - [`process`]: the examples and the CLI as OS processes;
+//! - [`redis_server`]: a real `redis-server` on a free port;
+//! - [`memory`]: the process's resident memory.
+
+// Each test binary uses a different subset of the harness.
+#![allow(dead_code, unused_imports)]
+
+pub mod chat;
+pub mod client;
+pub mod handlers;
+pub mod memory;
+pub mod process;
+pub mod raw;
+pub mod redis_server;
+pub mod server;
+pub mod timing;
+pub mod transport;
+
+pub use client::{assert_error, error_message, Client, Received};
+pub use handlers::{add, calculate};
+pub use server::{ObservedServer, TestServer};
+pub use timing::{eventually, wait_for, within, within_for, TIMEOUT};
+pub use transport::{skipped_over, transport, Transport};
