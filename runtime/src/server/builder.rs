@@ -478,6 +478,18 @@ impl Server {
         self
     }
 
+    /// Sends text frames no handler claims to `fallback` instead of answering `unknown_type`.
+    pub(crate) fn fallback(mut self, fallback: super::Fallback) -> Self {
+        self.config.fallback = Some(fallback);
+        self
+    }
+
+    /// Answers plain HTTP `POST` requests with `handler` instead of 405.
+    pub(crate) fn post_handler(mut self, handler: super::PostHandler) -> Self {
+        self.config.post_handler = Some(handler);
+        self
+    }
+
     fn reject(&mut self, option: &'static str, reason: String) {
         self.invalid
             .get_or_insert(Error::InvalidOption { option, reason });
@@ -537,7 +549,7 @@ impl Server {
         #[cfg(not(feature = "schema"))]
         let config = self.config;
         let registry = Registry::new(handlers)?;
-        if registry.type_count() == 0 {
+        if registry.type_count() == 0 && config.fallback.is_none() {
             tracing::warn!("the server has no handlers: every message will get `unknown_type`");
         }
         let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));

@@ -56,7 +56,7 @@ impl HttpAnswer {
 
     /// Logs and counts a refusal (a file served is neither).
     pub(crate) fn log(&self, remote_addr: SocketAddr) {
-        if self.status != 200 {
+        if !(200..300).contains(&self.status) {
             let reason = String::from_utf8_lossy(&self.body);
             tracing::debug!(%remote_addr, status = self.status, %reason, "handshake refused");
             crate::metrics::handshake_rejected(self.status);
@@ -66,16 +66,21 @@ impl HttpAnswer {
     fn reason_phrase(&self) -> &'static str {
         match self.status {
             200 => "OK",
+            202 => "Accepted",
             400 => "Bad Request",
             401 => "Unauthorized",
             403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            409 => "Conflict",
+            411 => "Length Required",
+            413 => "Content Too Large",
             426 => "Upgrade Required",
             429 => "Too Many Requests",
             431 => "Request Header Fields Too Large",
             500 => "Internal Server Error",
             503 => "Service Unavailable",
+            504 => "Gateway Timeout",
             _ => "Error",
         }
     }
@@ -191,6 +196,13 @@ async fn read_request<S: AsyncRead + Unpin>(
         match parsed.parse(&buffer) {
             Ok(httparse::Status::Partial) => continue,
             Ok(httparse::Status::Complete(head_len)) => {
+                if let (Some("POST"), Some(handler)) = (parsed.method, &shared.config.post_handler)
+                {
+                    let request = request_of(&parsed, remote_addr);
+                    let leftover = buffer.split_off(head_len);
+                    let limit = shared.config.max_message_size;
+                    return Err(post(stream, request, leftover, handler, limit).await);
+                }
                 let (request, key) = check(&parsed, remote_addr, &shared.config)?;
                 let leftover = buffer.split_off(head_len);
                 return Ok(Some((request, key, leftover)));
@@ -209,6 +221,19 @@ fn check(
     peer: SocketAddr,
     config: &Config,
 ) -> Result<(HandshakeRequest, String), HttpAnswer> {
+    let mut request = request_of(parsed, peer);
+    if request.method == "GET" && request.header("upgrade").is_none() {
+        if let Some(file) = config.static_files.get(&request.path) {
+            return Err(HttpAnswer::file(file));
+        }
+    }
+    let key = check_upgrade(&request)?;
+    negotiate(&mut request, config)?;
+    Ok((request, key))
+}
+
+/// The request as handlers and authenticators see it.
+fn request_of(parsed: &httparse::Request<'_, '_>, peer: SocketAddr) -> HandshakeRequest {
     let method = parsed.method.unwrap_or_default().to_owned();
     let target = parsed.path.unwrap_or("/");
     let (path, query) = match target.split_once('?') {
@@ -225,7 +250,7 @@ fn check(
             )
         })
         .collect();
-    let mut request = HandshakeRequest {
+    HandshakeRequest {
         method,
         path,
         query,
@@ -233,15 +258,39 @@ fn check(
         remote_addr: peer,
         protocol: None,
         tls: None,
+    }
+}
+
+/// Reads the body of a `POST` (its `Content-Length`, at most `limit` bytes) and answers it
+/// with the server's POST handler.
+async fn post<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    request: HandshakeRequest,
+    mut body: Vec<u8>,
+    handler: &crate::server::PostHandler,
+    limit: usize,
+) -> HttpAnswer {
+    let Some(length) = request.header("content-length") else {
+        return HttpAnswer::new(411, "send the body with a Content-Length");
     };
-    if request.method == "GET" && request.header("upgrade").is_none() {
-        if let Some(file) = config.static_files.get(&request.path) {
-            return Err(HttpAnswer::file(file));
+    let Ok(length) = length.trim().parse::<usize>() else {
+        return HttpAnswer::new(400, "invalid Content-Length");
+    };
+    if length > limit {
+        return HttpAnswer::new(413, format!("the body is over {limit} bytes"));
+    }
+    if body.len() > length {
+        body.truncate(length);
+    }
+    while body.len() < length {
+        let wanted = (length - body.len()) as u64;
+        match (&mut *stream).take(wanted).read_buf(&mut body).await {
+            Ok(0) | Err(_) => return HttpAnswer::new(400, "the body ended early"),
+            Ok(_) => {}
         }
     }
-    let key = check_upgrade(&request)?;
-    negotiate(&mut request, config)?;
-    Ok((request, key))
+    let (status, text) = handler.call(request, body).await;
+    HttpAnswer::new(status, text)
 }
 
 /// What the server decides from the request besides authentication: the client's address
