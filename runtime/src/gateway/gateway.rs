@@ -185,4 +185,16 @@ impl GatewayStatus {
     pub fn backends(&self) -> usize {
         self.core.pool.backend_count()
     }
+
+    /// How many events wait for a backend now (none is connected).
+    pub fn queued_events(&self) -> usize {
+        self.core.pool.queued_count()
+    }
+
+    /// How many events the wait queue dropped since the start: the oldest when it was full,
+    /// every one when it is disabled (`queue_size` 0). Also counted in
+    /// `exws_gateway_events_dropped_total`.
+    pub fn dropped_events(&self) -> u64 {
+        self.core.pool.dropped_count()
+    }
 }

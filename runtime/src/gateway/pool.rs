@@ -62,6 +62,8 @@ pub(crate) struct Pool {
     next_request: AtomicU64,
     next_backend: AtomicU64,
     queue_size: usize,
+    /// Events dropped by the queue's policy, since the start.
+    dropped: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +83,7 @@ impl Pool {
             next_request: AtomicU64::new(1),
             next_backend: AtomicU64::new(1),
             queue_size,
+            dropped: AtomicU64::new(0),
         }
     }
 
@@ -125,15 +128,27 @@ impl Pool {
             .count()
     }
 
+    /// Events waiting for a backend now.
+    pub(crate) fn queued_count(&self) -> usize {
+        self.state().queued.len()
+    }
+
+    /// Events the queue dropped by policy (full, or disabled), since the start.
+    pub(crate) fn dropped_count(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
     /// Keeps an event for the next backend (the state's lock held).
     fn queue(&self, state: &mut PoolState, line: String) {
         if self.queue_size == 0 {
             metrics::event_dropped("queue_disabled");
+            self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
         if state.queued.len() >= self.queue_size {
             state.queued.pop_front();
             metrics::event_dropped("queue_full");
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         state.queued.push_back(line);
     }
