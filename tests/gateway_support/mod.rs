@@ -280,10 +280,17 @@ impl PyBackend {
     /// Starts it against `gateway` and waits until it is connected.
     pub async fn start(gateway: &TestGateway) -> PyBackend {
         let before = gateway.status.backends();
+        let backend = PyBackend::start_on(gateway.backend.port()).await;
+        gateway.wait_backends(before + 1).await;
+        backend
+    }
+
+    /// Starts it against the backend port `port` of 127.0.0.1; returns once it connected.
+    pub async fn start_on(port: u16) -> PyBackend {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/gateway_support/backend.py");
         let mut child = tokio::process::Command::new(python())
             .arg(script)
-            .arg(gateway.backend.port().to_string())
+            .arg(port.to_string())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -294,7 +301,6 @@ impl PyBackend {
             events: BufReader::new(stdout).lines(),
         };
         assert_eq!(backend.next_event().await["event"], "ready");
-        gateway.wait_backends(before + 1).await;
         backend
     }
 
@@ -318,5 +324,56 @@ impl PyBackend {
     /// Kills the backend (its socket closes).
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+/// A free TCP port of 127.0.0.1 (free when asked; the caller binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// `exws gateway` as an OS process, killed on drop.
+pub struct GatewayProcess {
+    child: std::process::Child,
+    pub ws: SocketAddr,
+    pub backend: SocketAddr,
+}
+
+impl GatewayProcess {
+    /// Runs `cli gateway --ws-port .. --tcp-port .. extra...` and waits until both ports
+    /// accept.
+    pub async fn start(cli: &std::path::Path, extra: &[&str]) -> GatewayProcess {
+        let (ws_port, tcp_port) = (free_port(), free_port());
+        let child = std::process::Command::new(cli)
+            .arg("gateway")
+            .args(["--ws-port", &ws_port.to_string(), "--tcp-port", &tcp_port.to_string()])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the CLI starts");
+        let gateway = GatewayProcess {
+            child,
+            ws: SocketAddr::from(([127, 0, 0, 1], ws_port)),
+            backend: SocketAddr::from(([127, 0, 0, 1], tcp_port)),
+        };
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        for addr in [gateway.ws, gateway.backend] {
+            while TcpStream::connect(addr).await.is_err() {
+                assert!(tokio::time::Instant::now() < deadline, "exws gateway never listened on {addr}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        gateway
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
