@@ -18,7 +18,11 @@ async fn a_pystrands_backend_admits_hears_and_answers_clients() {
     let mut alice = match try_connect(
         gateway.ws,
         "/ws/red?token=1",
-        &[("X-Client-Id", "alice"), ("X-Role", "admin"), ("authorization", "Bearer t")],
+        &[
+            ("X-Client-Id", "alice"),
+            ("X-Role", "admin"),
+            ("authorization", "Bearer t"),
+        ],
     )
     .await
     {
@@ -28,7 +32,11 @@ async fn a_pystrands_backend_admits_hears_and_answers_clients() {
     let request = backend.expect("connection_request").await;
     assert_eq!(request["url"], "/ws/red", "the path without its query");
     let headers = &request["headers"];
-    assert_eq!(headers["X-Client-Id"], json!(["alice"]), "Go's canonical names, list values");
+    assert_eq!(
+        headers["X-Client-Id"],
+        json!(["alice"]),
+        "Go's canonical names, list values"
+    );
     assert_eq!(headers["Authorization"], json!(["Bearer t"]));
     assert_eq!(headers["Sec-Websocket-Version"], json!(["13"]));
     assert!(headers.get("Host").is_none(), "Host is left out: {headers}");
@@ -91,7 +99,11 @@ async fn a_refused_client_gets_an_http_status_not_a_dropped_socket() {
     backend.expect("connection_request").await;
     let connected = backend.expect("new_connection").await;
     assert_eq!(connected["context"]["client_id"], "dave");
-    assert_eq!(try_connect(gateway.ws, "/chat", &[]).await.err(), Some(404), "only /ws/...");
+    assert_eq!(
+        try_connect(gateway.ws, "/chat", &[]).await.err(),
+        Some(404),
+        "only /ws/..."
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,7 +112,10 @@ async fn without_a_backend_a_handshake_is_refused_at_once_and_the_error_queued()
     assert_eq!(try_connect(gateway.ws, "/ws/r", &[]).await.err(), Some(503));
     let mut backend = RawBackend::connect(gateway.backend).await;
     let error = backend.expect("error").await;
-    assert_eq!(error["params"]["error"], "no backend available to handle connection request");
+    assert_eq!(
+        error["params"]["error"],
+        "no backend available to handle connection request"
+    );
     assert_eq!(error["params"]["context"]["url"], "/ws/r");
 }
 
@@ -157,7 +172,10 @@ async fn bad_backend_lines_get_error_events_and_break_nothing() {
     for (what, line) in bad {
         backend.send_raw(&line).await;
         let error = backend.expect("error").await;
-        let text = error["params"]["error"].as_str().unwrap_or_default().to_owned();
+        let text = error["params"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(!text.is_empty(), "{what}: {error}");
     }
     // Everything still works, for this backend and its client.
@@ -166,7 +184,10 @@ async fn bad_backend_lines_get_error_events_and_break_nothing() {
         .await;
     assert_eq!(alice.next_text().await, "still here");
     alice.send("and me").await;
-    assert_eq!(backend.expect("new_message").await["params"]["message"], "and me");
+    assert_eq!(
+        backend.expect("new_message").await["params"]["message"],
+        "and me"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,13 +198,19 @@ async fn a_duplicate_client_id_is_refused_and_the_first_keeps_working() {
     backend.expect("connection_request").await;
     backend.expect("new_connection").await;
     assert_eq!(
-        try_connect(gateway.ws, "/ws/red", &[("X-Client-Id", "same")]).await.err(),
+        try_connect(gateway.ws, "/ws/red", &[("X-Client-Id", "same")])
+            .await
+            .err(),
         Some(409)
     );
     backend.expect("connection_request").await;
     first.send("to:same:mine").await;
     backend.expect("new_message").await;
-    assert_eq!(first.next_text().await, "mine", "the first connection still gets its messages");
+    assert_eq!(
+        first.next_text().await,
+        "mine",
+        "the first connection still gets its messages"
+    );
     first.close().await;
     backend.expect("disconnected").await;
     // Once the first has left, the id is free again.
@@ -210,9 +237,18 @@ async fn events_wait_for_the_next_backend_in_order_within_the_queue_size() {
     let mut got = Vec::new();
     while got.len() < 3 {
         let event = next.expect("new_message").await;
-        got.push(event["params"]["message"].as_str().unwrap_or_default().to_owned());
+        got.push(
+            event["params"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
-    assert_eq!(got, ["m3", "m4", "m5"], "the newest 3, in order (the oldest dropped)");
+    assert_eq!(
+        got,
+        ["m3", "m4", "m5"],
+        "the newest 3, in order (the oldest dropped)"
+    );
     alice.send("m6").await;
     assert_eq!(next.expect("new_message").await["params"]["message"], "m6");
 }
@@ -222,5 +258,8 @@ async fn backends_get_heartbeats() {
     let gateway = start(test_config().heartbeat_interval(Duration::from_millis(50))).await;
     let mut backend = RawBackend::connect(gateway.backend).await;
     let line = backend.next_line().await.expect("a line");
-    assert_eq!(line, json!({"request_id": "heartbeat", "action": "heartbeat", "params": {}}));
+    assert_eq!(
+        line,
+        json!({"request_id": "heartbeat", "action": "heartbeat", "params": {}})
+    );
 }

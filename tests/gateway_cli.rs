@@ -1,6 +1,7 @@
 //! `exws gateway` as a process, the way a PyStrands user runs it: a backend written against
 //! the PyPI client, unchanged, serves clients through it; two processes on one real
-//! `redis-server` act as one.
+//! `redis-server` act as one. And the bridge example (`examples/gateway_bridge.rs`): Rust
+//! answers its `Type`, the backend gets the rest.
 
 #![cfg(all(feature = "gateway", feature = "redis"))]
 
@@ -8,11 +9,17 @@ mod examples_support;
 mod gateway_support;
 mod redis_support;
 
-use gateway_support::{connect, GatewayProcess, PyBackend};
+use gateway_support::{connect, free_port, GatewayProcess, PyBackend, RawBackend};
 use redis_support::RedisServer;
+use std::net::SocketAddr;
 
 /// Connects `id` into `room` and waits until the backend heard of it.
-async fn join(gateway: &GatewayProcess, backend: &mut PyBackend, id: &str, room: &str) -> gateway_support::Client {
+async fn join(
+    gateway: &GatewayProcess,
+    backend: &mut PyBackend,
+    id: &str,
+    room: &str,
+) -> gateway_support::Client {
     let client = connect(gateway.ws, id, room).await;
     backend.expect("connection_request").await;
     let connected = backend.expect("new_connection").await;
@@ -46,15 +53,61 @@ async fn two_cli_gateways_on_redis_act_as_one() {
     alice.send("room:red:hello red").await;
     backend_one.expect("new_message").await;
     assert_eq!(alice.next_text().await, "hello red");
-    assert_eq!(bob.next_text().await, "hello red", "through Redis to the other process");
+    assert_eq!(
+        bob.next_text().await,
+        "hello red",
+        "through Redis to the other process"
+    );
 
     bob.send("to:alice:hi alice").await;
     let heard = backend_two.expect("new_message").await;
-    assert_eq!(heard["context"]["client_id"], "bob", "bob's events go to his own process's backend");
+    assert_eq!(
+        heard["context"]["client_id"], "bob",
+        "bob's events go to his own process's backend"
+    );
     assert_eq!(alice.next_text().await, "hi alice");
 
     alice.send("all:everyone").await;
     backend_one.expect("new_message").await;
     assert_eq!(alice.next_text().await, "everyone");
     assert_eq!(bob.next_text().await, "everyone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_example_answers_quotes_in_rust_and_forwards_the_rest() {
+    let example =
+        tokio::task::spawn_blocking(|| examples_support::example_binary("gateway_bridge"))
+            .await
+            .expect("the example builds");
+    let ws = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let backend_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut child = tokio::process::Command::new(example)
+        .env("EXWS_ADDR", ws.to_string())
+        .env("EXWS_BACKEND_ADDR", backend_addr.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the example starts");
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let banner = lines.next_line().await.expect("reads").expect("a banner");
+    assert!(banner.contains("backends on"), "{banner}");
+    let mut backend = RawBackend::connect(backend_addr).await;
+    let addr = ws;
+    let connecting = tokio::spawn(async move { connect(addr, "trader", "desk").await });
+    backend.admit("trader", "desk").await;
+    let mut client = connecting.await.expect("the client connects");
+    backend.expect("new_connection").await;
+    client
+        .send(r#"{"Type":"Quote","Data":{"symbol":"AB"},"Id":7}"#)
+        .await;
+    let reply: serde_json::Value = serde_json::from_str(&client.next_text().await).expect("JSON");
+    assert_eq!(reply["Type"], "QuoteReply");
+    assert_eq!(reply["Data"]["cents"], (65 + 66) * 10);
+    client.send("for the backend").await;
+    assert_eq!(
+        backend.expect("new_message").await["params"]["message"],
+        "for the backend"
+    );
 }

@@ -31,16 +31,24 @@ async fn a_client_that_stops_reading_stalls_nobody_else() {
     // (256 KiB) and socket buffers fill up long before the 20 MB end.
     for number in 0..400 {
         let line = json!({"request_id": "b", "action": "broadcast", "params": {"message": format!("{number}:{chunk}")}});
-        writer.write_all(format!("{line}\n").as_bytes()).await.expect("the gateway reads");
+        writer
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("the gateway reads");
         let text = reader.next_text().await;
-        assert!(text.starts_with(&format!("{number}:")), "message {number} in order");
+        assert!(
+            text.starts_with(&format!("{number}:")),
+            "message {number} in order"
+        );
         assert_eq!(text.len(), format!("{number}:").len() + 50 * 1024, "whole");
     }
     // The client that never read was closed by the slow-consumer policy.
     let mut line = String::new();
     loop {
         line.clear();
-        tokio::io::AsyncBufReadExt::read_line(&mut events, &mut line).await.expect("reads");
+        tokio::io::AsyncBufReadExt::read_line(&mut events, &mut line)
+            .await
+            .expect("reads");
         let event: serde_json::Value = serde_json::from_str(&line).expect("JSON");
         if event["action"] == "disconnected" {
             assert_eq!(event["params"]["context"]["client_id"], "stalled");
@@ -80,7 +88,10 @@ async fn a_stalled_backend_stalls_only_its_clients_until_they_move() {
     while !(heard_fast && heard_slow_last) {
         let event = healthy.expect("new_message").await;
         let params = &event["params"];
-        match (params["context"]["client_id"].as_str(), params["message"].as_str()) {
+        match (
+            params["context"]["client_id"].as_str(),
+            params["message"].as_str(),
+        ) {
             (Some("fast"), Some("hello")) => heard_fast = true,
             (Some("slow"), Some("last")) => heard_slow_last = true,
             _ => {}
@@ -136,8 +147,14 @@ async fn large_messages_from_many_clients_arrive_whole() {
         let event = backend.expect("new_message").await;
         let message = event["params"]["message"].as_str().expect("a string");
         let mut parts = message.splitn(3, '/');
-        let index: usize = parts.next().and_then(|part| part.parse().ok()).expect("index");
-        let sequence: u8 = parts.next().and_then(|part| part.parse().ok()).expect("sequence");
+        let index: usize = parts
+            .next()
+            .and_then(|part| part.parse().ok())
+            .expect("index");
+        let sequence: u8 = parts
+            .next()
+            .and_then(|part| part.parse().ok())
+            .expect("sequence");
         let body = parts.next().expect("body");
         assert_eq!(event["params"]["context"]["client_id"], format!("c{index}"));
         assert_eq!(sequence, next[index], "each client's messages in order");
@@ -153,10 +170,14 @@ async fn large_messages_from_many_clients_arrive_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backends_authenticate_with_a_token_and_off_loopback_they_must() {
-    let open = Gateway::new(GatewayConfig::default().backend_addr("0.0.0.0:0".parse().expect("addr")))
-        .bind(exws::Server::with_handlers([]), "127.0.0.1:0")
-        .await;
-    assert!(matches!(open, Err(GatewayError::UnauthenticatedBackendPort(_))));
+    let open =
+        Gateway::new(GatewayConfig::default().backend_addr("0.0.0.0:0".parse().expect("addr")))
+            .bind(exws::Server::with_handlers([]), "127.0.0.1:0")
+            .await;
+    assert!(matches!(
+        open,
+        Err(GatewayError::UnauthenticatedBackendPort(_))
+    ));
 
     let gateway = start(test_config().backend_token("s3cret")).await;
     let mut intruder = RawBackend::connect(gateway.backend).await;
@@ -164,7 +185,10 @@ async fn backends_authenticate_with_a_token_and_off_loopback_they_must() {
         .send(json!({"request_id": "auth", "action": "auth", "params": {"token": "guess"}}))
         .await;
     let refused = intruder.expect("error").await;
-    assert!(refused["params"]["error"].as_str().unwrap_or_default().contains("authentication"));
+    assert!(refused["params"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("authentication"));
     intruder.closed().await;
     assert_eq!(gateway.status.backends(), 0);
 
@@ -178,8 +202,12 @@ async fn backends_authenticate_with_a_token_and_off_loopback_they_must() {
 
 /// Sends one HTTP POST and returns the status and body.
 async fn post(addr: std::net::SocketAddr, token: Option<&str>, body: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
-    let auth = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let auth = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     let request = format!(
         "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
         body.len()
@@ -192,7 +220,11 @@ async fn post(addr: std::net::SocketAddr, token: Option<&str>, body: &str) -> (u
         .nth(1)
         .and_then(|status| status.parse().ok())
         .expect("a status line");
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     (status, body)
 }
 
@@ -207,15 +239,22 @@ async fn http_publish_reaches_rooms_clients_and_everyone_with_the_token() {
     assert_eq!(post(gateway.ws, Some("wrong"), to_room).await.0, 403);
     assert_eq!(post(gateway.ws, Some("pub-token"), to_room).await.0, 202);
     assert_eq!(alice.next_text().await, "to red");
-    let to_alice = r#"{"action":"message_to_connection","params":{"conn_id":"alice","message":"direct"}}"#;
+    let to_alice =
+        r#"{"action":"message_to_connection","params":{"conn_id":"alice","message":"direct"}}"#;
     assert_eq!(post(gateway.ws, Some("pub-token"), to_alice).await.0, 202);
     assert_eq!(alice.next_text().await, "direct");
     let everyone = r#"{"action":"broadcast","params":{"message":"all"}}"#;
     assert_eq!(post(gateway.ws, Some("pub-token"), everyone).await.0, 202);
     assert_eq!(alice.next_text().await, "all");
-    let nobody = r#"{"action":"message_to_connection","params":{"conn_id":"nobody","message":"x"}}"#;
+    let nobody =
+        r#"{"action":"message_to_connection","params":{"conn_id":"nobody","message":"x"}}"#;
     assert_eq!(post(gateway.ws, Some("pub-token"), nobody).await.0, 404);
-    let (status, body) = post(gateway.ws, Some("pub-token"), r#"{"action":"broadcast","params":{}}"#).await;
+    let (status, body) = post(
+        gateway.ws,
+        Some("pub-token"),
+        r#"{"action":"broadcast","params":{}}"#,
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(body.contains("message"), "{body}");
 }
@@ -237,17 +276,26 @@ async fn ping(request: Ping) -> Pong {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_handlers_answer_their_types_and_the_backend_gets_the_rest() {
-    let gateway = start_with(exws::Server::with_handlers(exws::handlers![ping]), test_config()).await;
+    let gateway = start_with(
+        exws::Server::with_handlers(exws::handlers![ping]),
+        test_config(),
+    )
+    .await;
     let mut backend = RawBackend::connect(gateway.backend).await;
     gateway.wait_backends(1).await;
     let mut client = admitted(&gateway, &mut backend, "bridged", "r").await;
-    client.send(r#"{"Type":"Ping","Data":{"n":41},"Id":1}"#).await;
+    client
+        .send(r#"{"Type":"Ping","Data":{"n":41},"Id":1}"#)
+        .await;
     let reply: serde_json::Value = serde_json::from_str(&client.next_text().await).expect("JSON");
     assert_eq!(reply["Type"], "Pong");
     assert_eq!(reply["Data"]["n"], 42);
     for text in [r#"{"Type":"Other","Data":{}}"#, "plain text"] {
         client.send(text).await;
-        assert_eq!(backend.expect("new_message").await["params"]["message"], text);
+        assert_eq!(
+            backend.expect("new_message").await["params"]["message"],
+            text
+        );
     }
     eventually(|| gateway.hub.local_connection_count() == 1).await;
 }

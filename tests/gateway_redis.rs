@@ -16,7 +16,11 @@ use serde_json::json;
 async fn gateway_on(redis: &RedisServer) -> TestGateway {
     let adapter = RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix("gw-test"))
         .expect("a valid Redis URL");
-    start_with(exws::Server::with_handlers([]).adapter(adapter), test_config()).await
+    start_with(
+        exws::Server::with_handlers([]).adapter(adapter),
+        test_config(),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,12 +39,20 @@ async fn two_gateways_on_redis_act_as_one() {
         .send(json!({"request_id": "1", "action": "message_to_room", "params": {"room_id": "red", "message": "to red"}}))
         .await;
     assert_eq!(alice.next_text().await, "to red");
-    assert_eq!(bob.next_text().await, "to red", "a room spans both gateways");
+    assert_eq!(
+        bob.next_text().await,
+        "to red",
+        "a room spans both gateways"
+    );
 
     backend_one
         .send(json!({"request_id": "2", "action": "message_to_connection", "params": {"conn_id": "bob", "message": "hi bob"}}))
         .await;
-    assert_eq!(bob.next_text().await, "hi bob", "a client on the other gateway");
+    assert_eq!(
+        bob.next_text().await,
+        "hi bob",
+        "a client on the other gateway"
+    );
 
     backend_two
         .send(json!({"request_id": "3", "action": "broadcast", "params": {"message": "everyone"}}))
@@ -58,9 +70,16 @@ async fn two_gateways_on_redis_act_as_one() {
 
     // The id alice holds on one gateway is refused on the other.
     let addr = two.ws;
-    let duplicate = tokio::spawn(async move { try_connect(addr, "/ws/red", &[("X-Client-Id", "alice")]).await.err() });
+    let duplicate = tokio::spawn(async move {
+        try_connect(addr, "/ws/red", &[("X-Client-Id", "alice")])
+            .await
+            .err()
+    });
     backend_two.admit("alice", "red").await;
     assert_eq!(duplicate.await.expect("the task runs"), Some(409));
     alice.send("still mine").await;
-    assert_eq!(backend_one.expect("new_message").await["params"]["message"], "still mine");
+    assert_eq!(
+        backend_one.expect("new_message").await["params"]["message"],
+        "still mine"
+    );
 }

@@ -77,6 +77,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "schema") {
         features.push("schema");
     }
+    if cfg!(feature = "gateway") {
+        features.push("gateway");
+    }
     features
 }
 

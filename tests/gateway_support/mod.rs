@@ -82,7 +82,10 @@ impl TestGateway {
 pub async fn eventually(condition: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "the condition never held");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the condition never held"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -94,7 +97,11 @@ pub struct Client {
 
 /// Connects to `ws://addr{path}` with extra headers; `Err(status)` when the handshake is
 /// refused.
-pub async fn try_connect(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<Client, u16> {
+pub async fn try_connect(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<Client, u16> {
     let mut request = format!("ws://{addr}{path}")
         .into_client_request()
         .expect("a valid URL");
@@ -171,7 +178,9 @@ pub struct RawBackend {
 
 impl RawBackend {
     pub async fn connect(addr: SocketAddr) -> RawBackend {
-        let stream = TcpStream::connect(addr).await.expect("the backend port accepts");
+        let stream = TcpStream::connect(addr)
+            .await
+            .expect("the backend port accepts");
         let (read, writer) = stream.into_split();
         RawBackend {
             reader: BufReader::new(read),
@@ -189,13 +198,19 @@ impl RawBackend {
         if read == 0 {
             return None;
         }
-        Some(serde_json::from_str(&line).unwrap_or_else(|error| panic!("not JSON ({error}): {line:?}")))
+        Some(
+            serde_json::from_str(&line)
+                .unwrap_or_else(|error| panic!("not JSON ({error}): {line:?}")),
+        )
     }
 
     /// The next event that is not a heartbeat.
     pub async fn next_event(&mut self) -> Value {
         loop {
-            let line = self.next_line().await.expect("the gateway keeps the backend");
+            let line = self
+                .next_line()
+                .await
+                .expect("the gateway keeps the backend");
             if line["action"] != "heartbeat" {
                 return line;
             }
@@ -214,7 +229,10 @@ impl RawBackend {
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).await.expect("the gateway reads");
+        self.writer
+            .write_all(bytes)
+            .await
+            .expect("the gateway reads");
     }
 
     /// Answers the next `connection_request`, admitting `client_id` into `room`.
@@ -242,7 +260,12 @@ impl RawBackend {
 }
 
 /// Connects a raw backend and answers `client_id`'s handshake with it, in `room`.
-pub async fn admitted(gateway: &TestGateway, backend: &mut RawBackend, client_id: &str, room: &str) -> Client {
+pub async fn admitted(
+    gateway: &TestGateway,
+    backend: &mut RawBackend,
+    client_id: &str,
+    room: &str,
+) -> Client {
     let addr = gateway.ws;
     let id = client_id.to_owned();
     let room_path = room.to_owned();
@@ -287,7 +310,8 @@ impl PyBackend {
 
     /// Starts it against the backend port `port` of 127.0.0.1; returns once it connected.
     pub async fn start_on(port: u16) -> PyBackend {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/gateway_support/backend.py");
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/gateway_support/backend.py");
         let mut child = tokio::process::Command::new(python())
             .arg(script)
             .arg(port.to_string())
@@ -349,7 +373,12 @@ impl GatewayProcess {
         let (ws_port, tcp_port) = (free_port(), free_port());
         let child = std::process::Command::new(cli)
             .arg("gateway")
-            .args(["--ws-port", &ws_port.to_string(), "--tcp-port", &tcp_port.to_string()])
+            .args([
+                "--ws-port",
+                &ws_port.to_string(),
+                "--tcp-port",
+                &tcp_port.to_string(),
+            ])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -363,7 +392,10 @@ impl GatewayProcess {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         for addr in [gateway.ws, gateway.backend] {
             while TcpStream::connect(addr).await.is_err() {
-                assert!(tokio::time::Instant::now() < deadline, "exws gateway never listened on {addr}");
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "exws gateway never listened on {addr}"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
