@@ -142,7 +142,7 @@ async fn large_messages_from_many_clients_arrive_whole() {
             })
         })
         .collect();
-    let mut next = vec![0u8; 16];
+    let mut next = [0u8; 16];
     for _ in 0..16 * 4 {
         let event = backend.expect("new_message").await;
         let message = event["params"]["message"].as_str().expect("a string");
