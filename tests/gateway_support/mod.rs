@@ -368,8 +368,17 @@ pub struct GatewayProcess {
 
 impl GatewayProcess {
     /// Runs `cli gateway --ws-port .. --tcp-port .. extra...` and waits until both ports
-    /// accept.
+    /// accept; starts again on other ports when a chosen port was taken meanwhile.
     pub async fn start(cli: &std::path::Path, extra: &[&str]) -> GatewayProcess {
+        for _ in 0..5 {
+            if let Some(gateway) = GatewayProcess::try_start(cli, extra).await {
+                return gateway;
+            }
+        }
+        panic!("exws gateway never started (see its stderr above)");
+    }
+
+    async fn try_start(cli: &std::path::Path, extra: &[&str]) -> Option<GatewayProcess> {
         let (ws_port, tcp_port) = (free_port(), free_port());
         let child = std::process::Command::new(cli)
             .arg("gateway")
@@ -384,7 +393,7 @@ impl GatewayProcess {
             .stdin(Stdio::null())
             .spawn()
             .expect("the CLI starts");
-        let gateway = GatewayProcess {
+        let mut gateway = GatewayProcess {
             child,
             ws: SocketAddr::from(([127, 0, 0, 1], ws_port)),
             backend: SocketAddr::from(([127, 0, 0, 1], tcp_port)),
@@ -392,6 +401,9 @@ impl GatewayProcess {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         for addr in [gateway.ws, gateway.backend] {
             while TcpStream::connect(addr).await.is_err() {
+                if matches!(gateway.child.try_wait(), Ok(Some(_))) {
+                    return None;
+                }
                 assert!(
                     tokio::time::Instant::now() < deadline,
                     "exws gateway never listened on {addr}"
@@ -399,7 +411,7 @@ impl GatewayProcess {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
-        gateway
+        Some(gateway)
     }
 }
 
