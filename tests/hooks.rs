@@ -398,7 +398,8 @@ async fn server_close_with_is_closed_by_application() {
 async fn the_first_close_asked_for_wins_over_a_shutdown_asked_for_right_after() {
     let recorder = Recorder::default();
     let serving = Serving::default();
-    let bound = harness::server::bind(recorded(handlers().with_state(serving.clone()), &recorder)).await;
+    let bound =
+        harness::server::bind(recorded(handlers().with_state(serving.clone()), &recorder)).await;
     assert!(serving.0.set(bound.endpoint().clone()).is_ok());
     let server = TestServer::serve(bound);
     let (mut ws, id) = connect_welcomed(&server).await;

@@ -102,6 +102,9 @@ pub enum Command {
     /// Work with contracts (AsyncAPI documents of exws servers).
     #[command(subcommand)]
     Contract(ContractCommand),
+    /// Run a PyStrands-compatible gateway: WebSocket clients on --ws-port, backends in any
+    /// language on --tcp-port (one JSON object per line). See docs/GATEWAY.md.
+    Gateway(Box<crate::gateway::GatewayArgs>),
 }
 
 /// What `codegen` generates.

@@ -7,6 +7,7 @@
 //! exws listen URL [--send TYPE DATA_JSON]...   print every incoming envelope as a JSON line
 //! exws codegen typescript URL_OR_FILE [--out FILE]   TypeScript declarations of a contract
 //! exws contract diff OLD NEW     the changes between two contracts; exit 1 on a breaking one
+//! exws gateway [--ws-port 8080] [--tcp-port 8081] ...   a PyStrands-compatible gateway
 //! ```
 //!
 //! Exit codes: 0 success, 1 server `Error` reply, 2 usage, 3 connection failure, 4 timeout,
@@ -17,6 +18,7 @@ mod args;
 mod commands;
 mod contract;
 mod exit;
+mod gateway;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -24,11 +26,16 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // The gateway serves many connections: every core, and logs at `info` by default.
+    let serving = matches!(cli.command, Command::Gateway(_));
+    let mut builder = if serving {
+        init_gateway_logs();
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        init_logs();
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             return exit::Failure::new(exit::CONNECTION, format!("cannot start: {error}")).report()
@@ -46,6 +53,7 @@ fn main() -> ExitCode {
             Command::Contract(args::ContractCommand::Diff(args)) => {
                 contract::contract_diff(args, cli.global.timeout()).await
             }
+            Command::Gateway(args) => gateway::run(*args).await,
         }
     });
     match result {
@@ -62,4 +70,14 @@ fn init_logs() {
             .with_writer(std::io::stderr)
             .init();
     }
+}
+
+/// The gateway logs at `info` unless `RUST_LOG` says otherwise.
+fn init_gateway_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

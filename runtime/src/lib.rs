@@ -10,6 +10,8 @@ pub mod contract;
 mod error;
 pub mod extract;
 mod fuzzing;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 pub mod handler;
 mod handshake;
 mod hooks;

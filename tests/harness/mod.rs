@@ -19,6 +19,8 @@
 
 pub mod chat;
 pub mod client;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 pub mod handlers;
 pub mod memory;
 pub mod process;

@@ -75,6 +75,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "schema") {
         features.push("schema");
     }
+    if cfg!(feature = "gateway") {
+        features.push("gateway");
+    }
     features
 }
 

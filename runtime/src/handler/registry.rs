@@ -124,4 +124,9 @@ impl Registry {
     pub(crate) fn handlers(&self) -> impl Iterator<Item = &'static crate::HandlerInfo> + '_ {
         self.all.iter().map(|handler| handler.info())
     }
+
+    /// How many distinct `Type`s have handlers.
+    pub(crate) fn type_count(&self) -> usize {
+        self.by_type.len()
+    }
 }

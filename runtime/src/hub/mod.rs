@@ -269,7 +269,7 @@ impl Hub {
     }
 }
 
-fn check_room(room: &str) -> Result<(), HubError> {
+pub(crate) fn check_room(room: &str) -> Result<(), HubError> {
     if room.is_empty() || room.len() > 256 || room.chars().any(char::is_control) {
         return Err(HubError::InvalidRoom(room.chars().take(64).collect()));
     }

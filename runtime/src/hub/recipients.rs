@@ -60,6 +60,14 @@ impl<'a> Recipients<'a> {
         data: &T,
     ) -> Result<(), HubError> {
         let text = Utf8Bytes::from(encode(message_type, data, None)?);
+        self.send_text(text).await
+    }
+
+    /// Sends `text` as it is, without an envelope: a text frame the receivers get unchanged
+    /// (the gateway relays its backends' messages this way). Same delivery and errors as
+    /// [`send_as`](Recipients::send_as).
+    pub async fn send_text(self, text: impl Into<Utf8Bytes>) -> Result<(), HubError> {
+        let text: Utf8Bytes = text.into();
         let local = self.hub.local();
         let delivered_here = local.deliver(&self.target, &self.except, &text);
         if let Target::Connection(id) = &self.target {

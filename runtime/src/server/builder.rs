@@ -490,6 +490,18 @@ impl Server {
         self
     }
 
+    /// Sends text frames no handler claims to `fallback` instead of answering `unknown_type`.
+    pub(crate) fn fallback(mut self, fallback: super::Fallback) -> Self {
+        self.config.fallback = Some(fallback);
+        self
+    }
+
+    /// Answers plain HTTP `POST` requests with `handler` instead of 405.
+    pub(crate) fn post_handler(mut self, handler: super::PostHandler) -> Self {
+        self.config.post_handler = Some(handler);
+        self
+    }
+
     fn reject(&mut self, option: &'static str, reason: String) {
         self.invalid
             .get_or_insert(Error::InvalidOption { option, reason });
@@ -540,7 +552,9 @@ impl Server {
             Some(handlers) => handlers,
             None => {
                 let handlers = registered();
-                if handlers.is_empty() {
+                // A server whose unclaimed frames go to a fallback (the gateway's backends)
+                // may have no handler of its own.
+                if handlers.is_empty() && self.config.fallback.is_none() {
                     return Err(Error::NoHandlers);
                 }
                 handlers

@@ -74,6 +74,10 @@ pub(crate) struct Config {
     pub trusted_proxies: crate::handshake::TrustedProxies,
     /// Subprotocols the server speaks, in its own order (the client's preference decides).
     pub protocols: Vec<String>,
+    /// Where text frames that no handler claims go (the gateway); `None`: `unknown_type`.
+    pub fallback: Option<super::extension::Fallback>,
+    /// Who answers plain HTTP `POST` requests (the gateway's publish); `None`: 405.
+    pub post_handler: Option<super::extension::PostHandler>,
     /// What the contract says beyond the handlers (feature `schema`).
     #[cfg(feature = "schema")]
     pub contract: crate::contract::Declared,
@@ -106,6 +110,8 @@ impl Default for Config {
             static_files: super::StaticFiles::default(),
             trusted_proxies: crate::handshake::TrustedProxies::default(),
             protocols: Vec::new(),
+            fallback: None,
+            post_handler: None,
             #[cfg(feature = "schema")]
             contract: crate::contract::Declared::default(),
         }

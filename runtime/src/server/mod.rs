@@ -8,6 +8,7 @@ mod config;
 #[cfg(feature = "schema")]
 mod contract;
 mod endpoint;
+mod extension;
 mod shutdown;
 mod static_files;
 #[cfg(feature = "tls")]
@@ -22,6 +23,7 @@ pub use shutdown::shutdown_signal;
 pub use tls::{TlsConfig, TlsError};
 
 pub(crate) use config::Config;
+pub(crate) use extension::{Fallback, PostHandler};
 pub(crate) use static_files::{StaticFile, StaticFiles};
 
 use crate::auth::SharedAuthenticator;

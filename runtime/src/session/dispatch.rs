@@ -14,6 +14,14 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 /// Handles one text frame. Replies are queued in handler order; the queue's capacity applies
 /// backpressure to this connection's reading.
 pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
+    if let Some(fallback) = &shared.config.fallback {
+        if !claimed(text, shared) {
+            fallback
+                .call(context.clone(), Utf8Bytes::from(text.to_owned()))
+                .await;
+            return;
+        }
+    }
     let connection = context.connection();
     let incoming = match Incoming::parse(text) {
         Ok(incoming) => incoming,
@@ -142,6 +150,21 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
                 }
             }
         }
+    }
+}
+
+/// Whether a handler of this server answers `text`: an envelope of a registered `Type` (or a
+/// `StreamCancel`). Without handlers nothing is parsed.
+fn claimed(text: &str, shared: &Shared) -> bool {
+    if shared.registry.type_count() == 0 {
+        return false;
+    }
+    match Incoming::parse(text) {
+        Ok(incoming) => {
+            incoming.message_type == crate::protocol::message_type::STREAM_CANCEL
+                || shared.registry.get(&incoming.message_type).is_some()
+        }
+        Err(_) => false,
     }
 }
 

@@ -39,7 +39,7 @@ impl HttpAnswer {
 
     /// Logs and counts a refusal (a file served is neither).
     pub(crate) fn log(&self, remote_addr: SocketAddr) {
-        if self.status != 200 {
+        if !(200..300).contains(&self.status) {
             let reason = String::from_utf8_lossy(&self.body);
             tracing::debug!(%remote_addr, status = self.status, %reason, "handshake refused");
             crate::metrics::handshake_rejected(self.status);
@@ -49,16 +49,21 @@ impl HttpAnswer {
     pub(super) fn reason_phrase(&self) -> &'static str {
         match self.status {
             200 => "OK",
+            202 => "Accepted",
             400 => "Bad Request",
             401 => "Unauthorized",
             403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            409 => "Conflict",
+            411 => "Length Required",
+            413 => "Content Too Large",
             426 => "Upgrade Required",
             429 => "Too Many Requests",
             431 => "Request Header Fields Too Large",
             500 => "Internal Server Error",
             503 => "Service Unavailable",
+            504 => "Gateway Timeout",
             _ => "Error",
         }
     }

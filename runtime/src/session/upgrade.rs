@@ -96,6 +96,13 @@ async fn read_request<S: AsyncRead + Unpin>(
         match parsed.parse(&buffer) {
             Ok(httparse::Status::Partial) => continue,
             Ok(httparse::Status::Complete(head_len)) => {
+                if let (Some("POST"), Some(handler)) = (parsed.method, &shared.config.post_handler)
+                {
+                    let request = request_of(&parsed, remote_addr);
+                    let leftover = buffer.split_off(head_len);
+                    let limit = shared.config.max_message_size;
+                    return Err(post(stream, request, leftover, handler, limit).await);
+                }
                 let request = parse(&parsed, remote_addr, &shared.config)?;
                 let leftover = buffer.split_off(head_len);
                 return Ok(Some((request, leftover)));
@@ -115,6 +122,17 @@ fn parse(
     peer: SocketAddr,
     config: &Config,
 ) -> Result<HandshakeRequest, HttpAnswer> {
+    let request = request_of(parsed, peer);
+    if request.method == "GET" && request.header("upgrade").is_none() {
+        if let Some(file) = config.static_files.get(&request.path) {
+            return Err(HttpAnswer::file(file));
+        }
+    }
+    Ok(request)
+}
+
+/// The request as handlers and authenticators see it.
+fn request_of(parsed: &httparse::Request<'_, '_>, peer: SocketAddr) -> HandshakeRequest {
     let method = parsed.method.unwrap_or_default().to_owned();
     let target = parsed.path.unwrap_or("/");
     let (path, query) = match target.split_once('?') {
@@ -131,7 +149,7 @@ fn parse(
             )
         })
         .collect();
-    let request = HandshakeRequest {
+    HandshakeRequest {
         method,
         path,
         query,
@@ -139,13 +157,39 @@ fn parse(
         remote_addr: peer,
         protocol: None,
         tls: None,
+    }
+}
+
+/// Reads the body of a `POST` (its `Content-Length`, at most `limit` bytes) and answers it
+/// with the server's POST handler.
+async fn post<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    request: HandshakeRequest,
+    mut body: Vec<u8>,
+    handler: &crate::server::PostHandler,
+    limit: usize,
+) -> HttpAnswer {
+    let Some(length) = request.header("content-length") else {
+        return HttpAnswer::new(411, "send the body with a Content-Length");
     };
-    if request.method == "GET" && request.header("upgrade").is_none() {
-        if let Some(file) = config.static_files.get(&request.path) {
-            return Err(HttpAnswer::file(file));
+    let Ok(length) = length.trim().parse::<usize>() else {
+        return HttpAnswer::new(400, "invalid Content-Length");
+    };
+    if length > limit {
+        return HttpAnswer::new(413, format!("the body is over {limit} bytes"));
+    }
+    if body.len() > length {
+        body.truncate(length);
+    }
+    while body.len() < length {
+        let wanted = (length - body.len()) as u64;
+        match (&mut *stream).take(wanted).read_buf(&mut body).await {
+            Ok(0) | Err(_) => return HttpAnswer::new(400, "the body ended early"),
+            Ok(_) => {}
         }
     }
-    Ok(request)
+    let (status, text) = handler.call(request, body).await;
+    HttpAnswer::new(status, text)
 }
 
 async fn respond<S: AsyncWrite + Unpin>(stream: &mut S, answer: &HttpAnswer) {

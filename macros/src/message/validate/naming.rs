@@ -1,8 +1,8 @@
 //! The default message `Type` of a handler, named after its request type, and the reply
 //! `Type` a return type would give.
 
-use exws_protocol::message_type;
 use super::super::ctxt::Ctxt;
+use exws_protocol::message_type;
 use syn::spanned::Spanned;
 use syn::{LitStr, Type};
 
