@@ -29,6 +29,7 @@ impl FrameHarness {
             hooks: Hooks::default(),
             hub,
             authenticator: None,
+            middleware: Default::default(),
             connections: std::sync::atomic::AtomicUsize::new(0),
         };
         Ok(FrameHarness {

@@ -15,6 +15,7 @@ mod handshake;
 mod hooks;
 mod hub;
 pub mod metrics;
+pub mod middleware;
 pub mod protocol;
 mod server;
 mod session;

@@ -35,6 +35,7 @@ pub struct Server {
     hooks: Hooks,
     authenticator: Option<SharedAuthenticator>,
     adapter: Option<Arc<dyn Adapter>>,
+    middleware: crate::middleware::Stack,
     #[cfg(feature = "tls")]
     tls: Option<super::TlsConfig>,
     invalid: Option<Error>,
@@ -68,6 +69,7 @@ impl Server {
             hooks: Hooks::default(),
             authenticator: None,
             adapter: None,
+            middleware: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
             invalid: None,
@@ -418,6 +420,22 @@ impl Server {
         self
     }
 
+    /// Runs `middleware` around the dispatch of every message (see [`crate::middleware`]).
+    /// The first installed runs first; [`only`](crate::middleware::only) limits one to some
+    /// `Type`s.
+    ///
+    /// ```
+    /// use exws::middleware::{only, CallLog, RateLimitPerType};
+    ///
+    /// let server = exws::Server::new()
+    ///     .middleware(CallLog::new())
+    ///     .middleware(only(["chat.send"], RateLimitPerType::new(5.0, 10)));
+    /// ```
+    pub fn middleware(mut self, middleware: impl crate::middleware::Middleware) -> Self {
+        self.middleware.push(middleware);
+        self
+    }
+
     /// Answers plain HTTP `GET path` (not a WebSocket upgrade) with `body`, e.g. a page that
     /// talks to this server. WebSocket upgrades are served on every path.
     ///
@@ -549,6 +567,7 @@ impl Server {
             app: Arc::new(self.app),
             hooks: self.hooks,
             authenticator: self.authenticator,
+            middleware: self.middleware,
             hub,
             connections: std::sync::atomic::AtomicUsize::new(0),
         };

@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub hooks: Hooks,
     pub hub: Hub,
     pub authenticator: Option<SharedAuthenticator>,
+    /// Around the dispatch of every message, outermost first.
+    pub middleware: crate::middleware::Stack,
     /// Connections open or upgrading, against `max_connections`.
     pub connections: std::sync::atomic::AtomicUsize,
 }

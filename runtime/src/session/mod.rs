@@ -13,7 +13,7 @@ mod upgrade;
 
 pub use reason::DisconnectReason;
 
-pub(crate) use dispatch::{message as dispatch_message, send_error};
+pub(crate) use dispatch::{handlers as dispatch_handlers, message as dispatch_message, send_error};
 #[cfg(feature = "axum")]
 pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
 
