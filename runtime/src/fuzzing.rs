@@ -30,6 +30,11 @@ impl FrameHarness {
             hub,
             authenticator: None,
             middleware: Default::default(),
+            routes: crate::server::Routes::new(
+                false,
+                #[cfg(feature = "prometheus")]
+                None,
+            ),
             connections: std::sync::atomic::AtomicUsize::new(0),
         };
         Ok(FrameHarness {

@@ -34,8 +34,8 @@ pub use hooks::HandlerFailure;
 pub use hub::{Hub, HubError, Inbound, Recipients, RoomEnvelope, RoomSubscription};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
-    shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server,
-    SlowConsumerPolicy,
+    shutdown_signal, AdapterHealth, BoundServer, Endpoint, HealthReport, Heartbeat, Processing,
+    RateLimit, Server, SlowConsumerPolicy,
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, TlsError};

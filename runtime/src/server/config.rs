@@ -74,6 +74,11 @@ pub(crate) struct Config {
     pub trusted_proxies: crate::handshake::TrustedProxies,
     /// Subprotocols the server speaks, in its own order (the client's preference decides).
     pub protocols: Vec<String>,
+    /// Serve `GET /health` ([`Server::serve_health`](crate::Server::serve_health)).
+    pub serve_health: bool,
+    /// Serve `GET /metrics` ([`Server::serve_metrics`](crate::Server::serve_metrics)).
+    #[cfg(feature = "prometheus")]
+    pub serve_metrics: bool,
     /// What the contract says beyond the handlers (feature `schema`).
     #[cfg(feature = "schema")]
     pub contract: crate::contract::Declared,
@@ -106,6 +111,9 @@ impl Default for Config {
             static_files: super::StaticFiles::default(),
             trusted_proxies: crate::handshake::TrustedProxies::default(),
             protocols: Vec::new(),
+            serve_health: false,
+            #[cfg(feature = "prometheus")]
+            serve_metrics: false,
             #[cfg(feature = "schema")]
             contract: crate::contract::Declared::default(),
         }

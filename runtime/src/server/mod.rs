@@ -8,6 +8,7 @@ mod config;
 #[cfg(feature = "schema")]
 mod contract;
 mod endpoint;
+mod health;
 mod shutdown;
 mod static_files;
 #[cfg(feature = "tls")]
@@ -17,11 +18,13 @@ pub use bound::BoundServer;
 pub use builder::Server;
 pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
 pub use endpoint::Endpoint;
+pub use health::{AdapterHealth, HealthReport};
 pub use shutdown::shutdown_signal;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
 
 pub(crate) use config::Config;
+pub(crate) use health::{answer as http_route, Routes, HEALTH_CONTENT_TYPE};
 pub(crate) use static_files::{StaticFile, StaticFiles};
 
 use crate::auth::SharedAuthenticator;
@@ -42,6 +45,8 @@ pub(crate) struct Shared {
     pub authenticator: Option<SharedAuthenticator>,
     /// Around the dispatch of every message, outermost first.
     pub middleware: crate::middleware::Stack,
+    /// `/health` and `/metrics`, when served.
+    pub routes: Routes,
     /// Connections open or upgrading, against `max_connections`.
     pub connections: std::sync::atomic::AtomicUsize,
 }

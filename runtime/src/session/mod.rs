@@ -14,8 +14,9 @@ mod upgrade;
 pub use reason::DisconnectReason;
 
 pub(crate) use dispatch::{handlers as dispatch_handlers, message as dispatch_message, send_error};
+pub(crate) use upgrade::HttpAnswer;
 #[cfg(feature = "axum")]
-pub(crate) use upgrade::{admit, check_upgrade, negotiate, HttpAnswer};
+pub(crate) use upgrade::{admit, check_upgrade, negotiate};
 
 use crate::auth::Admission;
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};

@@ -56,7 +56,8 @@ impl HttpAnswer {
 
     /// Logs and counts a refusal (a file served is neither).
     pub(crate) fn log(&self, remote_addr: SocketAddr) {
-        if self.status != 200 {
+        // A 503 of `/health` is an answer, not a refused handshake.
+        if self.status != 200 && self.content_type != crate::server::HEALTH_CONTENT_TYPE {
             let reason = String::from_utf8_lossy(&self.body);
             tracing::debug!(%remote_addr, status = self.status, %reason, "handshake refused");
             crate::metrics::handshake_rejected(self.status);
@@ -191,7 +192,7 @@ async fn read_request<S: AsyncRead + Unpin>(
         match parsed.parse(&buffer) {
             Ok(httparse::Status::Partial) => continue,
             Ok(httparse::Status::Complete(head_len)) => {
-                let (request, key) = check(&parsed, remote_addr, &shared.config)?;
+                let (request, key) = check(&parsed, remote_addr, shared)?;
                 let leftover = buffer.split_off(head_len);
                 return Ok(Some((request, key, leftover)));
             }
@@ -207,8 +208,9 @@ async fn read_request<S: AsyncRead + Unpin>(
 fn check(
     parsed: &httparse::Request<'_, '_>,
     peer: SocketAddr,
-    config: &Config,
+    shared: &Shared,
 ) -> Result<(HandshakeRequest, String), HttpAnswer> {
+    let config = &shared.config;
     let method = parsed.method.unwrap_or_default().to_owned();
     let target = parsed.path.unwrap_or("/");
     let (path, query) = match target.split_once('?') {
@@ -237,6 +239,9 @@ fn check(
     if request.method == "GET" && request.header("upgrade").is_none() {
         if let Some(file) = config.static_files.get(&request.path) {
             return Err(HttpAnswer::file(file));
+        }
+        if let Some(answer) = crate::server::http_route(&request.path, shared) {
+            return Err(answer);
         }
     }
     let key = check_upgrade(&request)?;

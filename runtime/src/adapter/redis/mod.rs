@@ -256,6 +256,14 @@ fn unavailable(error: redis::RedisError) -> AdapterError {
 }
 
 impl Adapter for RedisAdapter {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn reachable(&self) -> bool {
+        self.inner.health.reachable()
+    }
+
     fn start(&self, inbound: Inbound) -> BoxFuture<'_, Result<(), AdapterError>> {
         async move {
             let inner = &self.inner;
