@@ -1,10 +1,13 @@
 //! The handle to one client connection.
 
+mod call;
 mod id;
 mod queue;
 
 #[cfg(feature = "redis")]
 pub(crate) use id::process_prefix;
+pub use call::{CallError, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS};
+pub(crate) use call::{ANSWER, ANSWER_ERROR};
 pub use id::ConnectionId;
 pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 
@@ -68,6 +71,8 @@ struct Inner {
     request: Arc<HandshakeRequest>,
     /// The connection's open streams.
     streams: StreamTable,
+    /// The server's calls waiting for this client's answers.
+    calls: call::PendingCalls,
 }
 
 /// Why a message could not be sent to a connection.
@@ -142,6 +147,7 @@ impl Connection {
                 metadata: RwLock::new(parts.metadata),
                 request: parts.request,
                 streams: StreamTable::default(),
+                calls: call::PendingCalls::default(),
             }),
         }
     }

@@ -24,7 +24,10 @@ pub mod stream;
 pub mod testing;
 
 pub use auth::UserId;
-pub use connection::{CloseError, Connection, ConnectionId, SendError};
+pub use connection::{
+    CallError, CloseError, Connection, ConnectionId, SendError, DEFAULT_CALL_TIMEOUT,
+    MAX_PENDING_CALLS,
+};
 pub use context::Context;
 pub use error::Error;
 pub use extract::{FromContext, Rejection, State};

@@ -6,6 +6,7 @@ use crate::hooks::HandlerFailure;
 use crate::middleware::Handled;
 use crate::protocol::{encode_error, ErrorCode, Incoming, ReplyTo};
 use crate::server::Shared;
+use crate::connection::{ANSWER, ANSWER_ERROR};
 use crate::{Connection, Context};
 use futures_util::FutureExt;
 use std::any::Any;
@@ -32,6 +33,13 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Arc<Shared>)
         }
     };
     let message_type: &str = &incoming.message_type;
+    if message_type == ANSWER || message_type == ANSWER_ERROR {
+        // A client's answer to a server call: for the call, not for handlers or middleware.
+        if let Err(message) = connection.answered(text, message_type == ANSWER_ERROR) {
+            send_error(connection, ErrorCode::InvalidEnvelope, message, Some(message_type), None).await;
+        }
+        return;
+    }
     if message_type == "StreamCancel" {
         match incoming.id {
             // A cancel may cross the stream's natural end: an unknown Id is ignored.
