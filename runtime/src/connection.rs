@@ -4,10 +4,10 @@ mod call;
 mod id;
 mod queue;
 
-#[cfg(feature = "redis")]
-pub(crate) use id::process_prefix;
 pub use call::{CallError, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS};
 pub(crate) use call::{ANSWER, ANSWER_ERROR};
+#[cfg(feature = "redis")]
+pub(crate) use id::process_prefix;
 pub use id::ConnectionId;
 pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 

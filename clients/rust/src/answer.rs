@@ -51,8 +51,9 @@ impl CallHandlers {
                 let response = handler(request)
                     .await
                     .map_err(|error| format!("handler_error: {error}"))?;
-                serde_json::to_value(response)
-                    .map_err(|error| format!("handler_error: the answer could not be serialized: {error}"))
+                serde_json::to_value(response).map_err(|error| {
+                    format!("handler_error: the answer could not be serialized: {error}")
+                })
             })
         });
         self.0

@@ -196,7 +196,9 @@ impl Connection {
             () = tokio::time::sleep(timeout) => return Err(CallError::Timeout(timeout)),
         };
         match answer {
-            Answer::Data(data) => serde_json::from_str(data.get()).map_err(CallError::InvalidAnswer),
+            Answer::Data(data) => {
+                serde_json::from_str(data.get()).map_err(CallError::InvalidAnswer)
+            }
             Answer::Refused { code, message } => Err(CallError::Refused { code, message }),
         }
     }

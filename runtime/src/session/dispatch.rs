@@ -1,12 +1,12 @@
 //! Dispatching one text frame: parse the envelope, call every handler of its `Type`, send
 //! their replies and errors.
 
+use crate::connection::{ANSWER, ANSWER_ERROR};
 use crate::handler::{Call, Handler, Outcome, OutcomeKind};
 use crate::hooks::HandlerFailure;
 use crate::middleware::Handled;
 use crate::protocol::{encode_error, ErrorCode, Incoming, ReplyTo};
 use crate::server::Shared;
-use crate::connection::{ANSWER, ANSWER_ERROR};
 use crate::{Connection, Context};
 use futures_util::FutureExt;
 use std::any::Any;
@@ -36,7 +36,14 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Arc<Shared>)
     if message_type == ANSWER || message_type == ANSWER_ERROR {
         // A client's answer to a server call: for the call, not for handlers or middleware.
         if let Err(message) = connection.answered(text, message_type == ANSWER_ERROR) {
-            send_error(connection, ErrorCode::InvalidEnvelope, message, Some(message_type), None).await;
+            send_error(
+                connection,
+                ErrorCode::InvalidEnvelope,
+                message,
+                Some(message_type),
+                None,
+            )
+            .await;
         }
         return;
     }
