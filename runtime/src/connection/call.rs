@@ -137,13 +137,15 @@ impl Connection {
     ///
     /// ```no_run
     /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Deserialize)]
+    /// struct Checkout {}
     /// #[derive(Serialize)]
     /// struct ConfirmPayment { amount_cents: u64 }
     /// #[derive(Deserialize)]
     /// struct Confirmation { accepted: bool }
     ///
-    /// #[exws::message]
-    /// async fn checkout(_request: serde_json::Value, connection: exws::Connection) -> Result<bool, exws::CallError> {
+    /// #[exws::message(reply = "Paid")]
+    /// async fn checkout(_request: Checkout, connection: exws::Connection) -> Result<bool, exws::CallError> {
     ///     let answer: Confirmation = connection.call(&ConfirmPayment { amount_cents: 1250 }).await?;
     ///     Ok(answer.accepted)
     /// }

@@ -143,7 +143,7 @@ impl Endpoint {
     /// ```no_run
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let chat = exws::Server::new().build().await?;
-    /// let app = axum::Router::new()
+    /// let app: axum::Router = axum::Router::new()
     ///     .route("/health", chat.health_route())
     ///     .route("/ws", chat.axum_route());
     /// # Ok(()) }
