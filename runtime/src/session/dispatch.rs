@@ -69,7 +69,9 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Arc<Shared>)
     if !shared.middleware.is_empty() {
         let request =
             crate::middleware::Request::new(message_type, incoming.id, incoming.data, context);
-        crate::middleware::run(request, shared).await;
+        // Boxed: the middleware path's future stays out of every message's future when no
+        // middleware is installed.
+        Box::pin(crate::middleware::run(request, shared)).await;
         return;
     }
     handlers(message_type, incoming.data, incoming.id, context, shared).await;
