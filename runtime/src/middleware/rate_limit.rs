@@ -36,8 +36,11 @@ pub struct RateLimitPerType {
     per_second: f64,
     burst: f64,
     close_after: Option<u32>,
-    buckets: Arc<Mutex<HashMap<ConnectionId, HashMap<Arc<str>, Bucket>>>>,
+    buckets: Arc<Mutex<Buckets>>,
 }
+
+/// The buckets of every connection, by `Type`.
+type Buckets = HashMap<ConnectionId, HashMap<Arc<str>, Bucket>>;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
