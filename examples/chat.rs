@@ -217,7 +217,14 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
             "text/javascript; charset=utf-8",
             include_str!("chat/chat.js").as_bytes(),
         )
-        .serve_browser_client();
+        .serve_browser_client()
+        // `GET /health` for load balancers: 503 while Redis is unreachable.
+        .serve_health();
+    // With `--features prometheus`, exws's metrics at `GET /metrics` on the same port.
+    #[cfg(feature = "prometheus")]
+    {
+        server = server.serve_metrics();
+    }
     // With `--features schema`, the contract is served at `GET /asyncapi.json`, the messages
     // the server sends on its own included.
     #[cfg(feature = "schema")]

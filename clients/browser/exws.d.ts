@@ -150,6 +150,12 @@ export interface ExwsStateInfo {
 /** A handler of incoming envelopes. A returned promise that rejects is reported like a throw. */
 export type ExwsHandler<TData = any> = (data: TData, envelope: ExwsEnvelope<TData>, client: ExwsClient) => unknown;
 
+/**
+ * Answers a call from the server (`Connection::call`): returns the answer's `Data`, or a promise
+ * of it; a throw or a rejection refuses the call with "handler_error".
+ */
+export type ExwsAnswerer<TData = any, TAnswer = unknown> = (data: TData, envelope: ExwsEnvelope<TData>, client: ExwsClient) => TAnswer | Promise<TAnswer>;
+
 /** A listener of state changes. */
 export type ExwsStateListener = (state: ExwsState, info: ExwsStateInfo) => void;
 
@@ -272,6 +278,11 @@ export declare class ExwsClient<C extends ExwsContract = ExwsAnyContract> {
   on<T extends ExwsTypesOf<C, "events"> | "*">(type: T, fn: ExwsHandler<T extends keyof C["events"] ? C["events"][T] : unknown>): () => void;
   /** Removes a handler added with on(). */
   off(type: string, fn: ExwsHandler<any>): void;
+  /**
+   * Answers the server's calls of `type`; a call of a type without an answerer is refused with
+   * "unknown_type". One answerer per type. Returns a function that removes it.
+   */
+  answer<TData = any, TAnswer = unknown>(type: string, fn: ExwsAnswerer<TData, TAnswer>): () => void;
   /** Registers a listener of state changes. Returns an unregister function. */
   onState(fn: ExwsStateListener): () => void;
   /** Removes a listener added with onState(). */

@@ -378,6 +378,7 @@ export class ExwsClient {
   #state = "offline";
   #stateGeneration = 0;
   #handlers = new Map();
+  #answerers = new Map();
   #stateListeners = new Set();
   #pending = new Map();
   #streams = new Map();
@@ -468,6 +469,22 @@ export class ExwsClient {
     if (wasActive || this.#state !== "offline") {
       this.#setState("offline", { previous: this.#state, attempt: this.#attempt, closed: true, code, reason });
     }
+  }
+
+  /**
+   * Answers the server's calls of `type` (`Connection::call` on the server): `fn(data, envelope,
+   * client)` returns the answer's Data, or a promise of it; a throw or a rejection refuses the
+   * call with code "handler_error" and the error's message. A call of a type without an answerer
+   * is refused with "unknown_type". One answerer per type: a second replaces the first.
+   * @returns {() => void} removes the answerer
+   */
+  answer(type, fn) {
+    checkType(type);
+    if (typeof fn !== "function") throw new TypeError("exws: answer(type, fn) needs a function");
+    this.#answerers.set(type, fn);
+    return () => {
+      if (this.#answerers.get(type) === fn) this.#answerers.delete(type);
+    };
   }
 
   /**
@@ -798,6 +815,10 @@ export class ExwsClient {
       return;
     }
     const data = envelope.Data === undefined ? null : envelope.Data;
+    if (Number.isSafeInteger(envelope.Call) && envelope.Call > 0) {
+      this.#answerCall(envelope, data);
+      return;
+    }
     const id = envelope.Id;
     const stream = isValidId(id) ? this.#streams.get(id) : undefined;
     if (stream !== undefined) {
@@ -812,6 +833,32 @@ export class ExwsClient {
       }
     }
     this.#dispatch(envelope.Type, data, envelope);
+  }
+
+  // A call from the server: answered on the socket it came on, never queued for another one
+  // (the server's call ends with its connection).
+  #answerCall(envelope, data) {
+    const socket = this.#socket;
+    const call = envelope.Call;
+    const fn = this.#answerers.get(envelope.Type);
+    const reply = (frame) => {
+      if (this.#socket === socket && this.#isOpen()) {
+        try {
+          socket.send(JSON.stringify(frame));
+        } catch (error) {
+          this.#report(error, { kind: "answer", type: envelope.Type, envelope });
+        }
+      }
+    };
+    const refuse = (code, message) => reply({ Type: "AnswerError", Call: call, Data: { code, message } });
+    if (fn === undefined) {
+      refuse("unknown_type", `this client does not answer ${JSON.stringify(envelope.Type)}`);
+      return;
+    }
+    new Promise((resolve) => resolve(fn(data, envelope, this))).then(
+      (answer) => reply({ Type: "Answer", Call: call, Data: answer === undefined ? null : answer }),
+      (error) => refuse("handler_error", error instanceof Error ? error.message : String(error)),
+    );
   }
 
   #dispatch(type, data, envelope) {

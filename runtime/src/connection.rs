@@ -1,8 +1,11 @@
 //! The handle to one client connection.
 
+mod call;
 mod id;
 mod queue;
 
+pub use call::{CallError, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS};
+pub(crate) use call::{ANSWER, ANSWER_ERROR};
 #[cfg(feature = "redis")]
 pub(crate) use id::process_prefix;
 pub use id::ConnectionId;
@@ -71,6 +74,8 @@ struct Inner {
     request: Arc<HandshakeRequest>,
     /// The connection's open streams.
     streams: StreamTable,
+    /// The server's calls waiting for this client's answers.
+    calls: call::PendingCalls,
 }
 
 /// Why a message could not be sent to a connection.
@@ -143,6 +148,7 @@ impl Connection {
                 metadata: RwLock::new(parts.metadata),
                 request: parts.request,
                 streams: StreamTable::default(),
+                calls: call::PendingCalls::default(),
             }),
         }
     }

@@ -17,6 +17,7 @@ mod handshake;
 mod hooks;
 mod hub;
 pub mod metrics;
+pub mod middleware;
 pub mod protocol;
 mod server;
 mod session;
@@ -25,7 +26,10 @@ pub mod stream;
 pub mod testing;
 
 pub use auth::UserId;
-pub use connection::{CloseError, Connection, ConnectionId, SendError};
+pub use connection::{
+    CallError, CloseError, Connection, ConnectionId, SendError, DEFAULT_CALL_TIMEOUT,
+    MAX_PENDING_CALLS,
+};
 pub use context::Context;
 pub use error::Error;
 pub use extract::{FromContext, Rejection, State};
@@ -35,8 +39,8 @@ pub use hooks::HandlerFailure;
 pub use hub::{Hub, HubError, Recipients, RoomEnvelope, RoomSubscription};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
-    shutdown_signal, BoundServer, Endpoint, Heartbeat, Processing, RateLimit, Server,
-    SlowConsumerPolicy,
+    shutdown_signal, AdapterHealth, BoundServer, Endpoint, HealthReport, Heartbeat, Processing,
+    RateLimit, Server, SlowConsumerPolicy,
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, TlsError};

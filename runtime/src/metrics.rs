@@ -111,12 +111,55 @@ pub(crate) fn handler_histogram(message_type: &'static str) -> Option<metrics::H
 /// ```
 #[cfg(feature = "prometheus")]
 pub fn install_prometheus(addr: std::net::SocketAddr) -> Result<(), PrometheusError> {
-    metrics_exporter_prometheus::PrometheusBuilder::new()
+    let mut installed = PROMETHEUS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (recorder, exporter) = metrics_exporter_prometheus::PrometheusBuilder::new()
         .with_http_listener(addr)
-        .install()
+        .build()
         .map_err(|error| PrometheusError(error.to_string()))?;
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).map_err(|error| PrometheusError(error.to_string()))?;
+    tokio::spawn(async move {
+        if let Err(error) = exporter.await {
+            tracing::error!(?error, "the Prometheus endpoint stopped");
+        }
+    });
+    *installed = Some(handle);
     record_handler_durations(true);
     Ok(())
+}
+
+/// The Prometheus recorder exws installed, by [`install_prometheus`] or by a previous call.
+#[cfg(feature = "prometheus")]
+static PROMETHEUS: std::sync::Mutex<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+    std::sync::Mutex::new(None);
+
+/// The handle of exws's Prometheus recorder, installing it (without a listener of its own)
+/// when none is: for `GET /metrics` on the server's port. Fails when another recorder is
+/// installed. Must run within a Tokio runtime (the recorder's upkeep is a task).
+#[cfg(feature = "prometheus")]
+pub(crate) fn prometheus_handle(
+) -> Result<metrics_exporter_prometheus::PrometheusHandle, PrometheusError> {
+    let mut installed = PROMETHEUS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(handle) = &*installed {
+        return Ok(handle.clone());
+    }
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).map_err(|error| PrometheusError(error.to_string()))?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    *installed = Some(handle.clone());
+    record_handler_durations(true);
+    Ok(handle)
 }
 
 /// Why the Prometheus endpoint could not start.

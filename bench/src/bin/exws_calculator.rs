@@ -32,6 +32,17 @@ struct Args {
     /// Each connection's read buffer in bytes (default: exws's default).
     #[arg(long)]
     read_buffer_size: Option<usize>,
+    /// Install this many pass-through middlewares (the cost of the middleware stack).
+    #[arg(long, default_value_t = 0)]
+    middleware: usize,
+}
+
+/// A middleware that lets every message through: what the stack itself costs.
+async fn pass_through(
+    request: exws::middleware::Request,
+    next: exws::middleware::Next,
+) -> exws::middleware::Response {
+    next.run(request).await
 }
 
 #[message]
@@ -115,6 +126,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(bytes) = args.read_buffer_size {
         server = server.read_buffer_size(bytes);
+    }
+    for _ in 0..args.middleware {
+        server = server.middleware(exws::middleware::from_fn(pass_through));
     }
     let server = server.bind(args.addr.as_str()).await?;
     announce(server.local_addr());

@@ -118,6 +118,46 @@ impl Client {
         Ok((client, events))
     }
 
+    /// Answers the server's calls of `Req`'s type name (`Connection::call` on the server) with
+    /// `handler`: its `Ok` is the answer, its `Err` refuses the call (`handler_error` with the
+    /// error's text). A call of a `Type` without a handler is refused with `unknown_type`.
+    /// Handlers run in their own tasks; a second one for the same `Type` replaces the first.
+    ///
+    /// ```no_run
+    /// # async fn run(client: exws_client::Client) {
+    /// #[derive(serde::Deserialize)]
+    /// struct ConfirmPayment { amount_cents: u64 }
+    /// #[derive(serde::Serialize)]
+    /// struct Confirmation { accepted: bool }
+    ///
+    /// client.on_call(|request: ConfirmPayment| async move {
+    ///     Ok::<_, std::convert::Infallible>(Confirmation { accepted: request.amount_cents < 10_000 })
+    /// });
+    /// # }
+    /// ```
+    pub fn on_call<Req, Resp, E, F, Fut>(&self, handler: F)
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize,
+        E: std::fmt::Display,
+        F: Fn(Req) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Resp, E>> + Send + 'static,
+    {
+        self.on_call_as(type_name_of::<Req>(), handler);
+    }
+
+    /// [`on_call`](Client::on_call) for an explicit `Type`.
+    pub fn on_call_as<Req, Resp, E, F, Fut>(&self, message_type: &str, handler: F)
+    where
+        Req: DeserializeOwned + Send + 'static,
+        Resp: Serialize,
+        E: std::fmt::Display,
+        F: Fn(Req) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Resp, E>> + Send + 'static,
+    {
+        self.inner.shared.answers.insert(message_type, handler);
+    }
+
     /// Calls the handler of `Req`'s type name and decodes the reply into `Resp`.
     ///
     /// The reply's `Type` must be `Resp`'s type name (else [`CallError::UnexpectedType`]);

@@ -40,6 +40,8 @@ pub(crate) struct ConnectConfig {
 /// State shared by the client handles and the connection task.
 pub(crate) struct Shared {
     pub pending: PendingCalls,
+    /// The handlers of the server's calls.
+    pub answers: crate::answer::CallHandlers,
     pub streams: StreamTable,
     pub events: broadcast::Sender<Envelope>,
     pub state: watch::Sender<ConnectionState>,
@@ -63,6 +65,7 @@ impl Shared {
         let (stopped, _) = watch::channel(false);
         Shared {
             pending: PendingCalls::default(),
+            answers: crate::answer::CallHandlers::default(),
             streams: StreamTable::default(),
             events,
             state,
@@ -316,11 +319,26 @@ async fn drive(
     generation: u64,
 ) -> End {
     let mut close_frame: Option<CloseFrame> = None;
+    // Answers to the server's calls, from their handlers' tasks (dropped with the connection).
+    let (answers, mut answered) = mpsc::channel::<String>(64);
     loop {
         tokio::select! {
+            Some(answer) = answered.recv() => {
+                if let Err(error) = socket.send(Message::text(answer)).await {
+                    return match error {
+                        WsError::ConnectionClosed => End::Lost(close_reason(close_frame)),
+                        error => End::Lost(Some(error.to_string())),
+                    };
+                }
+            }
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(frame) = shared.dispatch(text.as_str()) {
+                    if let Some(answer) = shared.answers.answer(text.as_str()) {
+                        let answers = answers.clone();
+                        tokio::spawn(async move {
+                            let _ = answers.send(answer.await).await;
+                        });
+                    } else if let Some(frame) = shared.dispatch(text.as_str()) {
                         if let Err(error) = socket.send(Message::text(frame)).await {
                             return match error {
                                 WsError::ConnectionClosed => End::Lost(close_reason(close_frame)),

@@ -51,6 +51,7 @@
 //! certificates (feature `tls`, on by default); [`ClientBuilder::add_root_certificate`] adds a
 //! private CA or a self-signed certificate. Without the feature, only `ws://` URLs connect.
 
+mod answer;
 mod builder;
 mod call;
 mod client;
@@ -64,6 +65,7 @@ mod stream;
 #[cfg(feature = "tls")]
 mod tls;
 
+pub use answer::{ANSWER_ERROR_TYPE, ANSWER_TYPE};
 pub use builder::ClientBuilder;
 pub use call::CallOptions;
 pub use client::Client;

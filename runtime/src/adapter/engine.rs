@@ -104,4 +104,18 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = ids;
         Box::pin(async { Ok(None) })
     }
+
+    // ---- health ----
+
+    /// The adapter's name in the [health report](crate::HealthReport): `in_process`, `redis`.
+    /// By default `custom`.
+    fn name(&self) -> &'static str {
+        "custom"
+    }
+
+    /// Whether the backend is reachable, as far as the adapter knows now (without a round
+    /// trip): `GET /health` answers 503 while it is not. By default always.
+    fn reachable(&self) -> bool {
+        true
+    }
 }

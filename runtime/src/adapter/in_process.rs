@@ -12,6 +12,10 @@ use std::sync::Arc;
 pub struct InProcess;
 
 impl Adapter for InProcess {
+    fn name(&self) -> &'static str {
+        "in_process"
+    }
+
     fn start(&self, _inbound: Arc<dyn Inbound>) -> BoxFuture<'_, Result<(), AdapterError>> {
         future::ready(Ok(())).boxed()
     }

@@ -101,4 +101,53 @@ impl<'a> Recipients<'a> {
             _ => Ok(()),
         }
     }
+
+    /// Calls every recipient on this process at once ([`Connection::call_as`] with `Req`'s
+    /// type name) and gathers their answers, each within `timeout`: one entry per connection,
+    /// its typed answer or why there is none. Connections on other processes (with an
+    /// adapter) are not called.
+    ///
+    /// ```no_run
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Serialize)]
+    /// struct Vote { question: String }
+    /// #[derive(Deserialize)]
+    /// struct Ballot { yes: bool }
+    ///
+    /// # async fn run(hub: exws::Hub) {
+    /// let answers = hub
+    ///     .room("jury")
+    ///     .call::<_, Ballot>(&Vote { question: "guilty?".into() }, std::time::Duration::from_secs(10))
+    ///     .await;
+    /// let yes = answers.iter().filter(|(_, answer)| matches!(answer, Ok(Ballot { yes: true }))).count();
+    /// # }
+    /// ```
+    ///
+    /// [`Connection::call_as`]: crate::Connection::call_as
+    pub async fn call<Req, Resp>(
+        self,
+        request: &Req,
+        timeout: std::time::Duration,
+    ) -> Vec<(ConnectionId, Result<Resp, crate::CallError>)>
+    where
+        Req: Serialize + ?Sized,
+        Resp: serde::de::DeserializeOwned,
+    {
+        let local = self.hub.local();
+        let ids = match &self.target {
+            Target::Everyone => local.connection_ids(),
+            Target::Room(room) => local.members(room),
+            Target::Connection(id) => vec![id.clone()],
+        };
+        let message_type = message_type_name::<Req>();
+        let calls = ids
+            .into_iter()
+            .filter(|id| !self.except.contains(id))
+            .filter_map(|id| local.connection(&id))
+            .map(|connection| async move {
+                let answer = connection.call_as(message_type, request, timeout).await;
+                (connection.id().clone(), answer)
+            });
+        futures_util::future::join_all(calls).await
+    }
 }

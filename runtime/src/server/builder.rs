@@ -35,6 +35,7 @@ pub struct Server {
     hooks: Hooks,
     authenticator: Option<SharedAuthenticator>,
     adapter: Option<Arc<dyn Adapter>>,
+    middleware: crate::middleware::Stack,
     #[cfg(feature = "tls")]
     tls: Option<super::TlsConfig>,
     invalid: Option<Error>,
@@ -73,6 +74,7 @@ impl Server {
             hooks: Hooks::default(),
             authenticator: None,
             adapter: None,
+            middleware: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
             invalid: None,
@@ -430,6 +432,49 @@ impl Server {
         self
     }
 
+    /// Runs `middleware` around the dispatch of every message (see [`crate::middleware`]).
+    /// The first installed runs first; [`only`](crate::middleware::only) limits one to some
+    /// `Type`s.
+    ///
+    /// ```
+    /// use exws::middleware::{only, CallLog, RateLimitPerType};
+    ///
+    /// let server = exws::Server::new()
+    ///     .middleware(CallLog::new())
+    ///     .middleware(only(["chat.send"], RateLimitPerType::new(5.0, 10)));
+    /// ```
+    pub fn middleware(mut self, middleware: impl crate::middleware::Middleware) -> Self {
+        self.middleware.push(middleware);
+        self
+    }
+
+    /// Answers plain HTTP `GET /health` on the server's port with its
+    /// [`HealthReport`](crate::HealthReport) in JSON (connections, uptime, adapter state):
+    /// 200, or 503 while the adapter cannot reach its backend, so that a load balancer stops
+    /// sending new clients. Off by default. For an axum app, see `Endpoint::health_route`.
+    ///
+    /// ```text
+    /// $ curl -i localhost:8765/health
+    /// HTTP/1.1 200 OK
+    /// {"status":"ok","connections":3,"uptime_seconds":42,"adapter":{"name":"redis","reachable":true}}
+    /// ```
+    pub fn serve_health(mut self) -> Self {
+        self.config.serve_health = true;
+        self
+    }
+
+    /// Answers plain HTTP `GET /metrics` on the server's port with exws's metrics in
+    /// Prometheus's text format (feature `prometheus`; see [`crate::metrics`]). Installs a
+    /// Prometheus recorder as the process's metrics recorder at
+    /// [`build`](Server::build)/[`bind`](Server::bind), or reuses the one
+    /// [`install_prometheus`](crate::metrics::install_prometheus) installed; another recorder
+    /// already installed fails the build. Off by default.
+    #[cfg(feature = "prometheus")]
+    pub fn serve_metrics(mut self) -> Self {
+        self.config.serve_metrics = true;
+        self
+    }
+
     /// Answers plain HTTP `GET path` (not a WebSocket upgrade) with `body`, e.g. a page that
     /// talks to this server. WebSocket upgrades are served on every path.
     ///
@@ -548,6 +593,18 @@ impl Server {
         if let Some(error) = self.invalid {
             return Err(error);
         }
+        // Before the registry: it creates the handler histograms.
+        #[cfg(feature = "prometheus")]
+        let metrics =
+            match self.config.serve_metrics {
+                true => Some(crate::metrics::prometheus_handle().map_err(|error| {
+                    Error::InvalidOption {
+                        option: "serve_metrics",
+                        reason: error.to_string(),
+                    }
+                })?),
+                false => None,
+            };
         let handlers = match self.handlers {
             Some(handlers) => handlers,
             None => {
@@ -583,12 +640,19 @@ impl Server {
         let registry = Registry::new(handlers)?;
         let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));
         let hub = Hub::new(adapter, config.max_rooms_per_connection);
+        let routes = super::Routes::new(
+            config.serve_health,
+            #[cfg(feature = "prometheus")]
+            metrics,
+        );
         Ok(Shared {
             registry,
             config,
             app: Arc::new(self.app),
             hooks: self.hooks,
             authenticator: self.authenticator,
+            middleware: self.middleware,
+            routes,
             hub,
             connections: std::sync::atomic::AtomicUsize::new(0),
         })

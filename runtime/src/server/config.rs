@@ -78,6 +78,11 @@ pub(crate) struct Config {
     pub fallback: Option<super::extension::Fallback>,
     /// Who answers plain HTTP `POST` requests (the gateway's publish); `None`: 405.
     pub post_handler: Option<super::extension::PostHandler>,
+    /// Serve `GET /health` ([`Server::serve_health`](crate::Server::serve_health)).
+    pub serve_health: bool,
+    /// Serve `GET /metrics` ([`Server::serve_metrics`](crate::Server::serve_metrics)).
+    #[cfg(feature = "prometheus")]
+    pub serve_metrics: bool,
     /// What the contract says beyond the handlers (feature `schema`).
     #[cfg(feature = "schema")]
     pub contract: crate::contract::Declared,
@@ -112,6 +117,9 @@ impl Default for Config {
             protocols: Vec::new(),
             fallback: None,
             post_handler: None,
+            serve_health: false,
+            #[cfg(feature = "prometheus")]
+            serve_metrics: false,
             #[cfg(feature = "schema")]
             contract: crate::contract::Declared::default(),
         }

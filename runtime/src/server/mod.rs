@@ -9,6 +9,7 @@ mod config;
 mod contract;
 mod endpoint;
 mod extension;
+mod health;
 mod shutdown;
 mod static_files;
 #[cfg(feature = "tls")]
@@ -18,12 +19,14 @@ pub use bound::BoundServer;
 pub use builder::Server;
 pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
 pub use endpoint::Endpoint;
+pub use health::{AdapterHealth, HealthReport};
 pub use shutdown::shutdown_signal;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
 
 pub(crate) use config::Config;
 pub(crate) use extension::{Fallback, PostHandler};
+pub(crate) use health::{answer as http_route, Routes, HEALTH_CONTENT_TYPE};
 pub(crate) use static_files::{StaticFile, StaticFiles};
 
 use crate::auth::SharedAuthenticator;
@@ -42,6 +45,10 @@ pub(crate) struct Shared {
     pub hooks: Hooks,
     pub hub: Hub,
     pub authenticator: Option<SharedAuthenticator>,
+    /// Around the dispatch of every message, outermost first.
+    pub middleware: crate::middleware::Stack,
+    /// `/health` and `/metrics`, when served.
+    pub routes: Routes,
     /// Connections open or upgrading, against `max_connections`.
     pub connections: std::sync::atomic::AtomicUsize,
 }

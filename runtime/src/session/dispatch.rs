@@ -1,19 +1,22 @@
 //! Dispatching one text frame: parse the envelope, call every handler of its `Type`, send
 //! their replies and errors.
 
+use crate::connection::{ANSWER, ANSWER_ERROR};
 use crate::handler::{Call, Handler, Outcome, OutcomeKind};
 use crate::hooks::HandlerFailure;
+use crate::middleware::Handled;
 use crate::protocol::{encode_error, ErrorCode, Incoming, ReplyTo};
 use crate::server::Shared;
 use crate::{Connection, Context};
 use futures_util::FutureExt;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Handles one text frame. Replies are queued in handler order; the queue's capacity applies
 /// backpressure to this connection's reading.
-pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
+pub(crate) async fn message(text: &str, context: &Context, shared: &Arc<Shared>) {
     if let Some(fallback) = &shared.config.fallback {
         if !claimed(text, shared) {
             fallback
@@ -38,6 +41,20 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
         }
     };
     let message_type: &str = &incoming.message_type;
+    if message_type == ANSWER || message_type == ANSWER_ERROR {
+        // A client's answer to a server call: for the call, not for handlers or middleware.
+        if let Err(message) = connection.answered(text, message_type == ANSWER_ERROR) {
+            send_error(
+                connection,
+                ErrorCode::InvalidEnvelope,
+                message,
+                Some(message_type),
+                None,
+            )
+            .await;
+        }
+        return;
+    }
     if message_type == crate::protocol::message_type::STREAM_CANCEL {
         match incoming.id {
             // A cancel may cross the stream's natural end: an unknown Id is ignored.
@@ -57,20 +74,43 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
         }
         return;
     }
+    if !shared.middleware.is_empty() {
+        let request =
+            crate::middleware::Request::new(message_type, incoming.id, incoming.data, context);
+        // Boxed: the middleware path's future stays out of every message's future when no
+        // middleware is installed.
+        Box::pin(crate::middleware::run(request, shared)).await;
+        return;
+    }
+    handlers(message_type, incoming.data, incoming.id, context, shared).await;
+}
+
+/// Calls every handler of `message_type` and sends their replies and errors; says what they
+/// did, for the middleware.
+pub(crate) async fn handlers(
+    message_type: &str,
+    data: &str,
+    id: Option<&str>,
+    context: &Context,
+    shared: &Shared,
+) -> Handled {
+    let connection = context.connection();
+    let mut handled = Handled::default();
     let Some(entry) = shared.registry.get(message_type) else {
         send_error(
             connection,
             ErrorCode::UnknownType,
             format!("no handler for type {message_type:?}"),
             Some(message_type),
-            incoming.id,
+            id,
         )
         .await;
-        return;
+        handled.error = Some(ErrorCode::UnknownType);
+        return handled;
     };
-    let reply_to = ReplyTo::new(incoming.id);
+    let reply_to = ReplyTo::new(id);
     for handler in entry.handlers() {
-        if incoming.id.is_none() && handler.info().reply_kind().is_stream() {
+        if id.is_none() && handler.info().reply_kind().is_stream() {
             // Refused before the handler runs: nothing of the stream is made.
             send_error(
                 connection,
@@ -83,11 +123,12 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
                 None,
             )
             .await;
+            handled.failed(&ErrorCode::InvalidEnvelope);
             continue;
         }
         let call = Call {
             message_type,
-            data: incoming.data,
+            data,
             context,
             reply_to: &reply_to,
         };
@@ -105,9 +146,10 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
             OutcomeKind::Reply(text) => {
                 // A closed connection has no one to reply to.
                 let _ = connection.send_reply(Utf8Bytes::from(text)).await;
+                handled.replies += 1;
             }
             OutcomeKind::Stream(items) => {
-                let Some(id) = incoming.id else {
+                let Some(id) = id else {
                     // Dropped unpolled: nothing of the stream runs.
                     drop(items);
                     send_error(
@@ -121,12 +163,17 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
                         None,
                     )
                     .await;
+                    handled.failed(&ErrorCode::InvalidEnvelope);
                     continue;
                 };
                 let max = shared.config.max_streams;
-                if let Err(error) = crate::stream::start(connection, id, message_type, items, max) {
-                    let (code, message) = crate::stream::refusal(error);
-                    send_error(connection, code, message, Some(message_type), Some(id)).await;
+                match crate::stream::start(connection, id, message_type, items, max) {
+                    Ok(()) => handled.streams += 1,
+                    Err(error) => {
+                        let (code, message) = crate::stream::refusal(error);
+                        handled.failed(&code);
+                        send_error(connection, code, message, Some(message_type), Some(id)).await;
+                    }
                 }
             }
             OutcomeKind::Failed {
@@ -144,13 +191,15 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Shared) {
                     code: code.clone(),
                     message: detail.unwrap_or_else(|| message.clone()),
                 });
-                send_error(connection, code, message, Some(message_type), incoming.id).await;
+                handled.failed(&code);
+                send_error(connection, code, message, Some(message_type), id).await;
                 if let Some(failure) = report {
                     shared.hooks.failed(failure).await;
                 }
             }
         }
     }
+    handled
 }
 
 /// Whether a handler of this server answers `text`: an envelope of a registered `Type` (or a

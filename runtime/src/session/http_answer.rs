@@ -39,7 +39,10 @@ impl HttpAnswer {
 
     /// Logs and counts a refusal (a file served is neither).
     pub(crate) fn log(&self, remote_addr: SocketAddr) {
-        if !(200..300).contains(&self.status) {
+        // A 503 of `/health` is an answer, not a refused handshake.
+        if !(200..300).contains(&self.status)
+            && self.content_type != crate::server::HEALTH_CONTENT_TYPE
+        {
             let reason = String::from_utf8_lossy(&self.body);
             tracing::debug!(%remote_addr, status = self.status, %reason, "handshake refused");
             crate::metrics::handshake_rejected(self.status);

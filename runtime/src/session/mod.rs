@@ -17,7 +17,7 @@ pub use reason::DisconnectReason;
 
 #[cfg(feature = "axum")]
 pub(crate) use admission::{admit_upgrade, Admitted};
-pub(crate) use dispatch::{message as dispatch_message, send_error};
+pub(crate) use dispatch::{handlers as dispatch_handlers, message as dispatch_message, send_error};
 pub(crate) use http_answer::HttpAnswer;
 
 use crate::auth::Admission;

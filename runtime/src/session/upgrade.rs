@@ -5,7 +5,7 @@ use super::admission::{admit_upgrade, Admitted};
 use super::{ConnectionSlot, HttpAnswer};
 use crate::auth::Admission;
 use crate::handshake::{HandshakeRequest, TlsInfo};
-use crate::server::{Config, Shared};
+use crate::server::Shared;
 use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
@@ -103,7 +103,7 @@ async fn read_request<S: AsyncRead + Unpin>(
                     let limit = shared.config.max_message_size;
                     return Err(post(stream, request, leftover, handler, limit).await);
                 }
-                let request = parse(&parsed, remote_addr, &shared.config)?;
+                let request = parse(&parsed, remote_addr, shared)?;
                 let leftover = buffer.split_off(head_len);
                 return Ok(Some((request, leftover)));
             }
@@ -120,12 +120,15 @@ async fn read_request<S: AsyncRead + Unpin>(
 fn parse(
     parsed: &httparse::Request<'_, '_>,
     peer: SocketAddr,
-    config: &Config,
+    shared: &Shared,
 ) -> Result<HandshakeRequest, HttpAnswer> {
     let request = request_of(parsed, peer);
     if request.method == "GET" && request.header("upgrade").is_none() {
-        if let Some(file) = config.static_files.get(&request.path) {
+        if let Some(file) = shared.config.static_files.get(&request.path) {
             return Err(HttpAnswer::file(file));
+        }
+        if let Some(answer) = crate::server::http_route(&request.path, shared) {
+            return Err(answer);
         }
     }
     Ok(request)

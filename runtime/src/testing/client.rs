@@ -81,7 +81,12 @@ pub struct TestClient {
     replies: HashMap<String, VecDeque<Value>>,
     next_id: u64,
     closed: Option<Option<Closed>>,
+    /// Handlers of the server's calls, by `Type`.
+    answers: HashMap<String, CallHandler>,
 }
+
+/// A handler of server calls: `Data` in, the answer's `Data` or a refusal's message out.
+type CallHandler = Box<dyn FnMut(Value) -> Result<Value, String> + Send>;
 
 impl std::fmt::Debug for TestClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -133,6 +138,7 @@ impl TestClient {
             replies: HashMap::new(),
             next_id: 1,
             closed: None,
+            answers: HashMap::new(),
         })
     }
 
@@ -212,6 +218,41 @@ impl TestClient {
             }
             self.read_one().await?;
         }
+    }
+
+    /// Answers the server's calls (`Connection::call`) of `Req`'s `Type` with `handler`, while
+    /// the client reads (in [`call`](TestClient::call), [`recv`](TestClient::recv), ...):
+    /// `Ok` is the answer, `Err` refuses the call with `handler_error` and the text. Calls of a
+    /// `Type` without a handler are left for [`recv`](TestClient::recv) (they carry `Call`),
+    /// to be answered by hand with [`send_envelope`](TestClient::send_envelope).
+    pub fn on_call<Req, Resp, F>(&mut self, mut handler: F)
+    where
+        Req: DeserializeOwned,
+        Resp: Serialize,
+        F: FnMut(Req) -> Result<Resp, String> + Send + 'static,
+    {
+        let erased = move |data: Value| {
+            let request: Req = serde_json::from_value(data).map_err(|error| error.to_string())?;
+            let answer = handler(request)?;
+            serde_json::to_value(answer).map_err(|error| error.to_string())
+        };
+        self.answers
+            .insert(message_type_name::<Req>().to_owned(), Box::new(erased));
+    }
+
+    /// The answer to a server call, when the client has a handler for its `Type`.
+    fn answer_call(&mut self, call: u64, envelope: &Value) -> Option<Value> {
+        let message_type = envelope.get("Type").and_then(Value::as_str)?;
+        let handler = self.answers.get_mut(message_type)?;
+        let data = envelope.get("Data").cloned().unwrap_or(Value::Null);
+        Some(match handler(data) {
+            Ok(data) => serde_json::json!({"Type": "Answer", "Call": call, "Data": data}),
+            Err(message) => serde_json::json!({
+                "Type": "AnswerError",
+                "Call": call,
+                "Data": {"code": "handler_error", "message": message},
+            }),
+        })
     }
 
     /// The next message the server pushed (not a reply to a call, not a stream item).
@@ -320,6 +361,11 @@ impl TestClient {
                         text: text.as_str().to_owned(),
                         source,
                     })?;
+                if let Some(call) = envelope.get("Call").and_then(Value::as_u64) {
+                    if let Some(answer) = self.answer_call(call, &envelope) {
+                        return self.send_envelope(&answer).await;
+                    }
+                }
                 let id = envelope.get("Id").map(Value::to_string);
                 match id {
                     Some(id) if self.streams.contains_key(&id) => {

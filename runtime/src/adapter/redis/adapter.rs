@@ -118,6 +118,14 @@ fn next_node_id() -> String {
 }
 
 impl Adapter for RedisAdapter {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn reachable(&self) -> bool {
+        self.inner.health.reachable()
+    }
+
     fn start(&self, inbound: Arc<dyn Inbound>) -> BoxFuture<'_, Result<(), AdapterError>> {
         self.inner.start(inbound).boxed()
     }
