@@ -6,7 +6,7 @@ use std::time::Duration;
 /// The longest [`RedisAdapterConfig::sweep_interval`].
 const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Settings of the [`RedisAdapter`].
+/// Settings of the [`RedisAdapter`](super::RedisAdapter).
 #[derive(Debug, Clone)]
 pub struct RedisAdapterConfig {
     pub(super) url: String,
