@@ -536,12 +536,14 @@ impl Server {
     }
 
     /// Sends text frames no handler claims to `fallback` instead of answering `unknown_type`.
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn fallback(mut self, fallback: super::Fallback) -> Self {
         self.config.fallback = Some(fallback);
         self
     }
 
     /// Answers plain HTTP `POST` requests with `handler` instead of 405.
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn post_handler(mut self, handler: super::PostHandler) -> Self {
         self.config.post_handler = Some(handler);
         self

@@ -15,6 +15,7 @@ type PostFn = dyn Fn(HandshakeRequest, Vec<u8>) -> BoxFuture<'static, (u16, Stri
 pub(crate) struct Fallback(Arc<FallbackFn>);
 
 impl Fallback {
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn new<F>(fallback: F) -> Self
     where
         F: Fn(Context, Utf8Bytes) -> BoxFuture<'static, ()> + Send + Sync + 'static,
@@ -39,6 +40,7 @@ impl std::fmt::Debug for Fallback {
 pub(crate) struct PostHandler(Arc<PostFn>);
 
 impl PostHandler {
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn new<F>(handler: F) -> Self
     where
         F: Fn(HandshakeRequest, Vec<u8>) -> BoxFuture<'static, (u16, String)>
