@@ -22,6 +22,7 @@ mod error;
 mod in_process;
 mod inbound;
 mod message;
+mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -30,5 +31,6 @@ pub use error::AdapterError;
 pub use in_process::InProcess;
 pub use inbound::Inbound;
 pub use message::{Outgoing, Target};
+pub use presence::{GoneConnection, PresenceRecord};
 #[cfg(feature = "redis")]
 pub use redis::{RedisAdapter, RedisAdapterConfig};
