@@ -193,7 +193,7 @@ async fn a_watch_is_for_the_rooms_members_and_a_bad_request_is_an_error() {
     client
         .send_envelope(json!({"Type": "PresenceWatch", "Data": {"room": "bad\u{7}"}, "Id": 7}))
         .await;
-    client.expect_error("unauthorized").await;
+    client.expect_error("invalid_data").await;
 
     // A member watches; once it left, the watch ends at the next change (its own leave).
     client.watch_presence("lobby", 8).await;

@@ -251,10 +251,12 @@ impl LocalHub {
                         .any(|left_out| left_out.as_str() == id.owner())
             };
             match target {
+                // Room subscriptions are members of their rooms, not connections of their
+                // own: a broadcast reaches their connection once.
                 Target::Everyone => state
                     .connections
                     .iter()
-                    .filter(|(id, _)| wanted(id))
+                    .filter(|(id, _)| id.owner() == id.as_str() && wanted(id))
                     .map(|(_, member)| member.connection.clone())
                     .collect(),
                 Target::Room(room) => state

@@ -158,6 +158,10 @@ pub(crate) async fn serve_watch(data: &str, id: Option<&str>, context: &Context,
             return;
         }
     };
+    if let Err(error) = super::super::check_room(&request.room) {
+        refuse(ErrorCode::InvalidData, error.to_string()).await;
+        return;
+    }
     let Some(config) = hub.inner.presence.config() else {
         return;
     };
