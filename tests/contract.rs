@@ -512,22 +512,6 @@ fn chat_fields() -> Vec<(&'static str, Value)> {
                 text: text(),
             }),
         ),
-        ("Members", value(Members { room: text() })),
-        (
-            "MemberList",
-            value(MemberList {
-                room: text(),
-                members: vec![],
-            }),
-        ),
-        (
-            "Presence",
-            value(Presence {
-                room: text(),
-                id: text(),
-                joined: true,
-            }),
-        ),
     ]
 }
 
@@ -573,7 +557,6 @@ async fn the_chat_example_publishes_every_message_it_speaks() {
         "RoomMessage",
         "Direct",
         "Broadcasted",
-        "Presence",
     ] {
         assert_eq!(
             document["operations"][format!("push.{push}")]["action"],

@@ -108,3 +108,66 @@ async fn a_users_tabs_on_two_processes_are_one_entry_and_diffs_cross_processes()
     assert_eq!(listed(&b, "lobby").await, remaining);
 }
 
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_processs_presences_leave_with_diffs_on_the_other() {
+    let redis = RedisServer::start();
+    // The chat example (presence on, metas `{"name": ...}`) uses the default key prefix.
+    let survivor = presence_process(&redis, "exws").await;
+    let mut doomed = ExampleProcess::start(
+        "chat",
+        &[("EXWS_REDIS_URL", &redis.url()), ("RUST_LOG", "exws=info")],
+    )
+    .await;
+
+    let mut walt = ChatClient::connect_to(survivor.addr(), "/?user=walt").await;
+    let walt_id = walt.id().to_owned();
+    let mut x = ChatClient::connect_to(doomed.addr(), "/?name=Xavier").await;
+    let x_id = x.id().to_owned();
+    for room in ["lobby", "side"] {
+        x.join(room).await;
+        walt.join(room).await;
+    }
+    let xavier = |id: &str| json!({"user": null, "metas": [{"connection": id, "meta": {"name": "Xavier"}}]});
+    let state = walt.watch_presence("lobby", 1).await;
+    assert_eq!(
+        state,
+        json!([entry(Some("walt"), &[(&walt_id, None)]), xavier(&x_id)]),
+        "the other process's connection, with the meta it wrote"
+    );
+    walt.watch_presence("side", 2).await;
+
+    // A join on the doomed process reaches the survivor's watcher.
+    let mut x2 = ChatClient::connect_to(doomed.addr(), "/?name=Xavier").await;
+    let x2_id = x2.id().to_owned();
+    x2.join("lobby").await;
+    let (joins, _) = walt.expect_presence_diff("lobby", 1).await;
+    assert_eq!(joins, json!([xavier(&x2_id)]));
+
+    // Killed: it tells no one. The survivor's sweep removes its connections and sends the
+    // leaves, one diff per room.
+    doomed.kill();
+    let mut diffs = Vec::new();
+    for _ in 0..2 {
+        let diff = walt
+            .recv_for(Duration::from_secs(15))
+            .await
+            .expect("a leave diff within the sweep interval");
+        diffs.push(diff);
+    }
+    diffs.sort_by_key(|diff| diff["Id"].as_u64());
+    let (joins, leaves) = walt.check_presence_diff(&diffs[0], "lobby", 1);
+    assert_eq!(joins, json!([]));
+    let mut both = vec![xavier(&x_id), xavier(&x2_id)];
+    both.sort_by_key(|entry| entry["metas"][0]["connection"].as_str().map(str::to_owned));
+    assert_eq!(leaves, Value::Array(both));
+    let (_, leaves) = walt.check_presence_diff(&diffs[1], "side", 2);
+    assert_eq!(leaves, json!([xavier(&x_id)]));
+
+    let alone = json!([entry(Some("walt"), &[(&walt_id, None)])]);
+    assert_eq!(listed(&survivor, "lobby").await, alone);
+    assert_eq!(listed(&survivor, "side").await, alone);
+    // Nothing more: the next message is the marker.
+    walt.broadcast("marker").await;
+    walt.expect_broadcast(&walt_id, "marker").await;
+}
