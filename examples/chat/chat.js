@@ -281,13 +281,13 @@ function select(key) {
 }
 
 // ---- the connection ----------------------------------------------------------------------
+// The page's ?name= becomes this connection's presence meta ({name}), which others see.
+const myName = new URLSearchParams(location.search).get("name");
 /**
  * Typed by the chat server's contract (contract.d.ts, made by `exws codegen typescript` from the
  * server's /asyncapi.json): tsc checks every `Type` and `Data` below against the handlers.
  * @type {ExwsClient<import("./contract.js").Contract>}
  */
-// The page's ?name= becomes this connection's presence meta ({name}), which others see.
-const myName = new URLSearchParams(location.search).get("name");
 const client = new ExwsClient(myName ? `/?name=${encodeURIComponent(myName)}` : "/");
 
 const STATE_TEXT = {
@@ -345,14 +345,16 @@ function watchRoom(name, room) {
       if (rooms.get(name) !== room) return; // left meanwhile
       room.members = new Set(presence.connections());
       room.count = room.members.size;
-      if (change.kind === "diff") {
-        for (const [entries, verb] of [[change.diff ? change.diff.joins : [], "joined"], [change.diff ? change.diff.leaves : [], "left"]]) {
-          for (const entry of entries) {
-            for (const { connection } of entry.metas) {
-              if (connection !== me) addMessage(roomKey(name), { kind: "notice", text: `${connection} ${verb}` });
-            }
+      const tell = (/** @type {import("./exws.js").ExwsPresenceEntry[]} */ entries, /** @type {string} */ verb) => {
+        for (const entry of entries) {
+          for (const { connection } of entry.metas) {
+            if (connection !== me) addMessage(roomKey(name), { kind: "notice", text: `${connection} ${verb}` });
           }
         }
+      };
+      if (change.diff) {
+        tell(change.diff.joins, "joined");
+        tell(change.diff.leaves, "left");
       }
       renderChrome();
     },
