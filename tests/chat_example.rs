@@ -55,7 +55,13 @@ async fn a_rooms_presence_and_its_diffs() {
     x.send_envelope(json!({"Type": "PresenceWatch", "Data": {"room": "elsewhere"}, "Id": "w0"}))
         .await;
     let refusal = x.expect_error("unauthorized").await;
-    assert!(refusal["message"].as_str().unwrap_or_default().contains("join it first"), "{refusal}");
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("join it first"),
+        "{refusal}"
+    );
     x.send_envelope(json!({"Type": "PresenceWatch", "Data": {"room": "lobby"}, "Id": "who"}))
         .await;
     let state = x.recv().await;
@@ -105,7 +111,11 @@ async fn a_rooms_presence_and_its_diffs() {
     y.leave("lobby").await;
     assert_eq!(y.recv().await, json!({"Type": "StreamEnd", "Id": 7}));
     let diff = x.recv().await;
-    assert_eq!(diff["Data"]["leaves"], json!([guest(&y_id, None)]), "{diff}");
+    assert_eq!(
+        diff["Data"]["leaves"],
+        json!([guest(&y_id, None)]),
+        "{diff}"
+    );
     z.send("Broadcast", json!({ "text": "z's sync" })).await;
     z.expect_broadcast(&z_id, "z's sync").await; // no diff of others' comings and goings
     x.expect_broadcast(&z_id, "z's sync").await;
@@ -150,7 +160,11 @@ async fn a_closed_connection_is_announced_in_each_of_its_rooms_once() {
     for _ in 0..2 {
         let diff = watcher.recv().await;
         assert_eq!(diff["Type"], "PresenceDiff", "{diff}");
-        assert_eq!(diff["Data"]["leaves"], json!([guest(&leaver_id, None)]), "{diff}");
+        assert_eq!(
+            diff["Data"]["leaves"],
+            json!([guest(&leaver_id, None)]),
+            "{diff}"
+        );
         seen.push(diff["Data"]["room"].as_str().unwrap_or_default().to_owned());
     }
     seen.sort();
@@ -175,7 +189,14 @@ async fn a_watch_of_an_invalid_room_is_an_error_naming_that_room() {
     assert!(!message.contains("presence:"), "{error}");
     // The connection goes on.
     client.join("fine").await;
-    assert_eq!(client.watch_presence("fine", 2).await.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        client
+            .watch_presence("fine", 2)
+            .await
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
     chat.assert_running();
 }
 

@@ -552,12 +552,7 @@ async fn the_chat_example_publishes_every_message_it_speaks() {
             "every field of {message_type} is required"
         );
     }
-    for push in [
-        "Welcome",
-        "RoomMessage",
-        "Direct",
-        "Broadcasted",
-    ] {
+    for push in ["Welcome", "RoomMessage", "Direct", "Broadcasted"] {
         assert_eq!(
             document["operations"][format!("push.{push}")]["action"],
             "send"

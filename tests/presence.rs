@@ -47,11 +47,18 @@ async fn two_tabs_are_one_entry_and_a_user_leaves_with_its_last_tab() {
     let (joins, leaves) = walt.expect_presence_diff("lobby", 1).await;
     assert_eq!(joins, json!([entry(Some("ada"), &[(&tab1_id, Some("1"))])]));
     assert_eq!(leaves, json!([]));
-    assert_eq!(apply(&mut seen, &joins, &leaves).joined.len(), 1, "ada arrived");
+    assert_eq!(
+        apply(&mut seen, &joins, &leaves).joined.len(),
+        1,
+        "ada arrived"
+    );
     tab2.join("lobby").await;
     let (joins, leaves) = walt.expect_presence_diff("lobby", 1).await;
     assert_eq!(joins, json!([entry(Some("ada"), &[(&tab2_id, Some("2"))])]));
-    assert!(apply(&mut seen, &joins, &leaves).joined.is_empty(), "ada was here already");
+    assert!(
+        apply(&mut seen, &joins, &leaves).joined.is_empty(),
+        "ada was here already"
+    );
     // Joining again is no change: the next diff is the next arrival's.
     tab2.join("lobby").await;
 
@@ -79,8 +86,14 @@ async fn two_tabs_are_one_entry_and_a_user_leaves_with_its_last_tab() {
     tab1.leave("lobby").await;
     let (joins, leaves) = walt.expect_presence_diff("lobby", 1).await;
     assert_eq!(joins, json!([]));
-    assert_eq!(leaves, json!([entry(Some("ada"), &[(&tab1_id, Some("1"))])]));
-    assert!(apply(&mut seen, &joins, &leaves).left.is_empty(), "ada still has a tab");
+    assert_eq!(
+        leaves,
+        json!([entry(Some("ada"), &[(&tab1_id, Some("1"))])])
+    );
+    assert!(
+        apply(&mut seen, &joins, &leaves).left.is_empty(),
+        "ada still has a tab"
+    );
     assert_eq!(
         listed(&server, "lobby").await[0],
         entry(Some("ada"), &[(&tab2_id, Some("2"))])
@@ -89,14 +102,20 @@ async fn two_tabs_are_one_entry_and_a_user_leaves_with_its_last_tab() {
     // The last tab drops (no close frame): ada leaves.
     tab2.drop_abruptly();
     let (joins, leaves) = walt.expect_presence_diff("lobby", 1).await;
-    assert_eq!(leaves, json!([entry(Some("ada"), &[(&tab2_id, Some("2"))])]));
+    assert_eq!(
+        leaves,
+        json!([entry(Some("ada"), &[(&tab2_id, Some("2"))])])
+    );
     assert_eq!(apply(&mut seen, &joins, &leaves).left.len(), 1, "ada left");
     let remaining = json!([
         entry(Some("walt"), &[(&walt_id, None)]),
         entry(None, &[(&guest_id, None)]),
     ]);
     assert_eq!(listed(&server, "lobby").await, remaining);
-    assert_eq!(serde_json::to_value(seen.entries()).expect("serializes"), remaining);
+    assert_eq!(
+        serde_json::to_value(seen.entries()).expect("serializes"),
+        remaining
+    );
 
     // Tab 1, still open, is in no room: no diff for its close.
     tab1.close().await;
@@ -105,7 +124,8 @@ async fn two_tabs_are_one_entry_and_a_user_leaves_with_its_last_tab() {
     assert_eq!(leaves, json!([entry(None, &[(&guest_id, None)])]));
 
     // A cancelled watch ends with StreamEnd, and no diff follows.
-    walt.send_envelope(json!({"Type": "StreamCancel", "Id": 1})).await;
+    walt.send_envelope(json!({"Type": "StreamCancel", "Id": 1}))
+        .await;
     assert_eq!(walt.recv().await, json!({"Type": "StreamEnd", "Id": 1}));
     guest.join("lobby").await;
     walt.broadcast("marker").await;
@@ -149,7 +169,10 @@ async fn clients_that_do_not_watch_see_the_frames_they_always_did() {
     let watch = server
         .hub()
         .watch_presence(
-            &server.hub().local_connection(&id.as_str().into()).expect("open"),
+            &server
+                .hub()
+                .local_connection(&id.as_str().into())
+                .expect("open"),
             "lobby",
         )
         .await;
@@ -206,7 +229,11 @@ async fn a_watch_is_for_the_rooms_members_and_a_bad_request_is_an_error() {
     assert_eq!(client.recv().await, json!({"Type": "StreamEnd", "Id": 8}));
     other.leave("lobby").await;
     client.broadcast("marker").await;
-    assert_eq!(client.expect("Broadcasted").await["text"], "marker", "no diff after the end");
+    assert_eq!(
+        client.expect("Broadcasted").await["text"],
+        "marker",
+        "no diff after the end"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +252,9 @@ async fn access_and_meta_are_the_servers_to_choose() {
     assert_eq!(state, json!([entry(None, &[(&inside_id, None)])]));
 
     let config = PresenceConfig::new()
-        .access(PresenceAccess::custom(|_connection, room| room.starts_with("public:")))
+        .access(PresenceAccess::custom(|_connection, room| {
+            room.starts_with("public:")
+        }))
         .meta(|connection| json!({ "id": connection.id().as_str() }));
     let server = TestServer::start(chat_server().presence(config)).await;
     let mut client = ChatClient::connect(server.addr()).await;

@@ -108,7 +108,6 @@ async fn a_users_tabs_on_two_processes_are_one_entry_and_diffs_cross_processes()
     assert_eq!(listed(&b, "lobby").await, remaining);
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_processs_presences_leave_with_diffs_on_the_other() {
     let redis = RedisServer::start();
@@ -128,7 +127,8 @@ async fn a_killed_processs_presences_leave_with_diffs_on_the_other() {
         x.join(room).await;
         walt.join(room).await;
     }
-    let xavier = |id: &str| json!({"user": null, "metas": [{"connection": id, "meta": {"name": "Xavier"}}]});
+    let xavier =
+        |id: &str| json!({"user": null, "metas": [{"connection": id, "meta": {"name": "Xavier"}}]});
     let state = walt.watch_presence("lobby", 1).await;
     assert_eq!(
         state,

@@ -606,7 +606,10 @@ async fn a_broadcast_reaches_the_connection_once_and_not_its_room_subscriptions(
     let hub = server.hub();
     hub.everyone().send(&Note { n: 1 }).await.expect("sent");
     hub.room("news").send(&Note { n: 2 }).await.expect("sent");
-    assert_eq!(client.recv().await, json!({"Type": "Note", "Data": {"n": 1}}));
+    assert_eq!(
+        client.recv().await,
+        json!({"Type": "Note", "Data": {"n": 1}})
+    );
     assert_eq!(
         client.recv().await,
         json!({"Type": "Note", "Data": {"n": 2}, "Id": "s"}),

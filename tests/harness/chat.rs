@@ -264,7 +264,10 @@ impl ChatClient {
         assert_eq!(diff["Type"], "PresenceDiff", "{} got {diff}", self.id);
         assert_eq!(diff["Id"], id, "{diff}");
         assert_eq!(diff["Data"]["room"], room, "{diff}");
-        (diff["Data"]["joins"].clone(), diff["Data"]["leaves"].clone())
+        (
+            diff["Data"]["joins"].clone(),
+            diff["Data"]["leaves"].clone(),
+        )
     }
 
     /// Closes with a close frame (1000) and waits for the server's.

@@ -17,15 +17,19 @@ pub async fn by_user(request: HandshakeRequest) -> Result<Admission, HandshakeRe
 
 /// Presence settings whose meta is `{"tab": <the handshake's ?tab=>}` (no `tab`: no meta).
 pub fn tab_presence() -> PresenceConfig {
-    PresenceConfig::new().meta(|connection| match connection.handshake().query_param("tab") {
-        Some(tab) => json!({ "tab": tab }),
-        None => Value::Null,
-    })
+    PresenceConfig::new().meta(
+        |connection| match connection.handshake().query_param("tab") {
+            Some(tab) => json!({ "tab": tab }),
+            None => Value::Null,
+        },
+    )
 }
 
 /// The chat server with users from the handshake and presence on, with [`tab_presence`].
 pub fn presence_server() -> Server {
-    chat_server().authenticator(by_user).presence(tab_presence())
+    chat_server()
+        .authenticator(by_user)
+        .presence(tab_presence())
 }
 
 /// A presence entry as the wire has it: `user` (or `null`) and `(connection, tab)` metas in

@@ -77,9 +77,9 @@ pub use envelope::{Envelope, Id, ERROR_TYPE};
 pub use error::{CallError, ConnectError, ErrorCode, RecvError, SendError, StreamError};
 pub use events::{Events, Subscription};
 pub use exws_protocol::presence::{
-    PresenceChange, PresenceDiff, PresenceEntry, PresenceKey, PresenceMeta, PresenceState, Presences,
+    PresenceChange, PresenceDiff, PresenceEntry, PresenceKey, PresenceMeta, PresenceState,
+    Presences,
 };
-pub use presence::{PresenceEvent, PresenceWatcher};
 /// The `Type` name of a Rust type, by the rule the exws server uses: take
 /// [`std::any::type_name`], drop everything from the first `<`, keep what follows the last `::`.
 ///
@@ -89,6 +89,7 @@ pub use presence::{PresenceEvent, PresenceWatcher};
 /// assert_eq!(exws_client::type_name_of::<Vec<String>>(), "Vec");
 /// ```
 pub use exws_protocol::type_name_of;
+pub use presence::{PresenceEvent, PresenceWatcher};
 pub use reconnect::ReconnectPolicy;
 pub use state::ConnectionState;
 pub use stream::{ItemStream, StreamOptions, STREAM_CANCEL_TYPE, STREAM_END_TYPE};

@@ -6,7 +6,9 @@ mod common;
 
 use common::*;
 use exws::auth::{Admission, HandshakeRejection};
-use exws::{handlers, message, Connection, HandshakeRequest, Hub, HubError, PresenceConfig, Server};
+use exws::{
+    handlers, message, Connection, HandshakeRequest, Hub, HubError, PresenceConfig, Server,
+};
 use exws_client::{Client, ErrorCode, PresenceEvent, PresenceKey, StreamError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -22,7 +24,11 @@ struct Joined {
 }
 
 #[message]
-async fn join_room(request: JoinRoom, connection: Connection, hub: Hub) -> Result<Joined, HubError> {
+async fn join_room(
+    request: JoinRoom,
+    connection: Connection,
+    hub: Hub,
+) -> Result<Joined, HubError> {
     let members = hub.join(connection.id(), &request.room).await?;
     Ok(Joined { members })
 }
@@ -37,9 +43,10 @@ async fn by_user(request: HandshakeRequest) -> Result<Admission, HandshakeReject
 fn presence_server() -> Server {
     Server::with_handlers(handlers![join_room])
         .authenticator(by_user)
-        .presence(PresenceConfig::new().meta(|connection| {
-            json!({ "tab": connection.handshake().query_param("tab") })
-        }))
+        .presence(
+            PresenceConfig::new()
+                .meta(|connection| json!({ "tab": connection.handshake().query_param("tab") })),
+        )
 }
 
 async fn connect(server: &Running, query: &str) -> Client {
@@ -49,9 +56,11 @@ async fn connect(server: &Running, query: &str) -> Client {
 }
 
 async fn join(client: &Client, room: &str) {
-    let joined: Joined = within(client.call(&JoinRoom { room: room.to_owned() }))
-        .await
-        .expect("joined");
+    let joined: Joined = within(client.call(&JoinRoom {
+        room: room.to_owned(),
+    }))
+    .await
+    .expect("joined");
     assert!(joined.members >= 1);
 }
 
@@ -95,10 +104,19 @@ async fn a_watch_follows_a_users_tabs_and_a_read_lists_them() {
     let tabs: Vec<_> = watch
         .presences()
         .user("ada")
-        .map(|entry| entry.metas.iter().map(|meta| meta.meta["tab"].clone()).collect())
+        .map(|entry| {
+            entry
+                .metas
+                .iter()
+                .map(|meta| meta.meta["tab"].clone())
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(tabs.len(), 2);
-    assert!(tabs.contains(&json!("1")) && tabs.contains(&json!("2")), "{tabs:?}");
+    assert!(
+        tabs.contains(&json!("1")) && tabs.contains(&json!("2")),
+        "{tabs:?}"
+    );
 
     // A one-time read from another member gives the same entries.
     let listed = within(tab2.presence("lobby")).await.expect("a presence");

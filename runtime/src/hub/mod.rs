@@ -5,8 +5,8 @@ mod presence;
 mod recipients;
 mod subscription;
 
-pub use presence::{PresenceAccess, PresenceConfig, PresenceItem, PresenceSubscription};
 pub(crate) use presence::serve_watch;
+pub use presence::{PresenceAccess, PresenceConfig, PresenceItem, PresenceSubscription};
 pub use recipients::Recipients;
 pub use subscription::{RoomEnvelope, RoomSubscription};
 

@@ -20,7 +20,9 @@ pub(crate) use watch::serve_watch;
 use super::{Hub, HubError, Recipients};
 use crate::adapter::{PresenceRecord, Target};
 use crate::{Connection, ConnectionId};
-use exws_protocol::presence::{PresenceDiff, PresenceEntry, PresenceKey, PresenceMeta, PRESENCE_DIFF};
+use exws_protocol::presence::{
+    PresenceDiff, PresenceEntry, PresenceKey, PresenceMeta, PRESENCE_DIFF,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
@@ -257,9 +259,7 @@ fn entries(records: Vec<PresenceRecord>) -> Vec<PresenceEntry> {
     by_key
         .into_values()
         .map(|mut entry| {
-            entry
-                .metas
-                .sort_by(|a, b| a.connection.cmp(&b.connection));
+            entry.metas.sort_by(|a, b| a.connection.cmp(&b.connection));
             entry
         })
         .collect()

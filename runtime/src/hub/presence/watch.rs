@@ -132,7 +132,12 @@ impl std::fmt::Debug for PresenceSubscription {
 
 /// The built-in `PresenceWatch` (with [`Server::presence`](crate::Server::presence)): checks
 /// the request and the access, then runs the watch as a stream of the request's `Id`.
-pub(crate) async fn serve_watch(data: &str, id: Option<&str>, context: &Context, max_streams: usize) {
+pub(crate) async fn serve_watch(
+    data: &str,
+    id: Option<&str>,
+    context: &Context,
+    max_streams: usize,
+) {
     let connection = context.connection();
     let hub = context.hub();
     let refuse = |code: ErrorCode, message: String| async move {
