@@ -225,8 +225,7 @@ async fn a_watch_is_for_the_rooms_members_and_a_bad_request_is_an_error() {
     other.join("lobby").await;
     let (joins, _) = client.expect_presence_diff("lobby", 8).await;
     assert_eq!(joins, json!([entry(None, &[(&other_id, None)])]));
-    client.leave("lobby").await;
-    assert_eq!(client.recv().await, json!({"Type": "StreamEnd", "Id": 8}));
+    client.leave_ending_watch("lobby", 8).await;
     other.leave("lobby").await;
     client.broadcast("marker").await;
     assert_eq!(

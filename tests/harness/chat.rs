@@ -189,6 +189,23 @@ impl ChatClient {
         assert_eq!(left["room"], room, "Left for another room: {left}");
     }
 
+    /// Leaves `room` while watching its presence with `Id` `watch`: the `Left` answer and the
+    /// watch's `StreamEnd` come in either order (the watch is a stream of its own).
+    pub async fn leave_ending_watch(&mut self, room: &str, watch: u64) {
+        self.send("LeaveRoom", json!({ "room": room })).await;
+        let mut seen = vec![self.recv().await, self.recv().await];
+        seen.sort_by_key(|envelope| envelope["Type"].as_str().map(str::to_owned));
+        assert_eq!(
+            seen,
+            vec![
+                json!({"Type": "Left", "Data": {"room": room}}),
+                json!({"Type": "StreamEnd", "Id": watch}),
+            ],
+            "{} expected its Left and its watch's end",
+            self.id
+        );
+    }
+
     /// Sends `text` to the other members of `room`.
     pub async fn send_to_room(&mut self, room: &str, text: &str) {
         self.send("SendToRoom", json!({ "room": room, "text": text }))
