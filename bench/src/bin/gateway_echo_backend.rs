@@ -65,8 +65,7 @@ struct Echo<'a> {
     message: &'a str,
 }
 
-async fn serve(addr: SocketAddr) -> std::io::Result<()> {
-    let stream = TcpStream::connect(addr).await?;
+async fn serve(stream: TcpStream) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let (read, write) = stream.into_split();
     let mut reader = BufReader::with_capacity(256 * 1024, read);
@@ -129,10 +128,18 @@ async fn serve(addr: SocketAddr) -> std::io::Result<()> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    let tasks: Vec<_> = (0..args.connections.max(1))
-        .map(|_| tokio::spawn(serve(args.backend)))
+    // Every socket connected before the line that says so: a benchmark starting its clients
+    // then finds the backends there (else the gateway refuses them: no backend).
+    let mut streams = Vec::new();
+    for _ in 0..args.connections.max(1) {
+        streams.push(TcpStream::connect(args.backend).await?);
+    }
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|stream| tokio::spawn(serve(stream)))
         .collect();
     println!("connected {} backend sockets", tasks.len());
+    std::io::Write::flush(&mut std::io::stdout())?;
     for task in tasks {
         if let Ok(Err(error)) = task.await {
             eprintln!("a backend socket failed: {error}");
