@@ -83,7 +83,6 @@ start_server() {
         *) binary="$name" ;;
     esac
     local out="$OUT/server-$name-$$-$RANDOM.out"
-    STARTED_OUT="$out"
     taskset -c "$SERVER_CPU" "$BIN/$binary" --addr 127.0.0.1:0 "$@" >"$out" 2>"$out.err" &
     STARTED_PID=$!
     for _ in $(seq 1 100); do
@@ -284,25 +283,34 @@ stall() {
 # Sets SERVER_PID, SERVER_URL and BACKEND_PID.
 start_gateway() {
     local variant="$1"; shift
-    local flags=()
-    [[ "$variant" == gateway_rust ]] && flags=(--rust-echo)
-    start exws_gateway "${flags[@]}" "$@"
-    local backend_addr
-    backend_addr="$(sed -n 's/^backend on //p' "$STARTED_OUT" | head -1)"
+    local flags=(--wait-backends "${GATEWAY_BACKENDS:-2}")
+    [[ "$variant" == gateway_rust ]] && flags+=(--rust-echo)
+    local out="$OUT/server-gateway-$$-$RANDOM.out"
+    taskset -c "$SERVER_CPU" "$BIN/exws_gateway" --addr 127.0.0.1:0 "${flags[@]}" "$@" \
+        >"$out" 2>"$out.err" &
+    SERVER_PID=$!
+    local backend_addr=""
+    for _ in $(seq 1 100); do
+        backend_addr="$(sed -n 's/^backend on //p' "$out" | head -1)"
+        [[ -n "$backend_addr" ]] && break
+        sleep 0.1
+    done
+    [[ -n "$backend_addr" ]] || { log "exws_gateway did not start: $(cat "$out.err")"; return 1; }
     local backend_out="$OUT/backend-$$-$RANDOM.out"
     taskset -c "$LOADGEN_CPU" "$BIN/gateway_echo_backend" --backend "$backend_addr" \
         --connections "${GATEWAY_BACKENDS:-2}" >"$backend_out" 2>&1 &
     BACKEND_PID=$!
     EXTRA_PIDS+=("$BACKEND_PID")
+    # The gateway prints its `listening on` line once every backend is connected.
     for _ in $(seq 1 100); do
-        if grep -q '^connected' "$backend_out" 2>/dev/null; then
-            sleep 0.5 # the gateway registers the sockets it accepted
+        if grep -q '^listening on ws://' "$out" 2>/dev/null; then
+            SERVER_URL="$(sed -n 's/^listening on \(ws:\/\/[^ ]*\).*/\1/p' "$out" | head -1)/"
             return 0
         fi
         kill -0 "$BACKEND_PID" 2>/dev/null || { log "echo backend exited: $(cat "$backend_out")"; return 1; }
         sleep 0.1
     done
-    log "the echo backend did not connect within 10 s"
+    log "the backends did not connect within 10 s"
     return 1
 }
 

@@ -87,7 +87,7 @@ pub struct GatewayArgs {
     /// Serve wss://: the certificate chain, PEM (with --tls-key) [default: plain ws://].
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// The private key of --tls-cert, PEM.
+    /// The private key of --tls-cert, PEM [default: none; required with --tls-cert].
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Only admit browsers from this Origin (repeatable; others get 403) [default: any].
@@ -114,7 +114,7 @@ pub struct GatewayArgs {
     /// Per-client message rate limit, messages per second (with --rate-burst) [default: none].
     #[arg(long, value_name = "PER_SECOND", requires = "rate_burst")]
     pub rate_limit: Option<f64>,
-    /// The burst of --rate-limit.
+    /// The burst of --rate-limit, in messages [default: none; required with --rate-limit].
     #[arg(long, value_name = "MESSAGES", requires = "rate_limit")]
     pub rate_burst: Option<u32>,
     /// Seconds between pings to each client.
@@ -239,4 +239,38 @@ pub async fn run(args: GatewayArgs) -> Result<(), Failure> {
         .serve_with_shutdown(exws::shutdown_signal())
         .await
         .map_err(|error| Failure::new(exit::CONNECTION, error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::args::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_gateway_option_states_its_default_in_its_help() {
+        let mut command = Cli::command();
+        command.build();
+        let gateway = command
+            .find_subcommand("gateway")
+            .expect("a gateway command");
+        let mut checked = 0;
+        for arg in gateway.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" {
+                continue;
+            }
+            let help = arg
+                .get_long_help()
+                .or(arg.get_help())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(
+                !arg.get_default_values().is_empty() || help.contains("[default:"),
+                "`exws gateway --{}` does not state its default: {help:?}",
+                arg.get_long().unwrap_or(id)
+            );
+            checked += 1;
+        }
+        assert!(checked >= 25, "only {checked} options checked");
+    }
 }
