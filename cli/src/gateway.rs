@@ -243,8 +243,74 @@ pub async fn run(args: GatewayArgs) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
-    use crate::args::Cli;
-    use clap::CommandFactory;
+    use crate::args::{Cli, Command};
+    use clap::{CommandFactory, Parser};
+
+    fn gateway_args(argv: &[&str]) -> super::GatewayArgs {
+        match Cli::try_parse_from(argv).expect("valid arguments").command {
+            Command::Gateway(args) => *args,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    /// PyStrands' flags, defaults and environment variables (one test: it sets the process's
+    /// environment, which no other test of this binary reads).
+    #[test]
+    fn pystrands_flags_defaults_and_environment_variables() {
+        for name in [
+            "PYSTRAND_WS_PORT",
+            "PYSTRAND_TCP_PORT",
+            "PYSTRAND_QUEUE_SIZE",
+        ] {
+            assert!(
+                std::env::var_os(name).is_none(),
+                "{name} is set for the test"
+            );
+        }
+        let defaults = gateway_args(&["exws", "gateway"]);
+        assert_eq!(
+            (defaults.ws_port, defaults.tcp_port, defaults.queue_size),
+            (8080, 8081, 1000)
+        );
+        assert!(
+            defaults.backend_addr.is_none(),
+            "backends on 127.0.0.1:<tcp-port>"
+        );
+        assert!(super::config(&defaults).is_ok(), "the defaults are valid");
+
+        let flags = gateway_args(&[
+            "exws",
+            "gateway",
+            "--ws-port",
+            "9000",
+            "--tcp-port",
+            "9001",
+            "--queue-size",
+            "5",
+        ]);
+        assert_eq!(
+            (flags.ws_port, flags.tcp_port, flags.queue_size),
+            (9000, 9001, 5)
+        );
+
+        std::env::set_var("PYSTRAND_WS_PORT", "7000");
+        std::env::set_var("PYSTRAND_TCP_PORT", "7001");
+        std::env::set_var("PYSTRAND_QUEUE_SIZE", "7");
+        let from_env = gateway_args(&["exws", "gateway"]);
+        let flag_wins = gateway_args(&["exws", "gateway", "--ws-port", "9000"]);
+        for name in [
+            "PYSTRAND_WS_PORT",
+            "PYSTRAND_TCP_PORT",
+            "PYSTRAND_QUEUE_SIZE",
+        ] {
+            std::env::remove_var(name);
+        }
+        assert_eq!(
+            (from_env.ws_port, from_env.tcp_port, from_env.queue_size),
+            (7000, 7001, 7)
+        );
+        assert_eq!(flag_wins.ws_port, 9000);
+    }
 
     #[test]
     fn every_gateway_option_states_its_default_in_its_help() {
