@@ -53,7 +53,8 @@ pub struct GatewayArgs {
         hide_env_values = true
     )]
     pub backend_token: Option<String>,
-    /// Seconds a handshake waits for the backend's response before it is refused with 504.
+    /// Seconds a handshake waits for the backend's response before it is refused with 504
+    /// (503 when no backend's queue had room for the request by then).
     #[arg(long, default_value_t = 5.0, value_name = "SECS")]
     pub request_timeout: f64,
     /// The longest line a backend may send, in bytes (a longer one is skipped and answered with
@@ -61,7 +62,8 @@ pub struct GatewayArgs {
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_line_size: usize,
     /// The capacity of each backend's write queue, in events; when full, the clients of that
-    /// backend wait (backpressure).
+    /// backend wait (backpressure), and while every backend's queue is full a handshake waits
+    /// for room (within --request-timeout; then 503).
     #[arg(long, default_value_t = 1024, value_name = "EVENTS")]
     pub backend_queue: usize,
     /// Seconds between heartbeat events to every backend.
