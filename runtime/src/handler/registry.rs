@@ -2,11 +2,12 @@
 
 use super::Handler;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Handlers by the `Type` they observe.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    by_type: HashMap<Box<str>, Entry>,
+    by_type: HashMap<Box<str>, Entry, BuildHasherDefault<TypeHasher>>,
     /// Every handler, by `Type`, module path and function name.
     all: Box<[&'static Handler]>,
 }
@@ -32,6 +33,50 @@ impl std::fmt::Debug for Entry {
         f.debug_list()
             .entries(self.handlers.iter().map(|handler| handler.function()))
             .finish()
+    }
+}
+
+/// The hash of a `Type` in the registry: a word-at-a-time multiply-rotate hash (rustc's
+/// `FxHasher` scheme) instead of the standard library's SipHash, which costs about 200
+/// instructions per lookup of a 17-byte name (BENCHMARKS.md, 2026-12-05).
+///
+/// SipHash's keyed hashing defends a table that takes untrusted keys against flooding with
+/// colliding keys. This table takes none: it is built once at start-up from the handlers'
+/// `Type`s and never changes, so a client's `Type` only ever looks up; a chosen collision costs
+/// it one extra comparison of a handler's name.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TypeHasher(u64);
+
+impl TypeHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for TypeHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
