@@ -52,6 +52,10 @@ pub(super) struct Session<S> {
     /// Data frames may still be written: false once the client's close frame was read (the
     /// close echo is the last frame) or writing failed.
     writable: bool,
+    /// Data frames read and messages written since the metrics were last told: counted once
+    /// per round of serving, not per frame.
+    frames_in: u64,
+    messages_out: u64,
 }
 
 impl<S> Session<S>
@@ -83,6 +87,8 @@ where
             bucket,
             unflushed: false,
             writable: true,
+            frames_in: 0,
+            messages_out: 0,
         }
     }
 
@@ -151,6 +157,7 @@ where
         {
             tracing::debug!(id = %self.context.connection().id(), "the close handshake timed out");
         }
+        self.count_messages();
     }
 
     /// After the close handshake: half-closes the socket and reads what the client still
@@ -186,13 +193,32 @@ where
     /// are there; a flush once reading would block. `Ready` when the connection ends (its
     /// reason recorded).
     fn poll_serve(&mut self, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let served = self.poll_serve_frames(cx);
+        self.count_messages();
+        served
+    }
+
+    /// Tells the metrics the frames read and the messages written since the last time.
+    fn count_messages(&mut self) {
+        if self.frames_in > 0 {
+            crate::metrics::messages_in(std::mem::take(&mut self.frames_in));
+        }
+        if self.messages_out > 0 {
+            crate::metrics::messages_out(std::mem::take(&mut self.messages_out));
+        }
+    }
+
+    /// [`poll_serve`](Self::poll_serve) without the counting.
+    fn poll_serve_frames(&mut self, cx: &mut TaskContext<'_>) -> Poll<()> {
+        // Once per round: the timer registers its waker, and a tick is never urgent to the
+        // frame.
+        if let Some(reason) = self.poll_heartbeat(cx) {
+            return self.end(reason);
+        }
         let mut read = 0;
         loop {
             self.poll_in_flight(cx);
             if let Err(reason) = self.poll_write(cx) {
-                return self.end(reason);
-            }
-            if let Some(reason) = self.poll_heartbeat(cx) {
                 return self.end(reason);
             }
             if !self.can_read() {
@@ -229,6 +255,12 @@ where
 
     /// Polls the unfinished work; each finished item counts as activity of the client.
     fn poll_in_flight(&mut self, cx: &mut TaskContext<'_>) {
+        if self.in_flight.is_empty() {
+            // Nothing to poll (work is polled once when it starts, and pushed only when it
+            // did not finish: a push queues it to be polled here).
+            self.starting = false;
+            return;
+        }
         while let Poll::Ready(Some(())) = Pin::new(&mut self.in_flight).poll_next(cx) {
             self.starting = false;
             if let Some(heartbeat) = &mut self.heartbeat {
@@ -255,7 +287,6 @@ where
             self.discard_queued();
             return Ok(Poll::Ready(()));
         }
-        let mut written = 0u64;
         let result = loop {
             match Pin::new(&mut self.ws).poll_ready(cx) {
                 Poll::Pending => break Ok(Poll::Pending),
@@ -270,11 +301,8 @@ where
                 break Err(write_failed(error));
             }
             self.unflushed = true;
-            written += 1;
+            self.messages_out += 1;
         };
-        if written > 0 {
-            crate::metrics::messages_out(written);
-        }
         if result.is_err() {
             self.writable = false;
         }
@@ -367,7 +395,7 @@ where
             heartbeat.seen();
         }
         if matches!(message, Message::Text(_) | Message::Binary(_)) {
-            crate::metrics::messages_in(1);
+            self.frames_in += 1;
             if let Some(bucket) = &mut self.bucket {
                 match bucket.take() {
                     Admit::Yes => {}
