@@ -218,7 +218,7 @@ where
         let mut read = 0;
         loop {
             self.poll_in_flight(cx);
-            if let Err(reason) = self.poll_write(cx) {
+            if let Err(reason) = self.write_queued(cx) {
                 return self.end(reason);
             }
             if !self.can_read() {
@@ -228,6 +228,7 @@ where
                 Poll::Ready(frame) => frame,
                 Poll::Pending => break,
             };
+            // The replies of this frame's handlers are written at the next turn (`write_queued`).
             if let Some(reason) = self.handle(frame, cx) {
                 return self.end(reason);
             }
@@ -242,10 +243,44 @@ where
                 break;
             }
         }
+        // Before waiting: what was queued meanwhile, and the waker a later push wakes.
+        if let Err(reason) = self.poll_write(cx) {
+            return self.end(reason);
+        }
         match self.poll_flush(cx) {
             Err(reason) => self.end(reason),
             Ok(()) => Poll::Pending,
         }
+    }
+
+    /// Writes what is queued, like [`poll_write`](Self::poll_write), but without registering
+    /// to be woken by the next push: the cheap look between two frames. `poll_serve` ends its
+    /// round with a `poll_write`.
+    fn write_queued(&mut self, cx: &mut TaskContext<'_>) -> Result<(), DisconnectReason> {
+        if !self.writable {
+            self.discard_queued();
+            return Ok(());
+        }
+        while self.queue.has_queued() {
+            match Pin::new(&mut self.ws).poll_ready(cx) {
+                Poll::Pending => return Ok(()),
+                Poll::Ready(Err(error)) => {
+                    self.writable = false;
+                    return Err(write_failed(error));
+                }
+                Poll::Ready(Ok(())) => {}
+            }
+            let Some(text) = self.queue.try_recv() else {
+                return Ok(());
+            };
+            if let Err(error) = Pin::new(&mut self.ws).start_send(Message::Text(text)) {
+                self.writable = false;
+                return Err(write_failed(error));
+            }
+            self.unflushed = true;
+            self.messages_out += 1;
+        }
+        Ok(())
     }
 
     /// Whether the next frame may be read now.
