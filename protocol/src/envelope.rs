@@ -38,6 +38,18 @@ pub fn encode<T: Serialize + ?Sized>(
     data: &T,
     id: Option<&str>,
 ) -> Result<String, serde_json::Error> {
+    encode_with_raw_id(message_type, data, id.map(str::as_bytes))
+}
+
+/// [`encode`] with the `Id`'s raw JSON text given as bytes, for a caller that keeps it as
+/// bytes: the envelope is checked to be UTF-8 once, whole, so bytes that are no UTF-8 make an
+/// error, not a frame.
+#[doc(hidden)]
+pub fn encode_with_raw_id<T: Serialize + ?Sized>(
+    message_type: &str,
+    data: &T,
+    id: Option<&[u8]>,
+) -> Result<String, serde_json::Error> {
     let mut out = Vec::with_capacity(64 + message_type.len());
     if needs_escape(message_type.as_bytes()) {
         out.extend_from_slice(b"{\"Type\":");
@@ -53,10 +65,10 @@ pub fn encode<T: Serialize + ?Sized>(
     serde_json::to_writer(&mut out, data)?;
     if let Some(id) = id {
         out.extend_from_slice(b",\"Id\":");
-        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(id);
     }
     out.push(b'}');
-    // serde_json writes UTF-8 and `id` is a `str`: this cannot fail, but stay panic-free.
+    // serde_json writes UTF-8, and so does every caller's `id`: checked, not assumed.
     String::from_utf8(out).map_err(|error| {
         serde_json::Error::io(std::io::Error::new(std::io::ErrorKind::InvalidData, error))
     })
