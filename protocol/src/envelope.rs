@@ -189,7 +189,9 @@ mod tests {
     fn names_are_escaped_exactly_as_serde_json_escapes_them() {
         // Every byte that needs an escape, at every place in names across the 8-byte words,
         // next to bytes that do not (ASCII, multi-byte UTF-8, DEL).
-        let specials = ['"', '\\', '\0', '\n', '\u{1f}', '\u{7f}', 'é', '€', ' ', 'A'];
+        let specials = [
+            '"', '\\', '\0', '\n', '\u{1f}', '\u{7f}', 'é', '€', ' ', 'A',
+        ];
         for len in 0..20 {
             for at in 0..len.max(1) {
                 for special in specials {
@@ -200,7 +202,11 @@ mod tests {
                         r#"{{"Type":{},"Data":null}}"#,
                         serde_json::to_string(&name).expect("a string serializes")
                     );
-                    assert_eq!(encode(&name, &(), None).expect("encodes"), expected, "{name:?}");
+                    assert_eq!(
+                        encode(&name, &(), None).expect("encodes"),
+                        expected,
+                        "{name:?}"
+                    );
                 }
             }
         }

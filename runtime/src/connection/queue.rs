@@ -150,7 +150,9 @@ impl OutboundQueue {
         }
         state.bytes += len;
         state.items.push_back(text);
-        self.shared.queued.store(state.items.len(), Ordering::Release);
+        self.shared
+            .queued
+            .store(state.items.len(), Ordering::Release);
         let waiting = state.receiver_waker.take();
         drop(state);
         if let Some(waker) = waiting {
@@ -171,7 +173,9 @@ impl OutboundQueue {
         }
         state.bytes += len;
         state.items.push_back(text);
-        self.shared.queued.store(state.items.len(), Ordering::Release);
+        self.shared
+            .queued
+            .store(state.items.len(), Ordering::Release);
         // The session takes whatever is queued once woken: only a waiting session is woken.
         let waiting = state.receiver_waker.take();
         drop(state);
