@@ -13,7 +13,9 @@
 #      64 connections x 16 in flight (bench/run.sh throughput);
 #   3. the same for exws in concurrent mode (16 in flight per connection) against hand-written;
 #   4. server RSS per idle connection, 2,000 -> 10,000 connections (bench/run.sh idle);
-#   5. one message to a room of 10,000 (bench/run.sh fanout);
+#   5. one message to a room of 10,000, exws and the hand-written rooms server, 3 interleaved
+#      runs each (bench/run.sh fanout), and the instructions per message to 2,000 receivers
+#      (bench/callgrind_fanout.sh);
 #   6. one stream's items/s and CPU per item, and memory per idle stream (bench/run.sh streams).
 # Settings: ROUNDS (10), BENCH_SECONDS (10), WARMUP (2), CG_ROUNDS (3), NO_BUILD, OUT,
 # CARGO_TARGET_DIR (as bench/run.sh).
@@ -44,6 +46,7 @@ IDLE_STEPS=2000,6000,10000 OUT="$OUT/idle" bench/run.sh idle
 
 echo "## 5. fan-out to 10,000"
 FANOUT_SERVERS="exws room" FANOUT_REPEATS=3 OUT="$OUT/fanout" bench/run.sh fanout
+CG_FEW=3 CG_MANY=13 OUT="$OUT/callgrind-fanout" bench/callgrind_fanout.sh exws room
 
 echo "## 6. streams"
 ROUNDS=3 OUT="$OUT/streams" bench/run.sh streams
