@@ -61,8 +61,17 @@ run() {
     timeout 900 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" fanout --url "$url" \
         --receivers "$CG_RECEIVERS" --rounds "$rounds" --pause-ms "$CG_PAUSE_MS" --size 100 \
         >"$file.loadgen"
-    # The receivers are closed: let the server finish their closes before counting.
-    sleep 5
+    # The receivers are closed: let the server finish their closes before counting (until its
+    # CPU time stops moving for 3 s, at most 120 s).
+    local last="" still=0
+    for _ in $(seq 1 120); do
+        local now
+        now="$(sed 's/.*) //' "/proc/$PID/stat" | awk '{print $12 + $13}')"
+        if [[ "$now" == "$last" ]]; then still=$((still + 1)); else still=0; fi
+        [[ $still -ge 3 ]] && break
+        last="$now"
+        sleep 1
+    done
     callgrind_control --dump "$PID" >/dev/null
     kill -KILL "$PID" 2>/dev/null || true
     wait "$PID" 2>/dev/null || true

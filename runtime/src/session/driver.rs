@@ -6,6 +6,7 @@
 //! to a request read before the client's close frame is written before the close is echoed.
 
 use super::frames::{self, Admit, HeartbeatState, TokenBucket};
+use super::signal::Signal;
 use super::{dispatch, DisconnectReason};
 use crate::connection::OutboundReceiver;
 use crate::protocol::ErrorCode;
@@ -16,7 +17,7 @@ use futures_util::{Sink, Stream};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::error::Error as WsError;
@@ -110,14 +111,30 @@ where
         let context = self.context.clone();
         let closing = context.connection().closed_token().cancelled();
         tokio::pin!(shutting_down, closing);
+        // The cancellation futures wake the task through `signal`, and are polled only when it
+        // fired (or the task's waker changed), not at every wake-up.
+        let signal = Signal::new();
+        let signal_waker = Waker::from(signal.clone());
+        let mut task_waker: Option<Waker> = None;
         std::future::poll_fn(|cx| {
-            if shutting_down.as_mut().poll(cx).is_ready() {
-                self.context
-                    .connection()
-                    .close_because(DisconnectReason::ServerShutdown);
+            let fired = signal.take();
+            let moved = !task_waker
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()));
+            if moved {
+                task_waker = Some(cx.waker().clone());
+                signal.forward_to(cx.waker().clone());
             }
-            if closing.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
+            if fired || moved {
+                let mut signal_cx = TaskContext::from_waker(&signal_waker);
+                if shutting_down.as_mut().poll(&mut signal_cx).is_ready() {
+                    self.context
+                        .connection()
+                        .close_because(DisconnectReason::ServerShutdown);
+                }
+                if closing.as_mut().poll(&mut signal_cx).is_ready() {
+                    return Poll::Ready(());
+                }
             }
             self.poll_serve(cx)
         })
