@@ -13,6 +13,8 @@
 #   SERVER_CPU=0 LOADGEN_CPU=1                  cores for taskset
 #   IDLE_STEPS=2000,6000,10000,14000,18000      idle connections at which RSS is read
 #   FANOUT_RECEIVERS=10000 FANOUT_ROUNDS=50 FANOUT_SIZE=100
+#   FANOUT_SERVERS="exws" FANOUT_REPEATS=1     servers of the fan-out run (`room`: the hand-written
+#                                               rooms server), each run FANOUT_REPEATS times, interleaved
 #   CROSS_RATE=10000 CROSS_RECEIVERS=1
 #   STALLED=1000 STALL_KIND=room                room | requests
 #   STREAM_ITEMS=2000000 STREAM_IDLE=10000      the streams run: items of one stream, idle streams
@@ -78,6 +80,7 @@ start_server() {
     case "$name" in
         exws) binary=exws_calculator ;;
         handwritten) binary=ref_handwritten ;;
+        room) binary=ref_room ;;
         echo) binary=ref_echo ;;
         jsonrpsee) binary=ref_jsonrpsee ;;
         *) binary="$name" ;;
@@ -220,12 +223,25 @@ streams() {
 
 fanout() {
     local file="$OUT/fanout.jsonl"
-    start exws --max-connections 19900
-    log "fan-out: $FANOUT_RECEIVERS receivers, $FANOUT_ROUNDS messages"
-    timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" fanout --url "$SERVER_URL" \
-        --receivers "$FANOUT_RECEIVERS" --rounds "$FANOUT_ROUNDS" --size "$FANOUT_SIZE" \
-        --server-pid "$SERVER_PID" | tee "$file" >&2
-    stop
+    : >"$file"
+    local servers=(${FANOUT_SERVERS:-exws})
+    local n=${#servers[@]}
+    for repeat in $(seq 1 "${FANOUT_REPEATS:-1}"); do
+        for i in $(seq 0 $((n - 1))); do
+            local server="${servers[$(( (i + repeat - 1) % n ))]}"
+            if [[ "$server" == exws* ]]; then
+                start "$server" --max-connections 19900
+            else
+                start "$server"
+            fi
+            log "fan-out ($server, $repeat/${FANOUT_REPEATS:-1}): $FANOUT_RECEIVERS receivers, $FANOUT_ROUNDS messages"
+            timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" fanout --url "$SERVER_URL" \
+                --receivers "$FANOUT_RECEIVERS" --rounds "$FANOUT_ROUNDS" --size "$FANOUT_SIZE" \
+                --server-pid "$SERVER_PID" | jq -c --arg server "$server" '. + {server: $server}' \
+                | tee -a "$file" >&2
+            stop
+        done
+    done
     summary fanout "$file"
 }
 

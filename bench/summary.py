@@ -126,14 +126,14 @@ def idle(rows):
 
 
 def fanout(rows):
-    print("| receivers | messages | size (B) | p50 ms | p99 ms | max ms | server CPU ms/msg | loadgen CPU ms/msg "
+    print("| server | receivers | messages | size (B) | p50 ms | p99 ms | max ms | server CPU ms/msg | loadgen CPU ms/msg "
           "| errors | target p50 ≤ 20, p99 ≤ 50 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ok = r["p50_us"] <= 20000 and r["p99_us"] <= 50000
         server = r.get("server_cpu_ms_per_message")
         server = "-" if server is None else f"{server:.1f}"
-        print(f"| {r['receivers']} | {r['measured']}/{r['rounds']} | {r['size']} | {r['p50_us'] / 1000:.2f} "
+        print(f"| {r.get('server', 'exws')} | {r['receivers']} | {r['measured']}/{r['rounds']} | {r['size']} | {r['p50_us'] / 1000:.2f} "
               f"| {r['p99_us'] / 1000:.2f} | {r['max_us'] / 1000:.2f} | {server} "
               f"| {r['loadgen_cpu_ms_per_message']:.1f} | {r['errors']} | {check(ok)} |")
 

@@ -38,20 +38,82 @@ pub fn encode<T: Serialize + ?Sized>(
     data: &T,
     id: Option<&str>,
 ) -> Result<String, serde_json::Error> {
+    encode_with_raw_id(message_type, data, id.map(str::as_bytes))
+}
+
+/// [`encode`] with the `Id`'s raw JSON text given as bytes, for a caller that keeps it as
+/// bytes: the envelope is checked to be UTF-8 once, whole, so bytes that are no UTF-8 make an
+/// error, not a frame.
+#[doc(hidden)]
+pub fn encode_with_raw_id<T: Serialize + ?Sized>(
+    message_type: &str,
+    data: &T,
+    id: Option<&[u8]>,
+) -> Result<String, serde_json::Error> {
     let mut out = Vec::with_capacity(64 + message_type.len());
-    out.extend_from_slice(b"{\"Type\":");
-    serde_json::to_writer(&mut out, message_type)?;
-    out.extend_from_slice(b",\"Data\":");
+    if needs_escape(message_type.as_bytes()) {
+        out.extend_from_slice(b"{\"Type\":");
+        serde_json::to_writer(&mut out, message_type)?;
+        out.extend_from_slice(b",\"Data\":");
+    } else {
+        // The common case (every name the naming rule makes): the name as it is, without
+        // serde_json's byte-by-byte escaping.
+        out.extend_from_slice(b"{\"Type\":\"");
+        out.extend_from_slice(message_type.as_bytes());
+        out.extend_from_slice(b"\",\"Data\":");
+    }
     serde_json::to_writer(&mut out, data)?;
     if let Some(id) = id {
         out.extend_from_slice(b",\"Id\":");
-        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(id);
     }
     out.push(b'}');
-    // serde_json writes UTF-8 and `id` is a `str`: this cannot fail, but stay panic-free.
+    // serde_json writes UTF-8, and so does every caller's `id`: checked, not assumed.
     String::from_utf8(out).map_err(|error| {
         serde_json::Error::io(std::io::Error::new(std::io::ErrorKind::InvalidData, error))
     })
+}
+
+/// Whether a JSON string of `bytes` needs escapes: a `"`, a `\\` or a control character
+/// (below U+0020), the bytes serde_json escapes. Eight bytes at a time, without branches per
+/// byte: a lookup per byte is most of what serde_json's writing of a short name costs.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    const SPACES: u64 = ONES * 0x20;
+    // The high bit of some byte is set when a byte of `word` is below 0x20, a quote or a
+    // backslash (the "has a zero byte" trick; exact for the word as a whole).
+    fn flags(word: u64) -> u64 {
+        let quotes = word ^ QUOTES;
+        let backslashes = word ^ BACKSLASHES;
+        ((word.wrapping_sub(SPACES) & !word)
+            | (quotes.wrapping_sub(ONES) & !quotes)
+            | (backslashes.wrapping_sub(ONES) & !backslashes))
+            & HIGHS
+    }
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .any(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\');
+    }
+    let word_at = |at: usize| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(word)
+    };
+    let mut found = 0;
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        found |= flags(word_at(at));
+        at += 8;
+    }
+    if at < bytes.len() {
+        // The last eight bytes, overlapping the words already seen.
+        found |= flags(word_at(bytes.len() - 8));
+    }
+    found != 0
 }
 
 /// The `Data` of an `Error` envelope.
@@ -121,6 +183,33 @@ mod tests {
             encode("a\"b", &(), None).expect("encodes"),
             r#"{"Type":"a\"b","Data":null}"#
         );
+    }
+
+    #[test]
+    fn names_are_escaped_exactly_as_serde_json_escapes_them() {
+        // Every byte that needs an escape, at every place in names across the 8-byte words,
+        // next to bytes that do not (ASCII, multi-byte UTF-8, DEL).
+        let specials = [
+            '"', '\\', '\0', '\n', '\u{1f}', '\u{7f}', 'é', '€', ' ', 'A',
+        ];
+        for len in 0..20 {
+            for at in 0..len.max(1) {
+                for special in specials {
+                    let name: String = (0..len)
+                        .map(|index| if index == at { special } else { 'x' })
+                        .collect();
+                    let expected = format!(
+                        r#"{{"Type":{},"Data":null}}"#,
+                        serde_json::to_string(&name).expect("a string serializes")
+                    );
+                    assert_eq!(
+                        encode(&name, &(), None).expect("encodes"),
+                        expected,
+                        "{name:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

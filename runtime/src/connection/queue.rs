@@ -6,6 +6,7 @@
 
 use crate::server::SlowConsumerPolicy;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use tokio::sync::Notify;
@@ -48,6 +49,10 @@ struct State {
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
+    /// How many items are queued, written under the lock: lets the session see an empty
+    /// queue without taking the lock (a stale value only costs one look under the lock, or
+    /// is caught by the waker the session registers before it waits).
+    queued: AtomicUsize,
     /// Wakes senders waiting for room.
     room_ready: Notify,
     limits: QueueLimits,
@@ -91,6 +96,7 @@ impl OutboundQueue {
                 senders_waiting: false,
                 receiver_waker: None,
             }),
+            queued: AtomicUsize::new(0),
             room_ready: Notify::new(),
             limits,
         });
@@ -144,6 +150,9 @@ impl OutboundQueue {
         }
         state.bytes += len;
         state.items.push_back(text);
+        self.shared
+            .queued
+            .store(state.items.len(), Ordering::Release);
         let waiting = state.receiver_waker.take();
         drop(state);
         if let Some(waker) = waiting {
@@ -164,6 +173,9 @@ impl OutboundQueue {
         }
         state.bytes += len;
         state.items.push_back(text);
+        self.shared
+            .queued
+            .store(state.items.len(), Ordering::Release);
         // The session takes whatever is queued once woken: only a waiting session is woken.
         let waiting = state.receiver_waker.take();
         drop(state);
@@ -222,8 +234,17 @@ impl OutboundReceiver {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
+    /// Whether something seems queued, without the lock: a push on another thread may not be
+    /// seen yet (a waiting session is woken by it).
+    pub(crate) fn has_queued(&self) -> bool {
+        self.shared.queued.load(Ordering::Acquire) > 0
+    }
+
     /// The next item if one is queued.
     pub(crate) fn try_recv(&mut self) -> Option<Utf8Bytes> {
+        if !self.has_queued() {
+            return None;
+        }
         let state = self.shared.lock();
         self.take(state)
     }
@@ -231,6 +252,9 @@ impl OutboundReceiver {
     /// Pops the first item under the lock `state`, waking senders waiting for room.
     fn take(&self, mut state: MutexGuard<'_, State>) -> Option<Utf8Bytes> {
         let item = state.items.pop_front()?;
+        self.shared
+            .queued
+            .store(state.items.len(), Ordering::Release);
         state.bytes -= item.len();
         if state.items.is_empty() && state.items.capacity() > 8 {
             // Give an idle connection's memory back.

@@ -2,7 +2,7 @@
 
 use super::CallResult;
 use crate::extract::Rejection;
-use crate::protocol::{encode, ErrorCode, ReplyTo};
+use crate::protocol::{encode_with_raw_id, ErrorCode, ReplyTo};
 use crate::stream::{IntoStreamItem, StreamItem};
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
@@ -66,7 +66,7 @@ impl Outcome {
 
     /// A reply of `Type` `name` carrying `value`.
     pub fn reply<T: Serialize + ?Sized>(reply_to: &ReplyTo, value: &T, name: &'static str) -> Self {
-        match encode(name, value, reply_to.id()) {
+        match encode_with_raw_id(name, value, reply_to.id_bytes()) {
             Ok(text) => Outcome(OutcomeKind::Reply(text)),
             Err(error) => Outcome(OutcomeKind::Failed {
                 code: ErrorCode::HandlerError,

@@ -47,7 +47,8 @@ impl<'a> Incoming<'a> {
     /// Parses one text frame.
     pub(crate) fn parse(text: &'a str) -> Result<Self, IncomingError> {
         // serde reads structs from arrays too: an envelope must be an object.
-        if !text.trim_start().starts_with('{') {
+        // JSON's whitespace is ASCII: no need for Unicode's tables.
+        if !text.trim_ascii_start().starts_with('{') {
             return Err(not_an_object(text));
         }
         let envelope: Envelope<'a> = match serde_json::from_str(text) {
@@ -132,11 +133,13 @@ fn classify(text: &str, error: &serde_json::Error) -> IncomingError {
 /// `Id` is a JSON string or a JSON integer (no fraction, no exponent, at most
 /// [`MAX_INTEGER_ID_DIGITS`] digits).
 fn is_valid_id(raw: &str) -> bool {
-    let raw = raw.trim();
+    // A raw value as serde_json reads it has no surrounding whitespace; ASCII's is all JSON has.
+    let raw = raw.trim_ascii();
     if raw.starts_with('"') {
-        // Also refuses escapes that are no string, like an unpaired surrogate `"\ud800"`,
-        // which the client could not read back.
-        return serde_json::from_str::<std::borrow::Cow<'_, str>>(raw).is_ok();
+        // The parser read it as a JSON string already: only an escape can still make it no
+        // string, like an unpaired surrogate `"\ud800"`, which the client could not read back.
+        return !raw.contains('\\')
+            || serde_json::from_str::<std::borrow::Cow<'_, str>>(raw).is_ok();
     }
     let digits = raw.strip_prefix('-').unwrap_or(raw);
     !digits.is_empty()

@@ -14,5 +14,5 @@ pub use exws_protocol::presence;
 pub use exws_protocol::{CloseCode, ErrorCode};
 
 pub(crate) use decode::{strip_position, Incoming};
-pub(crate) use exws_protocol::envelope::{encode, encode_error};
+pub(crate) use exws_protocol::envelope::{encode, encode_error, encode_with_raw_id};
 pub(crate) use reply_to::{message_type_name, ReplyTo};

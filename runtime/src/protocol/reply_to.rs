@@ -41,6 +41,16 @@ impl ReplyTo {
         ReplyTo { id }
     }
 
+    /// The `Id`'s text as bytes, for writing it into an envelope (which is checked to be UTF-8
+    /// whole): [`id`](Self::id) checks an inline `Id` again each time.
+    pub(crate) fn id_bytes(&self) -> Option<&[u8]> {
+        match &self.id {
+            RawId::None => None,
+            RawId::Inline { bytes, len } => bytes.get(..usize::from(*len)),
+            RawId::Shared(text) => Some(text.as_bytes()),
+        }
+    }
+
     pub(crate) fn id(&self) -> Option<&str> {
         match &self.id {
             RawId::None => None,
@@ -70,5 +80,8 @@ mod tests {
         assert_eq!(ReplyTo::new(Some(&long)).id(), Some(long.as_str()));
         let edge = "\"".to_owned() + &"x".repeat(28) + "\"";
         assert_eq!(ReplyTo::new(Some(&edge)).id(), Some(edge.as_str()));
+        for id in [None, Some("7"), Some(long.as_str()), Some(edge.as_str())] {
+            assert_eq!(ReplyTo::new(id).id_bytes(), id.map(str::as_bytes));
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! to a request read before the client's close frame is written before the close is echoed.
 
 use super::frames::{self, Admit, HeartbeatState, TokenBucket};
+use super::signal::Signal;
 use super::{dispatch, DisconnectReason};
 use crate::connection::OutboundReceiver;
 use crate::protocol::ErrorCode;
@@ -16,7 +17,7 @@ use futures_util::{Sink, Stream};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::error::Error as WsError;
@@ -52,6 +53,10 @@ pub(super) struct Session<S> {
     /// Data frames may still be written: false once the client's close frame was read (the
     /// close echo is the last frame) or writing failed.
     writable: bool,
+    /// Data frames read and messages written since the metrics were last told: counted once
+    /// per round of serving, not per frame.
+    frames_in: u64,
+    messages_out: u64,
 }
 
 impl<S> Session<S>
@@ -83,6 +88,8 @@ where
             bucket,
             unflushed: false,
             writable: true,
+            frames_in: 0,
+            messages_out: 0,
         }
     }
 
@@ -104,14 +111,30 @@ where
         let context = self.context.clone();
         let closing = context.connection().closed_token().cancelled();
         tokio::pin!(shutting_down, closing);
+        // The cancellation futures wake the task through `signal`, and are polled only when it
+        // fired (or the task's waker changed), not at every wake-up.
+        let signal = Signal::new();
+        let signal_waker = Waker::from(signal.clone());
+        let mut task_waker: Option<Waker> = None;
         std::future::poll_fn(|cx| {
-            if shutting_down.as_mut().poll(cx).is_ready() {
-                self.context
-                    .connection()
-                    .close_because(DisconnectReason::ServerShutdown);
+            let fired = signal.take();
+            let moved = !task_waker
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()));
+            if moved {
+                task_waker = Some(cx.waker().clone());
+                signal.forward_to(cx.waker().clone());
             }
-            if closing.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(());
+            if fired || moved {
+                let mut signal_cx = TaskContext::from_waker(&signal_waker);
+                if shutting_down.as_mut().poll(&mut signal_cx).is_ready() {
+                    self.context
+                        .connection()
+                        .close_because(DisconnectReason::ServerShutdown);
+                }
+                if closing.as_mut().poll(&mut signal_cx).is_ready() {
+                    return Poll::Ready(());
+                }
             }
             self.poll_serve(cx)
         })
@@ -151,6 +174,7 @@ where
         {
             tracing::debug!(id = %self.context.connection().id(), "the close handshake timed out");
         }
+        self.count_messages();
     }
 
     /// After the close handshake: half-closes the socket and reads what the client still
@@ -186,13 +210,32 @@ where
     /// are there; a flush once reading would block. `Ready` when the connection ends (its
     /// reason recorded).
     fn poll_serve(&mut self, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let served = self.poll_serve_frames(cx);
+        self.count_messages();
+        served
+    }
+
+    /// Tells the metrics the frames read and the messages written since the last time.
+    fn count_messages(&mut self) {
+        if self.frames_in > 0 {
+            crate::metrics::messages_in(std::mem::take(&mut self.frames_in));
+        }
+        if self.messages_out > 0 {
+            crate::metrics::messages_out(std::mem::take(&mut self.messages_out));
+        }
+    }
+
+    /// [`poll_serve`](Self::poll_serve) without the counting.
+    fn poll_serve_frames(&mut self, cx: &mut TaskContext<'_>) -> Poll<()> {
+        // Once per round: the timer registers its waker, and a tick is never urgent to the
+        // frame.
+        if let Some(reason) = self.poll_heartbeat(cx) {
+            return self.end(reason);
+        }
         let mut read = 0;
         loop {
             self.poll_in_flight(cx);
-            if let Err(reason) = self.poll_write(cx) {
-                return self.end(reason);
-            }
-            if let Some(reason) = self.poll_heartbeat(cx) {
+            if let Err(reason) = self.write_queued(cx) {
                 return self.end(reason);
             }
             if !self.can_read() {
@@ -202,6 +245,7 @@ where
                 Poll::Ready(frame) => frame,
                 Poll::Pending => break,
             };
+            // The replies of this frame's handlers are written at the next turn (`write_queued`).
             if let Some(reason) = self.handle(frame, cx) {
                 return self.end(reason);
             }
@@ -216,10 +260,44 @@ where
                 break;
             }
         }
+        // Before waiting: what was queued meanwhile, and the waker a later push wakes.
+        if let Err(reason) = self.poll_write(cx) {
+            return self.end(reason);
+        }
         match self.poll_flush(cx) {
             Err(reason) => self.end(reason),
             Ok(()) => Poll::Pending,
         }
+    }
+
+    /// Writes what is queued, like [`poll_write`](Self::poll_write), but without registering
+    /// to be woken by the next push: the cheap look between two frames. `poll_serve` ends its
+    /// round with a `poll_write`.
+    fn write_queued(&mut self, cx: &mut TaskContext<'_>) -> Result<(), DisconnectReason> {
+        if !self.writable {
+            self.discard_queued();
+            return Ok(());
+        }
+        while self.queue.has_queued() {
+            match Pin::new(&mut self.ws).poll_ready(cx) {
+                Poll::Pending => return Ok(()),
+                Poll::Ready(Err(error)) => {
+                    self.writable = false;
+                    return Err(write_failed(error));
+                }
+                Poll::Ready(Ok(())) => {}
+            }
+            let Some(text) = self.queue.try_recv() else {
+                return Ok(());
+            };
+            if let Err(error) = Pin::new(&mut self.ws).start_send(Message::Text(text)) {
+                self.writable = false;
+                return Err(write_failed(error));
+            }
+            self.unflushed = true;
+            self.messages_out += 1;
+        }
+        Ok(())
     }
 
     /// Whether the next frame may be read now.
@@ -229,6 +307,12 @@ where
 
     /// Polls the unfinished work; each finished item counts as activity of the client.
     fn poll_in_flight(&mut self, cx: &mut TaskContext<'_>) {
+        if self.in_flight.is_empty() {
+            // Nothing to poll (work is polled once when it starts, and pushed only when it
+            // did not finish: a push queues it to be polled here).
+            self.starting = false;
+            return;
+        }
         while let Poll::Ready(Some(())) = Pin::new(&mut self.in_flight).poll_next(cx) {
             self.starting = false;
             if let Some(heartbeat) = &mut self.heartbeat {
@@ -255,7 +339,6 @@ where
             self.discard_queued();
             return Ok(Poll::Ready(()));
         }
-        let mut written = 0u64;
         let result = loop {
             match Pin::new(&mut self.ws).poll_ready(cx) {
                 Poll::Pending => break Ok(Poll::Pending),
@@ -270,11 +353,8 @@ where
                 break Err(write_failed(error));
             }
             self.unflushed = true;
-            written += 1;
+            self.messages_out += 1;
         };
-        if written > 0 {
-            crate::metrics::messages_out(written);
-        }
         if result.is_err() {
             self.writable = false;
         }
@@ -367,7 +447,7 @@ where
             heartbeat.seen();
         }
         if matches!(message, Message::Text(_) | Message::Binary(_)) {
-            crate::metrics::messages_in(1);
+            self.frames_in += 1;
             if let Some(bucket) = &mut self.bucket {
                 match bucket.take() {
                     Admit::Yes => {}

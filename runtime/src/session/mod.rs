@@ -11,6 +11,7 @@ mod driver;
 mod frames;
 mod http_answer;
 mod reason;
+mod signal;
 mod upgrade;
 
 pub use reason::DisconnectReason;

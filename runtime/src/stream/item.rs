@@ -1,7 +1,7 @@
 //! How one item of a handler's stream becomes an envelope.
 
 use crate::handler::reply::{Fallible, Value};
-use crate::protocol::{encode, ErrorCode, ReplyTo};
+use crate::protocol::{encode_with_raw_id, ErrorCode, ReplyTo};
 use serde::Serialize;
 use std::fmt::Display;
 
@@ -38,7 +38,7 @@ pub struct Raw;
 
 impl<T: Serialize> IntoStreamItem<Value> for T {
     fn into_stream_item(self, reply_to: &ReplyTo, name: &'static str) -> StreamItem {
-        match encode(name, &self, reply_to.id()) {
+        match encode_with_raw_id(name, &self, reply_to.id_bytes()) {
             Ok(text) => StreamItem::Item(text),
             Err(error) => StreamItem::Failed {
                 code: ErrorCode::HandlerError,
