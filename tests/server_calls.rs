@@ -72,10 +72,14 @@ async fn poll(request: Poll, hub: Hub) -> Vec<String> {
     let question = Question {
         text: "guilty?".to_owned(),
     };
-    let answers = hub
+    let answers = match hub
         .room("jury")
         .call::<_, Verdict>(&question, timeout)
-        .await;
+        .await
+    {
+        Ok(answers) => answers,
+        Err(error) => return vec![format!("hub error: {error}")],
+    };
     let mut outcomes: Vec<String> = answers
         .into_iter()
         .map(|(_, outcome)| describe(outcome))
@@ -87,6 +91,11 @@ async fn poll(request: Poll, hub: Hub) -> Vec<String> {
 /// A handler calls the client whose message it handles: the server reads on while it waits.
 fn server() -> Server {
     Server::with_handlers(handlers![ask, join_jury, poll, harness::calculate]).concurrent(8)
+}
+
+/// The same handlers in the default, sequential mode.
+fn sequential_server() -> Server {
+    Server::with_handlers(handlers![ask, join_jury, poll, harness::calculate])
 }
 
 fn ws_url(server: &TestServer) -> String {
@@ -149,6 +158,62 @@ async fn the_rust_client_refuses_calls_it_has_no_handler_for_or_whose_handler_fa
         .expect("a reply")
         .data;
     assert_eq!(outcome, "refused handler_error");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn a_handler_calls_its_own_client_in_sequential_mode_and_later_messages_wait_in_order() {
+    let server = TestServer::start(sequential_server()).await;
+    let mut client = Client::connect(server.addr()).await;
+    client
+        .send_json(
+            &json!({ "Type": "sc.ask", "Data": { "text": "self?", "timeout_ms": 30000 }, "Id": 1 }),
+        )
+        .await;
+    // Sent before the answer: read ahead, handled only after the asking handler.
+    client
+        .send_json(&json!({ "Type": "CalculateRequest", "Data": { "numbers": [2, 3] }, "Id": 2 }))
+        .await;
+    let call = client.recv().await;
+    assert_eq!(call["Type"], "Question", "{call}");
+    client
+        .send_json(&json!({ "Type": "Answer", "Call": call["Call"], "Data": { "yes": true } }))
+        .await;
+    assert_eq!(
+        client.recv().await,
+        json!({ "Type": "sc.outcome", "Data": "answer yes=true", "Id": 1 })
+    );
+    assert_eq!(
+        client.recv().await,
+        json!({ "Type": "CalculateResponse", "Data": { "result": 5 }, "Id": 2 })
+    );
+    client.close().await;
+}
+
+#[tokio::test]
+async fn the_rust_client_answers_its_own_handlers_call_in_sequential_mode() {
+    if harness::skipped_over(
+        harness::Transport::Tls,
+        "the Rust client test trusts no test CA",
+    ) {
+        return;
+    }
+    let server = TestServer::start(sequential_server()).await;
+    let client = exws_client::Client::connect(ws_url(&server))
+        .await
+        .expect("connects");
+    client.on_call(|question: Question| async move {
+        Ok::<_, String>(Verdict {
+            yes: question.text == "self?",
+        })
+    });
+    let outcome = within(
+        "the handler's call to its own client",
+        client.call_raw("sc.ask", json!({ "text": "self?", "timeout_ms": 30000 })),
+    )
+    .await
+    .expect("a reply");
+    assert_eq!(outcome.data, json!("answer yes=true"));
     client.close().await;
 }
 

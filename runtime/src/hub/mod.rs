@@ -45,6 +45,7 @@ struct HubInner {
     local: Arc<LocalHub>,
     adapter: Arc<dyn Adapter>,
     max_rooms_per_connection: usize,
+    max_call_recipients: usize,
 }
 
 /// Why a hub operation failed.
@@ -60,6 +61,16 @@ pub enum HubError {
     /// The connection is already in as many rooms as the server allows.
     #[error("the connection is already in {0} rooms, the most the server allows; leave one first")]
     TooManyRooms(usize),
+    /// A [call](Recipients::call) names more connections than the server allows
+    /// ([`Server::max_call_recipients`](crate::Server::max_call_recipients)); nobody was
+    /// called. Call a smaller room, or raise the limit.
+    #[error("the call names {recipients} connections, more than the {max} the server allows; call a smaller room or raise Server::max_call_recipients")]
+    TooManyCallees {
+        /// How many connections the call named.
+        recipients: usize,
+        /// The server's limit.
+        max: usize,
+    },
     /// The room name is empty, longer than 256 bytes, or holds control characters.
     #[error("invalid room name {0:?}: use 1 to 256 bytes without control characters")]
     InvalidRoom(String),
@@ -72,14 +83,24 @@ pub enum HubError {
 }
 
 impl Hub {
-    pub(crate) fn new(adapter: Arc<dyn Adapter>, max_rooms_per_connection: usize) -> Self {
+    pub(crate) fn new(
+        adapter: Arc<dyn Adapter>,
+        max_rooms_per_connection: usize,
+        max_call_recipients: usize,
+    ) -> Self {
         Hub {
             inner: Arc::new(HubInner {
                 local: Arc::new(LocalHub::default()),
                 adapter,
                 max_rooms_per_connection,
+                max_call_recipients,
             }),
         }
+    }
+
+    /// The most connections one [`Recipients::call`] may call.
+    pub(crate) fn max_call_recipients(&self) -> usize {
+        self.inner.max_call_recipients
     }
 
     /// Starts the adapter.

@@ -1,12 +1,13 @@
 //! The adapter value: its shared state, and the [`Adapter`] implementation that forwards each
 //! hub call to its operation (`operations`) or to the start-up (`connect`).
 
+use super::calls::Routes;
 use super::config::RedisAdapterConfig;
 use super::keys;
 use super::publisher::{Health, Publisher};
 use super::scripts::Scripts;
 use super::subscriber::Subscriber;
-use crate::adapter::{Adapter, AdapterError, Inbound, Outgoing};
+use crate::adapter::{Adapter, AdapterError, AnswerSender, CallRequest, Inbound, Outgoing};
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -43,6 +44,8 @@ pub(super) struct Inner {
     pub(super) sweeper: OnceLock<oneshot::Sender<()>>,
     pub(super) scripts: Scripts,
     pub(super) health: Arc<Health>,
+    /// This process's calls that wait for answers from other processes.
+    pub(super) routes: Arc<Routes>,
 }
 
 impl RedisAdapter {
@@ -67,6 +70,7 @@ impl RedisAdapter {
                 sweeper: OnceLock::new(),
                 scripts: Scripts::new(),
                 health: Health::new(),
+                routes: Arc::new(Routes::default()),
             }),
         })
     }
@@ -180,6 +184,14 @@ impl Adapter for RedisAdapter {
         room: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>> {
         self.inner.room_members(room).boxed()
+    }
+
+    fn call(
+        &self,
+        call: CallRequest,
+        answers: AnswerSender,
+    ) -> BoxFuture<'_, Result<bool, AdapterError>> {
+        self.inner.call(call, answers).boxed()
     }
 }
 

@@ -192,6 +192,6 @@ impl Inner {
 }
 
 /// A failed Redis command, as the hub sees it.
-fn unavailable(error: redis::RedisError) -> AdapterError {
+pub(super) fn unavailable(error: redis::RedisError) -> AdapterError {
     AdapterError::Unavailable(error.to_string())
 }
