@@ -219,7 +219,7 @@ async fn the_rust_client_answers_its_own_handlers_call_in_sequential_mode() {
 
 #[tokio::test]
 async fn a_call_times_out_when_the_client_does_not_answer() {
-    let server = TestServer::start(server()).await;
+    let server = TestServer::start(sequential_server()).await;
     let mut client = Client::connect(server.addr()).await;
     client
         .send_json(
@@ -349,6 +349,54 @@ async fn a_room_call_gathers_every_members_answer_or_timeout() {
     yes.close().await;
     no.close().await;
     silent.close().await;
+}
+
+#[tokio::test]
+async fn a_call_to_a_rust_client_whose_handler_does_not_finish_times_out() {
+    if harness::skipped_over(
+        harness::Transport::Tls,
+        "the Rust client test trusts no test CA",
+    ) {
+        return;
+    }
+    let server = TestServer::start(server()).await;
+    let client = exws_client::Client::connect(ws_url(&server))
+        .await
+        .expect("connects");
+    // Its answer never comes.
+    client.on_call(|_: Question| std::future::pending::<Result<Verdict, String>>());
+    let outcome = within(
+        "the call's timeout",
+        client.call_raw("sc.ask", json!({ "text": "?", "timeout_ms": 200 })),
+    )
+    .await
+    .expect("a reply");
+    assert_eq!(outcome.data, json!("timeout"));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn a_call_to_a_test_kit_client_without_a_handler_times_out() {
+    let server = exws::testing::TestServer::start(sequential_server())
+        .await
+        .expect("starts");
+    let mut client = server
+        .connect(exws::testing::Handshake::new("/"))
+        .await
+        .expect("connects");
+    // No handler for `Question`: the call is left unanswered in the client's inbox.
+    let outcome: String = within(
+        "the call's timeout",
+        client.call_as("sc.ask", &json!({ "text": "?", "timeout_ms": 100 })),
+    )
+    .await
+    .expect("a reply");
+    assert_eq!(outcome, "timeout");
+    let call = within("the unanswered call", client.recv())
+        .await
+        .expect("the call");
+    assert_eq!(call["Type"], "Question", "{call}");
+    assert!(call["Call"].is_u64(), "{call}");
 }
 
 #[tokio::test]
