@@ -141,6 +141,7 @@ struct ConfirmPayment {
 
 /// The client's confirmation.
 #[derive(Deserialize, JsonSchema)]
+#[allow(dead_code)] // Only its schema is read.
 struct Confirmation {
     accepted: bool,
     /// Optional in an answer (`serde(default)`).
