@@ -234,3 +234,39 @@ async fn it_serves_the_chat_page_and_the_browser_client() {
     assert!(!client.id().is_empty());
     chat.assert_running();
 }
+
+/// The chat example turns on `GET /health` and, built with the `prometheus` feature,
+/// `GET /metrics`, on its WebSocket port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn it_serves_health_and_metrics_on_its_port() {
+    let mut chat = chat_process().await;
+    // A connection, so that both report it.
+    let client = ChatClient::connect(chat.addr()).await;
+    let (status, content_type, body) = http_get(chat.addr(), "/health").await;
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&body).expect("a JSON report");
+    assert_eq!(report["status"], "ok", "{report}");
+    assert_eq!(report["connections"], 1, "{report}");
+    assert_eq!(report["adapter"]["name"], "in_process", "{report}");
+
+    let (status, _, body) = http_get(chat.addr(), "/metrics").await;
+    if cfg!(feature = "prometheus") {
+        assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+        assert!(
+            body.lines()
+                .any(|line| line.starts_with("exws_connections_open ")),
+            "{body}"
+        );
+    } else {
+        assert!(
+            !status.contains(" 200 "),
+            "no /metrics without the feature: {status}"
+        );
+    }
+    drop(client);
+    chat.assert_running();
+}

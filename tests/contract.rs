@@ -133,6 +133,82 @@ async fn hidden(_request: Note) -> Hidden {
     Hidden { y: 1 }
 }
 
+/// Asks the client to confirm a payment.
+#[derive(Serialize, JsonSchema)]
+struct ConfirmPayment {
+    amount_cents: u64,
+}
+
+/// The client's confirmation.
+#[derive(Deserialize, JsonSchema)]
+#[allow(dead_code)] // Only its schema is read.
+struct Confirmation {
+    accepted: bool,
+    /// Optional in an answer (`serde(default)`).
+    #[serde(default)]
+    note: String,
+}
+
+#[test]
+fn the_calls_the_server_makes_are_described_with_their_answers() {
+    let document = described()
+        .asks::<ConfirmPayment, Confirmation>()
+        .asks_as::<ConfirmPayment, bool>("payment.retry")
+        .asyncapi()
+        .expect("every type has a schema");
+    let operations = &document["operations"];
+    let ask = &operations["ask.ConfirmPayment"];
+    assert_eq!(ask["action"], "send", "{ask}");
+    assert_eq!(ask["x-exws-reply"], "answer");
+    assert_eq!(ask["description"], "Asks the client to confirm a payment.");
+    assert_eq!(refs(&ask["messages"]), ["ConfirmPayment"]);
+    assert_eq!(refs(&ask["reply"]["messages"]), ["Answer", "AnswerError"]);
+    let retry = &operations["ask.payment.retry"];
+    assert_eq!(
+        refs(&retry["reply"]["messages"]),
+        ["Answer.2", "AnswerError"]
+    );
+
+    // The call carries `Call`, never `Id`; so do the answers.
+    let request = &message(&document, "ConfirmPayment")["payload"];
+    assert_eq!(request["properties"]["Type"]["const"], "ConfirmPayment");
+    assert_eq!(request["required"], json!(["Type", "Data", "Call"]));
+    assert!(request["properties"].get("Id").is_none(), "{request}");
+    assert_eq!(
+        request["properties"]["Data"]["$ref"],
+        "#/components/schemas/ConfirmPayment"
+    );
+    let answer = &message(&document, "Answer")["payload"];
+    assert_eq!(answer["properties"]["Type"]["const"], "Answer");
+    assert_eq!(answer["required"], json!(["Type", "Data", "Call"]));
+    assert_eq!(
+        answer["properties"]["Data"]["$ref"],
+        "#/components/schemas/Confirmation"
+    );
+    assert_eq!(
+        message(&document, "Answer.2")["payload"]["properties"]["Data"]["type"],
+        "boolean"
+    );
+    // The answer is read by the server: a defaulted field is optional in it.
+    let confirmation = &document["components"]["schemas"]["Confirmation"];
+    assert_eq!(
+        confirmation["required"],
+        json!(["accepted"]),
+        "{confirmation}"
+    );
+    let refusal = &message(&document, "AnswerError")["payload"];
+    assert_eq!(
+        refusal["properties"]["Data"]["required"],
+        json!(["code", "message"])
+    );
+    assert_eq!(
+        message(&document, "Answer")["correlationId"]["$ref"],
+        "#/components/correlationIds/Call"
+    );
+    // Nothing a client sends on its own: the answer is no request of the server's.
+    assert!(operations.get("call.Answer").is_none());
+}
+
 fn described() -> Server {
     Server::with_handlers(handlers![add, lookup, count, note, echo])
         .contract_info("contract test", "1.2.3")
@@ -333,7 +409,8 @@ fn the_whole_document_is_pinned() {
     ])
     .contract_info("contract test", "1.2.3")
     .pushes::<Announcement>()
-    .pushes_as::<Announcement>("room.notice");
+    .pushes_as::<Announcement>("room.notice")
+    .asks::<ConfirmPayment, Confirmation>();
     let document = server.asyncapi().expect("every type has a schema");
     let text = serde_json::to_string_pretty(&document).expect("a document serializes") + "\n";
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(PINNED);

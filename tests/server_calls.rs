@@ -72,10 +72,14 @@ async fn poll(request: Poll, hub: Hub) -> Vec<String> {
     let question = Question {
         text: "guilty?".to_owned(),
     };
-    let answers = hub
+    let answers = match hub
         .room("jury")
         .call::<_, Verdict>(&question, timeout)
-        .await;
+        .await
+    {
+        Ok(answers) => answers,
+        Err(error) => return vec![format!("hub error: {error}")],
+    };
     let mut outcomes: Vec<String> = answers
         .into_iter()
         .map(|(_, outcome)| describe(outcome))
@@ -87,6 +91,11 @@ async fn poll(request: Poll, hub: Hub) -> Vec<String> {
 /// A handler calls the client whose message it handles: the server reads on while it waits.
 fn server() -> Server {
     Server::with_handlers(handlers![ask, join_jury, poll, harness::calculate]).concurrent(8)
+}
+
+/// The same handlers in the default, sequential mode.
+fn sequential_server() -> Server {
+    Server::with_handlers(handlers![ask, join_jury, poll, harness::calculate])
 }
 
 fn ws_url(server: &TestServer) -> String {
@@ -153,8 +162,64 @@ async fn the_rust_client_refuses_calls_it_has_no_handler_for_or_whose_handler_fa
 }
 
 #[tokio::test]
+async fn a_handler_calls_its_own_client_in_sequential_mode_and_later_messages_wait_in_order() {
+    let server = TestServer::start(sequential_server()).await;
+    let mut client = Client::connect(server.addr()).await;
+    client
+        .send_json(
+            &json!({ "Type": "sc.ask", "Data": { "text": "self?", "timeout_ms": 30000 }, "Id": 1 }),
+        )
+        .await;
+    // Sent before the answer: read ahead, handled only after the asking handler.
+    client
+        .send_json(&json!({ "Type": "CalculateRequest", "Data": { "numbers": [2, 3] }, "Id": 2 }))
+        .await;
+    let call = client.recv().await;
+    assert_eq!(call["Type"], "Question", "{call}");
+    client
+        .send_json(&json!({ "Type": "Answer", "Call": call["Call"], "Data": { "yes": true } }))
+        .await;
+    assert_eq!(
+        client.recv().await,
+        json!({ "Type": "sc.outcome", "Data": "answer yes=true", "Id": 1 })
+    );
+    assert_eq!(
+        client.recv().await,
+        json!({ "Type": "CalculateResponse", "Data": { "result": 5 }, "Id": 2 })
+    );
+    client.close().await;
+}
+
+#[tokio::test]
+async fn the_rust_client_answers_its_own_handlers_call_in_sequential_mode() {
+    if harness::skipped_over(
+        harness::Transport::Tls,
+        "the Rust client test trusts no test CA",
+    ) {
+        return;
+    }
+    let server = TestServer::start(sequential_server()).await;
+    let client = exws_client::Client::connect(ws_url(&server))
+        .await
+        .expect("connects");
+    client.on_call(|question: Question| async move {
+        Ok::<_, String>(Verdict {
+            yes: question.text == "self?",
+        })
+    });
+    let outcome = within(
+        "the handler's call to its own client",
+        client.call_raw("sc.ask", json!({ "text": "self?", "timeout_ms": 30000 })),
+    )
+    .await
+    .expect("a reply");
+    assert_eq!(outcome.data, json!("answer yes=true"));
+    client.close().await;
+}
+
+#[tokio::test]
 async fn a_call_times_out_when_the_client_does_not_answer() {
-    let server = TestServer::start(server()).await;
+    let server = TestServer::start(sequential_server()).await;
     let mut client = Client::connect(server.addr()).await;
     client
         .send_json(
@@ -284,6 +349,54 @@ async fn a_room_call_gathers_every_members_answer_or_timeout() {
     yes.close().await;
     no.close().await;
     silent.close().await;
+}
+
+#[tokio::test]
+async fn a_call_to_a_rust_client_whose_handler_does_not_finish_times_out() {
+    if harness::skipped_over(
+        harness::Transport::Tls,
+        "the Rust client test trusts no test CA",
+    ) {
+        return;
+    }
+    let server = TestServer::start(server()).await;
+    let client = exws_client::Client::connect(ws_url(&server))
+        .await
+        .expect("connects");
+    // Its answer never comes.
+    client.on_call(|_: Question| std::future::pending::<Result<Verdict, String>>());
+    let outcome = within(
+        "the call's timeout",
+        client.call_raw("sc.ask", json!({ "text": "?", "timeout_ms": 200 })),
+    )
+    .await
+    .expect("a reply");
+    assert_eq!(outcome.data, json!("timeout"));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn a_call_to_a_test_kit_client_without_a_handler_times_out() {
+    let server = exws::testing::TestServer::start(sequential_server())
+        .await
+        .expect("starts");
+    let mut client = server
+        .connect(exws::testing::Handshake::new("/"))
+        .await
+        .expect("connects");
+    // No handler for `Question`: the call is left unanswered in the client's inbox.
+    let outcome: String = within(
+        "the call's timeout",
+        client.call_as("sc.ask", &json!({ "text": "?", "timeout_ms": 100 })),
+    )
+    .await
+    .expect("a reply");
+    assert_eq!(outcome, "timeout");
+    let call = within("the unanswered call", client.recv())
+        .await
+        .expect("the call");
+    assert_eq!(call["Type"], "Question", "{call}");
+    assert!(call["Call"].is_u64(), "{call}");
 }
 
 #[tokio::test]

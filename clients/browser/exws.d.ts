@@ -287,6 +287,10 @@ export interface ExwsContract {
   streams: object;
   /** Every `Type` the server sends → its `Data` (`on`). */
   events: object;
+  /** `Type` of every call the server makes to the client → the call's `Data` (`answer`); absent when it makes none. */
+  calls?: object;
+  /** `Type` of every call the server makes → the `Data` the client answers with (`answer`). */
+  answers?: object;
 }
 
 /** The contract of a client without one: any `Type`, any `Data` (the default). */
@@ -295,6 +299,8 @@ export interface ExwsAnyContract {
   replies: { [type: string]: any };
   streams: { [type: string]: any };
   events: { [type: string]: any };
+  calls: { [type: string]: any };
+  answers: { [type: string]: any };
 }
 
 /** Whether `C` names its `Type`s (a generated `Contract`) rather than taking any string. */
@@ -304,6 +310,17 @@ export type ExwsUntyped<C extends ExwsContract, T> = ExwsIsTyped<C> extends true
 /** The keys of `C[K]` for a typed client; `never` (that overload does not apply) for an untyped one. */
 export type ExwsTypesOf<C extends ExwsContract, K extends keyof ExwsContract> =
   ExwsIsTyped<C> extends true ? keyof C[K] & string : never;
+/** The calls a contract says the server makes (none when it lists no `calls`). */
+type ExwsCallsOf<C extends ExwsContract> = C extends { calls: infer K } ? K : {};
+/** The answers a contract expects to the server's calls. */
+type ExwsAnswersOf<C extends ExwsContract> = C extends { answers: infer K } ? K : {};
+/** The `Type`s of the server's calls, for a typed client; `never` for an untyped one. */
+export type ExwsCallTypesOf<C extends ExwsContract> =
+  ExwsIsTyped<C> extends true ? keyof ExwsCallsOf<C> & string : never;
+/** The `Data` of the server's call `T`. */
+export type ExwsCallOf<C extends ExwsContract, T> = T extends keyof ExwsCallsOf<C> ? ExwsCallsOf<C>[T] : never;
+/** The `Data` a client answers the server's call `T` with. */
+export type ExwsAnswerOf<C extends ExwsContract, T> = T extends keyof ExwsAnswersOf<C> ? ExwsAnswersOf<C>[T] : never;
 /** The `Data` of request `T`. */
 export type ExwsRequestOf<C extends ExwsContract, T> = T extends keyof C["requests"] ? C["requests"][T] : never;
 
@@ -361,7 +378,9 @@ export declare class ExwsClient<C extends ExwsContract = ExwsAnyContract> {
    * Answers the server's calls of `type`; a call of a type without an answerer is refused with
    * "unknown_type". One answerer per type. Returns a function that removes it.
    */
-  answer<TData = any, TAnswer = unknown>(type: string, fn: ExwsAnswerer<TData, TAnswer>): () => void;
+  answer<TData = any, TAnswer = unknown>(type: ExwsUntyped<C, string>, fn: ExwsAnswerer<TData, TAnswer>): () => void;
+  /** Answers a call the contract says the server makes: its `Data` in, the contract's answer out. */
+  answer<T extends ExwsCallTypesOf<C>>(type: T, fn: ExwsAnswerer<ExwsCallOf<C, T>, ExwsAnswerOf<C, T>>): () => void;
   /** Registers a listener of state changes. Returns an unregister function. */
   onState(fn: ExwsStateListener): () => void;
   /** Removes a listener added with onState(). */

@@ -25,6 +25,10 @@ pub struct Contract {
     pub answers: BTreeMap<String, String>,
     /// Request or pushed `Type` → the operation's description (the handler's doc comment).
     pub docs: BTreeMap<String, String>,
+    /// `Type` of a call the server makes to the client → the call's `Data`.
+    pub calls: BTreeMap<String, Value>,
+    /// `Type` of a call the server makes → the `Data` of the client's `Answer`.
+    pub call_answers: BTreeMap<String, Value>,
 }
 
 impl Document {
@@ -116,6 +120,22 @@ impl Document {
                 for (message_type, _) in &sent {
                     contract.docs.insert(message_type.clone(), doc.to_owned());
                 }
+            }
+            if action == "send" && word == "answer" {
+                // A call the server makes: the client answers it with `Answer`.
+                let answer = self
+                    .messages_of(&operation["reply"]["messages"])
+                    .into_iter()
+                    .find(|(message_type, _)| message_type == exws_client::ANSWER_TYPE)
+                    .and_then(|(_, data)| data)
+                    .unwrap_or(Value::Bool(true));
+                for (message_type, data) in sent {
+                    contract
+                        .calls
+                        .insert(message_type.clone(), data.unwrap_or(Value::Bool(true)));
+                    contract.call_answers.insert(message_type, answer.clone());
+                }
+                continue;
             }
             if action == "send" {
                 for (message_type, data) in sent {

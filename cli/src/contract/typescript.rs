@@ -41,7 +41,7 @@ fn write_contract(out: &mut String, contract: &Contract, names: &Names) {
         let _ = writeln!(out, "  /** {doc} */");
         let _ = writeln!(out, "  {title}: {{");
         for (message_type, schema) in entries {
-            if title == "requests" {
+            if title == "requests" || title == "calls" {
                 doc_comment(
                     out,
                     "    ",
@@ -86,6 +86,20 @@ fn write_contract(out: &mut String, contract: &Contract, names: &Names) {
         "The `Data` of every `Type` the server sends: replies, stream items, pushes, `Error` (`on`).",
         &contract.events,
     );
+    if !contract.calls.is_empty() {
+        section(
+            out,
+            "calls",
+            "The `Data` of every call the server makes to the client (`answer`).",
+            &contract.calls,
+        );
+        section(
+            out,
+            "answers",
+            "The `Data` the client answers each call of the server with (`answer`).",
+            &contract.call_answers,
+        );
+    }
     out.push_str("}\n");
 }
 

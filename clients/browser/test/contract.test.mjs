@@ -119,6 +119,28 @@ describe("the examples' contracts", () => {
     }
   });
 
+  test("codegen types the calls the server makes: answers compile, wrong ones fail at their line", T, async () => {
+    // The pinned contract of tests/contract.rs: its server asks `ConfirmPayment`.
+    const pinned = path.join(root, "tests", "contract_asyncapi.json");
+    const out = path.join(contractDir, "calls-contract.d.ts");
+    const result = await run(cliBin, ["codegen", "typescript", pinned, "--out", out]);
+    assert.equal(result.code, 0, `codegen: ${result.stderr}`);
+    const declarations = readFileSync(out, "utf8");
+    assert.match(declarations, /calls: \{\n(.*\n)*\s+ConfirmPayment: ConfirmPayment;/);
+    assert.match(declarations, /answers: \{\n(.*\n)*\s+ConfirmPayment: Confirmation;/);
+    const usage = await typecheck(path.join(contractDir, "calls-usage.ts"));
+    assert.equal(usage.code, 0, `calls-usage.ts compiles:\n${usage.stdout}${usage.stderr}`);
+    for (const wrong of ["wrong-answer", "wrong-call-type"]) {
+      const file = path.join(contractDir, `${wrong}.ts`);
+      const marked = readFileSync(file, "utf8").split("\n").findIndex((line) => line.includes("// expect-error")) + 1;
+      assert.ok(marked > 0, `${wrong}.ts marks its wrong line`);
+      const checked = await typecheck(file);
+      assert.notEqual(checked.code, 0, `${wrong}.ts must not compile`);
+      const lines = [...checked.stdout.matchAll(/\.ts\((\d+),\d+\): error/g)].map((match) => Number(match[1]));
+      assert.deepEqual([...new Set(lines)], [marked], `${wrong}.ts fails at line ${marked} only:\n${checked.stdout}`);
+    }
+  });
+
   test("the chat page type-checks against the chat's contract, and its contract.d.ts is current", T, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "exws-chat-page-"));
     try {

@@ -1,6 +1,6 @@
 //! The engine side of the adapter contract.
 
-use super::{AdapterError, Inbound, Outgoing, PresenceRecord};
+use super::{AdapterError, AnswerSender, CallRequest, Inbound, Outgoing, PresenceRecord};
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -19,6 +19,9 @@ use std::sync::Arc;
 /// - **delivery** to the other processes: [`publish`](Adapter::publish);
 /// - **queries** across every process: [`room_members`](Adapter::room_members),
 ///   [`user_ids`](Adapter::user_ids);
+/// - **calls** to connections on other processes, their answers routed back:
+///   [`call`](Adapter::call);
+/// - **health**: [`name`](Adapter::name), [`reachable`](Adapter::reachable);
 /// - **presence** (a group of its own, with defaults):
 ///   [`connection_meta`](Adapter::connection_meta), [`presences`](Adapter::presences).
 ///
@@ -108,6 +111,28 @@ pub trait Adapter: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<Vec<Option<UserId>>>, AdapterError>> {
         let _ = ids;
         Box::pin(async { Ok(None) })
+    }
+
+    // ---- calls ----
+
+    /// Carries a server call ([`Recipients::call`](crate::hub::Recipients::call)) to the
+    /// connections `call.target` names on the other processes (this process calls its own):
+    /// each of those processes calls its connections through
+    /// [`Inbound::call`](super::Inbound::call), and the engine routes every answer back here,
+    /// into `answers`, as it comes. The engine stops routing once `answers` is closed (the
+    /// gathering has what it waited for, or its time is up); it never blocks its own
+    /// delivery on a full `answers` (it drops the answer: the gathering reports that callee
+    /// as timed out).
+    ///
+    /// Returns `Ok(true)` once the call is on its way, `Ok(false)` when the engine does not
+    /// carry calls (the default): the hub then calls this process's connections only.
+    fn call(
+        &self,
+        call: CallRequest,
+        answers: AnswerSender,
+    ) -> BoxFuture<'_, Result<bool, AdapterError>> {
+        let _ = (call, answers);
+        Box::pin(async { Ok(false) })
     }
 
     // ---- health ----

@@ -1,7 +1,7 @@
 //! This process as an engine sees it: where messages from other processes are delivered, and
 //! what this process holds.
 
-use super::{GoneConnection, Target};
+use super::{AnswerSender, CallRequest, GoneConnection, Target};
 use crate::{ConnectionId, UserId};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -17,6 +17,13 @@ pub trait Inbound: Send + Sync + 'static {
     /// it. A connection whose outbound queue is full is handled by the server's slow consumer
     /// policy; the call never waits for it.
     fn deliver(&self, target: &Target, except: &[ConnectionId], text: &Utf8Bytes) -> usize;
+
+    /// Calls every connection of this process that `call.target` names, but those in
+    /// `call.except`, each with its own timeout, in the background (it returns at once), and
+    /// sends each callee's answer to `answers` as it comes. Returns how many connections were
+    /// called. An engine calls it for a call from another process and sends the answers
+    /// back there.
+    fn call(&self, call: CallRequest, answers: AnswerSender) -> usize;
 
     /// The ids of this process's open connections (room subscriptions included).
     fn connections(&self) -> Vec<ConnectionId>;

@@ -9,14 +9,16 @@
 //! - [`Inbound`]: this process, as the engine sees it. The hub implements it and hands it to
 //!   [`Adapter::start`]; the engine delivers messages from other processes through it and
 //!   reads what this process holds (to restore its backend's view after a reconnection).
-//! - [`Outgoing`] and [`Target`]: one message and who it is for; [`AdapterError`]: why an
-//!   operation failed.
+//! - [`Outgoing`] and [`Target`]: one message and who it is for; [`CallRequest`],
+//!   [`CallAnswer`] and [`CallOutcome`]: a server call to connections on other processes and
+//!   their answers on the way back; [`AdapterError`]: why an operation failed.
 //!
 //! Engines: [`InProcess`] (the default) has no other processes to tell. [`RedisAdapter`]
 //! (feature `redis`) makes every process connected to the same Redis act as one server:
 //! broadcasts, room messages and direct messages reach the right connections wherever they
 //! are, and room member counts are global.
 
+mod call;
 mod engine;
 mod error;
 mod in_process;
@@ -26,6 +28,7 @@ mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 
+pub use call::{AnswerSender, CallAnswer, CallOutcome, CallRequest};
 pub use engine::Adapter;
 pub use error::AdapterError;
 pub use in_process::InProcess;

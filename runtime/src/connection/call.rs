@@ -3,13 +3,16 @@
 //! "Data": {"code", "message"}}` back (see `docs/PROTOCOL.md`, "Server calls").
 
 use super::{Connection, SendError};
+use crate::adapter::CallOutcome;
 use crate::protocol::message_type_name;
+use futures_util::task::AtomicWaker;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -65,7 +68,12 @@ pub(crate) enum Answer {
 #[derive(Default)]
 pub(crate) struct PendingCalls {
     next: AtomicU64,
+    /// How many calls wait (the size of `waiting`), read without the lock.
+    count: AtomicUsize,
     waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
+    /// The session, woken when a call starts waiting: it may have stopped reading (a busy
+    /// handler), and the answer is a frame to read.
+    session: AtomicWaker,
 }
 
 impl PendingCalls {
@@ -77,24 +85,37 @@ impl PendingCalls {
         let call = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let (sender, receiver) = oneshot::channel();
         waiting.insert(call, sender);
+        self.count.store(waiting.len(), Ordering::Release);
+        drop(waiting);
+        self.session.wake();
         Ok((call, receiver))
     }
 
+    /// Whether a call waits for an answer; else `waker` is woken when one starts to.
+    pub(crate) fn waiting(&self, waker: &Waker) -> bool {
+        if self.count.load(Ordering::Acquire) > 0 {
+            return true;
+        }
+        self.session.register(waker);
+        self.count.load(Ordering::Acquire) > 0
+    }
+
+    /// Takes the call out of the table, if it is still there.
+    fn take(&self, call: u64) -> Option<oneshot::Sender<Answer>> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = waiting.remove(&call);
+        self.count.store(waiting.len(), Ordering::Release);
+        sender
+    }
+
     fn forget(&self, call: u64) {
-        self.waiting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&call);
+        self.take(call);
     }
 
     /// Hands `answer` to the call waiting for it; `false` when none does (unknown, or late).
     fn answer(&self, call: u64, answer: Answer) -> bool {
-        let sender = self
-            .waiting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&call);
-        sender.is_some_and(|sender| sender.send(answer).is_ok())
+        self.take(call)
+            .is_some_and(|sender| sender.send(answer).is_ok())
     }
 }
 
@@ -151,11 +172,13 @@ impl Connection {
     /// }
     /// ```
     ///
-    /// The answer is a frame the connection reads like any other: a handler that calls the
-    /// client whose message it is handling needs [concurrent](crate::Server::concurrent)
-    /// processing (the default, [sequential](crate::Server::sequential), reads that
-    /// connection's next frame only once the handler returns, so the call would time out).
-    /// Calls from elsewhere (another connection's handler, a task of your own) need nothing.
+    /// A handler may call the client whose message it is handling, in either processing
+    /// mode: while the running handlers take every slot (in the default,
+    /// [sequential](crate::Server::sequential), mode: the one handler) and one of them waits
+    /// for an answer, the session reads on for the answers; other messages read meanwhile
+    /// are held, in order, and handled once a slot is free (at most 16 of them, and
+    /// `max_message_size` bytes: past that reading pauses, and an answer sent after them
+    /// comes too late).
     pub async fn call<Req, Resp>(&self, request: &Req) -> Result<Resp, CallError>
     where
         Req: Serialize + ?Sized,
@@ -203,6 +226,35 @@ impl Connection {
             }
             Answer::Refused { code, message } => Err(CallError::Refused { code, message }),
         }
+    }
+
+    /// Calls the client with a request already in JSON, for a room call: what came of it,
+    /// the answer kept as JSON.
+    pub(crate) async fn call_for_room(
+        &self,
+        message_type: &str,
+        data: &RawValue,
+        timeout: Duration,
+    ) -> CallOutcome {
+        match self
+            .call_as::<RawValue, Box<RawValue>>(message_type, data, timeout)
+            .await
+        {
+            Ok(answer) => CallOutcome::Answered(Arc::from(answer)),
+            Err(CallError::Refused { code, message }) => CallOutcome::Refused { code, message },
+            Err(CallError::Timeout(_)) => CallOutcome::Timeout,
+            Err(CallError::TooManyPending) => CallOutcome::Busy,
+            // Raw JSON serializes, and any JSON decodes into raw JSON.
+            Err(CallError::Closed | CallError::Serialize(_) | CallError::InvalidAnswer(_)) => {
+                CallOutcome::Closed
+            }
+        }
+    }
+
+    /// Whether a call of the server waits for this client's answer; else `waker` is woken
+    /// when one starts to.
+    pub(crate) fn awaits_answer(&self, waker: &Waker) -> bool {
+        self.inner.calls.waiting(waker)
     }
 
     /// Routes a client's `Answer`/`AnswerError` frame to its call; `Err` explains a malformed

@@ -36,6 +36,11 @@ impl ConnectionId {
         self.0.split_once('#').map_or(&self.0, |(parent, _)| parent)
     }
 
+    /// Whether it names a room subscription of a connection (not a client).
+    pub(crate) fn is_subscription(&self) -> bool {
+        self.owner() != self.as_str()
+    }
+
     /// The id as a string.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -13,9 +13,11 @@
 //! when one `Type` has two different `Data`) has a payload of `allOf: [exws.Envelope]` with
 //! `Type` as a `const`, its `Data` schema and, when it carries one, `Id`. Operations are
 //! `call.<Type>` (action `receive`, with `reply.messages`: the replies, stream items and
-//! `StreamEnd`, and `Error`) and `push.<Type>` (action `send`); `x-exws-reply` says what a
+//! `StreamEnd`, and `Error`), `push.<Type>` (action `send`) and `ask.<Type>` (action `send`, a
+//! call the server makes: the request carries `Call`, and `reply.messages` are the client's
+//! `Answer` with the answer's `Data` and `AnswerError`); `x-exws-reply` says what a
 //! request gets back (`none`, `single`, `optional`, `stream`, `room`, `mixed`, and `cancel`
-//! for `StreamCancel`). Named types are under `components/schemas`; a type whose serialized
+//! for `StreamCancel`, `answer` for a server call). Named types are under `components/schemas`; a type whose serialized
 //! form differs from its deserialized one has a second entry, `<Name>.Output`. exws's own
 //! schemas are `exws.Envelope`, `exws.Id`, `exws.ErrorData` and `exws.ErrorCode`.
 
@@ -37,8 +39,19 @@ pub(crate) struct Declared {
     pub info: Option<(String, String)>,
     /// Messages the server sends on its own (hub, `Connection::send`).
     pub pushes: Vec<Push>,
+    /// Calls the server makes to its clients (`Connection::call`, `Recipients::call`).
+    pub asks: Vec<Ask>,
     /// Serve the document at `GET /asyncapi.json`.
     pub serve: bool,
+}
+
+/// A call the server makes to a client: the request's `Type`, the schema of its `Data`, and
+/// the schema of the answer's `Data`.
+#[derive(Debug, Clone)]
+pub(crate) struct Ask {
+    pub message_type: Cow<'static, str>,
+    pub request: SchemaFn,
+    pub answer: SchemaFn,
 }
 
 /// A message the server sends without a request: its `Type` and the schema of its `Data`.

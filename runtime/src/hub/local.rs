@@ -1,7 +1,8 @@
 //! This process's connections and room memberships.
 
-use crate::adapter::{Inbound, Target};
+use crate::adapter::{AnswerSender, CallAnswer, CallRequest, Inbound, Target};
 use crate::{Connection, ConnectionId, UserId};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -232,6 +233,44 @@ impl LocalHub {
             .collect()
     }
 
+    /// The local connections `target` names, but those in `except` (leaving a connection out
+    /// leaves its room subscriptions out too). Handles taken under the lock, used outside it.
+    fn receivers(&self, target: &Target, except: &[ConnectionId]) -> Vec<Connection> {
+        let state = self.read();
+        let wanted = |id: &ConnectionId| {
+            !except.contains(id)
+                && !except
+                    .iter()
+                    .any(|left_out| left_out.as_str() == id.owner())
+        };
+        match target {
+            // Room subscriptions are members of their rooms, not connections of their own: a
+            // broadcast reaches their connection once.
+            Target::Everyone => state
+                .connections
+                .iter()
+                .filter(|(id, _)| id.owner() == id.as_str() && wanted(id))
+                .map(|(_, member)| member.connection.clone())
+                .collect(),
+            Target::Room(room) => state
+                .rooms
+                .get(room)
+                .into_iter()
+                .flatten()
+                .filter(|id| wanted(id))
+                .filter_map(|id| state.connections.get(id))
+                .map(|member| member.connection.clone())
+                .collect(),
+            Target::Connection(id) => state
+                .connections
+                .get(id)
+                .filter(|_| wanted(id))
+                .map(|member| member.connection.clone())
+                .into_iter()
+                .collect(),
+        }
+    }
+
     /// Queues `text` on every local connection `target` names, but those in `except`.
     /// Returns how many connections it was queued on.
     pub(crate) fn deliver(
@@ -240,47 +279,47 @@ impl LocalHub {
         except: &[ConnectionId],
         text: &Utf8Bytes,
     ) -> usize {
-        // Take the handles under the lock, queue outside it.
-        let receivers: Vec<Connection> = {
-            let state = self.read();
-            // Leaving a connection out leaves its room subscriptions out too.
-            let wanted = |id: &ConnectionId| {
-                !except.contains(id)
-                    && !except
-                        .iter()
-                        .any(|left_out| left_out.as_str() == id.owner())
-            };
-            match target {
-                // Room subscriptions are members of their rooms, not connections of their
-                // own: a broadcast reaches their connection once.
-                Target::Everyone => state
-                    .connections
-                    .iter()
-                    .filter(|(id, _)| id.owner() == id.as_str() && wanted(id))
-                    .map(|(_, member)| member.connection.clone())
-                    .collect(),
-                Target::Room(room) => state
-                    .rooms
-                    .get(room)
-                    .into_iter()
-                    .flatten()
-                    .filter(|id| wanted(id))
-                    .filter_map(|id| state.connections.get(id))
-                    .map(|member| member.connection.clone())
-                    .collect(),
-                Target::Connection(id) => state
-                    .connections
-                    .get(id)
-                    .filter(|_| wanted(id))
-                    .map(|member| member.connection.clone())
-                    .into_iter()
-                    .collect(),
-            }
-        };
-        receivers
+        self.receivers(target, except)
             .iter()
             .filter(|connection| connection.deliver(text.clone()))
             .count()
+    }
+
+    /// Calls every local connection `call.target` names (room subscriptions are not clients:
+    /// they are not called), in one background task, and sends each answer to `answers` as it
+    /// comes. Returns how many connections were called.
+    pub(crate) fn call(&self, call: CallRequest, answers: AnswerSender) -> usize {
+        let callees: Vec<Connection> = self
+            .receivers(&call.target, &call.except)
+            .into_iter()
+            .filter(|connection| !connection.id().is_subscription())
+            .collect();
+        let called = callees.len();
+        if called == 0 {
+            return 0;
+        }
+        tokio::spawn(async move {
+            let call = &call;
+            let mut pending: FuturesUnordered<_> = callees
+                .into_iter()
+                .map(|connection| async move {
+                    let outcome = connection
+                        .call_for_room(&call.message_type, &call.data, call.timeout)
+                        .await;
+                    CallAnswer {
+                        connection: connection.id().clone(),
+                        outcome,
+                    }
+                })
+                .collect();
+            while let Some(answer) = pending.next().await {
+                if answers.send(answer).await.is_err() {
+                    // The gathering is over: the calls still waiting are dropped (forgotten).
+                    return;
+                }
+            }
+        });
+        called
     }
 }
 
@@ -317,6 +356,10 @@ impl State {
 impl Inbound for LocalHub {
     fn deliver(&self, target: &Target, except: &[ConnectionId], text: &Utf8Bytes) -> usize {
         LocalHub::deliver(self, target, except, text)
+    }
+
+    fn call(&self, call: CallRequest, answers: AnswerSender) -> usize {
+        LocalHub::call(self, call, answers)
     }
 
     fn connections(&self) -> Vec<ConnectionId> {

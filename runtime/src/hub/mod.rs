@@ -49,6 +49,7 @@ struct HubInner {
     adapter: Arc<dyn Adapter>,
     max_rooms_per_connection: usize,
     presence: presence::Tracker,
+    max_call_recipients: usize,
 }
 
 /// Why a hub operation failed.
@@ -64,6 +65,16 @@ pub enum HubError {
     /// The connection is already in as many rooms as the server allows.
     #[error("the connection is already in {0} rooms, the most the server allows; leave one first")]
     TooManyRooms(usize),
+    /// A [call](Recipients::call) names more connections than the server allows
+    /// ([`Server::max_call_recipients`](crate::Server::max_call_recipients)); nobody was
+    /// called. Call a smaller room, or raise the limit.
+    #[error("the call names {recipients} connections, more than the {max} the server allows; call a smaller room or raise Server::max_call_recipients")]
+    TooManyCallees {
+        /// How many connections the call named.
+        recipients: usize,
+        /// The server's limit.
+        max: usize,
+    },
     /// The room name is empty, longer than 256 bytes, or holds control characters.
     #[error("invalid room name {0:?}: use 1 to 256 bytes without control characters")]
     InvalidRoom(String),
@@ -83,6 +94,7 @@ impl Hub {
         adapter: Arc<dyn Adapter>,
         max_rooms_per_connection: usize,
         presence: Option<PresenceConfig>,
+        max_call_recipients: usize,
     ) -> Self {
         Hub {
             inner: Arc::new(HubInner {
@@ -90,8 +102,14 @@ impl Hub {
                 adapter,
                 max_rooms_per_connection,
                 presence: presence::Tracker::new(presence),
+                max_call_recipients,
             }),
         }
+    }
+
+    /// The most connections one [`Recipients::call`] may call.
+    pub(crate) fn max_call_recipients(&self) -> usize {
+        self.inner.max_call_recipients
     }
 
     /// Starts the adapter.

@@ -1,10 +1,15 @@
 //! The recipients of one hub message: a target and exclusions.
 
 use super::{Hub, HubError};
-use crate::adapter::{Outgoing, Target};
+use crate::adapter::{CallAnswer, CallOutcome, CallRequest, Outgoing, Target};
 use crate::protocol::{encode, message_type_name};
-use crate::{ConnectionId, UserId};
+use crate::{CallError, ConnectionId, UserId};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Who a hub message goes to: made by [`Hub::to`], [`Hub::room`] or [`Hub::everyone`].
@@ -102,10 +107,22 @@ impl<'a> Recipients<'a> {
         }
     }
 
-    /// Calls every recipient on this process at once ([`Connection::call_as`] with `Req`'s
-    /// type name) and gathers their answers, each within `timeout`: one entry per connection,
-    /// its typed answer or why there is none. Connections on other processes (with an
-    /// adapter) are not called.
+    /// Calls every recipient at once, on every process (with an adapter that carries calls,
+    /// such as Redis), and gathers their answers: one entry per connection called, its typed
+    /// answer or why there is none ([`Connection::call_as`] with `Req`'s type name, each
+    /// callee given `timeout`).
+    ///
+    /// The gathering ends once every recipient has answered or failed, and at the latest after
+    /// `timeout`: a recipient without an answer by then (it did not answer in time, or its
+    /// process is gone) is reported as [`CallError::Timeout`]. For a room, a user or one
+    /// connection, the recipients are known beforehand (the room's members across every
+    /// process); for [`Hub::everyone`] across processes they are not, so that gathering
+    /// always lasts `timeout` and lists those that answered or failed in it.
+    ///
+    /// Errors: [`HubError::TooManyCallees`] when the target names more connections than
+    /// [`Server::max_call_recipients`] allows (nobody is called);
+    /// [`HubError::Adapter`] when the adapter's backend cannot list the room's members or
+    /// carry the call (nobody is called); [`HubError::Serialize`].
     ///
     /// ```no_run
     /// # use serde::{Deserialize, Serialize};
@@ -114,40 +131,119 @@ impl<'a> Recipients<'a> {
     /// #[derive(Deserialize)]
     /// struct Ballot { yes: bool }
     ///
-    /// # async fn run(hub: exws::Hub) {
+    /// # async fn run(hub: exws::Hub) -> Result<(), exws::HubError> {
     /// let answers = hub
     ///     .room("jury")
     ///     .call::<_, Ballot>(&Vote { question: "guilty?".into() }, std::time::Duration::from_secs(10))
-    ///     .await;
+    ///     .await?;
     /// let yes = answers.iter().filter(|(_, answer)| matches!(answer, Ok(Ballot { yes: true }))).count();
-    /// # }
+    /// # Ok(()) }
     /// ```
     ///
     /// [`Connection::call_as`]: crate::Connection::call_as
+    /// [`CallError::Timeout`]: crate::CallError::Timeout
+    /// [`Hub::everyone`]: crate::Hub::everyone
+    /// [`Server::max_call_recipients`]: crate::Server::max_call_recipients
     pub async fn call<Req, Resp>(
         self,
         request: &Req,
-        timeout: std::time::Duration,
-    ) -> Vec<(ConnectionId, Result<Resp, crate::CallError>)>
+        timeout: Duration,
+    ) -> Result<Vec<(ConnectionId, Result<Resp, CallError>)>, HubError>
     where
         Req: Serialize + ?Sized,
-        Resp: serde::de::DeserializeOwned,
+        Resp: DeserializeOwned,
     {
+        let limit = self.hub.max_call_recipients();
+        let data = serde_json::value::to_raw_value(request)?;
         let local = self.hub.local();
-        let ids = match &self.target {
-            Target::Everyone => local.connection_ids(),
-            Target::Room(room) => local.members(room),
-            Target::Connection(id) => vec![id.clone()],
+        // Who is expected to answer, when it is known: room subscriptions are not called.
+        let expected: Option<HashSet<ConnectionId>> = match &self.target {
+            Target::Everyone => None,
+            Target::Connection(id) => Some(HashSet::from([id.clone()])),
+            Target::Room(room) => Some(self.hub.members(room).await?.into_iter().collect()),
+        }
+        .map(|ids| {
+            ids.into_iter()
+                .filter(|id| !id.is_subscription() && !self.except.contains(id))
+                .collect()
+        });
+        if let Some(expected) = &expected {
+            if expected.len() > limit {
+                return Err(HubError::TooManyCallees {
+                    recipients: expected.len(),
+                    max: limit,
+                });
+            }
+        }
+        let call = CallRequest {
+            target: self.target,
+            except: self.except,
+            message_type: Arc::from(message_type_name::<Req>()),
+            data: Arc::from(data),
+            timeout,
         };
-        let message_type = message_type_name::<Req>();
-        let calls = ids
+        let (answers, mut gathered) = mpsc::channel(limit.clamp(1, 1024));
+        let all_here = expected
+            .as_ref()
+            .is_some_and(|expected| expected.iter().all(|id| local.connection(id).is_some()));
+        if !all_here {
+            // Sent before this process calls its own: a failure calls nobody.
+            self.hub
+                .adapter()
+                .call(call.clone(), answers.clone())
+                .await?;
+        }
+        local.call(call, answers);
+
+        let mut waiting = expected.clone();
+        let mut outcomes: Vec<CallAnswer> = Vec::new();
+        let mut seen: HashSet<ConnectionId> = HashSet::new();
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        while waiting.as_ref().is_none_or(|waiting| !waiting.is_empty()) && outcomes.len() < limit {
+            let answer = tokio::select! {
+                answer = gathered.recv() => answer,
+                () = &mut deadline => None,
+            };
+            let Some(answer) = answer else { break };
+            if !seen.insert(answer.connection.clone()) {
+                continue;
+            }
+            if let Some(waiting) = &mut waiting {
+                waiting.remove(&answer.connection);
+            }
+            outcomes.push(answer);
+        }
+        drop(gathered);
+        let mut results: Vec<(ConnectionId, Result<Resp, CallError>)> = outcomes
             .into_iter()
-            .filter(|id| !self.except.contains(id))
-            .filter_map(|id| local.connection(&id))
-            .map(|connection| async move {
-                let answer = connection.call_as(message_type, request, timeout).await;
-                (connection.id().clone(), answer)
-            });
-        futures_util::future::join_all(calls).await
+            .map(|answer| (answer.connection, typed(answer.outcome, timeout)))
+            .collect();
+        if let Some(waiting) = waiting {
+            let mut silent: Vec<ConnectionId> = waiting.into_iter().collect();
+            silent.sort();
+            results.extend(
+                silent
+                    .into_iter()
+                    .map(|id| (id, Err(CallError::Timeout(timeout)))),
+            );
+        }
+        Ok(results)
+    }
+}
+
+/// A callee's outcome as the caller's typed result.
+fn typed<Resp: DeserializeOwned>(
+    outcome: CallOutcome,
+    timeout: Duration,
+) -> Result<Resp, CallError> {
+    match outcome {
+        CallOutcome::Answered(data) => {
+            serde_json::from_str(data.get()).map_err(CallError::InvalidAnswer)
+        }
+        CallOutcome::Refused { code, message } => Err(CallError::Refused { code, message }),
+        CallOutcome::Timeout => Err(CallError::Timeout(timeout)),
+        CallOutcome::Busy => Err(CallError::TooManyPending),
+        CallOutcome::Closed => Err(CallError::Closed),
     }
 }

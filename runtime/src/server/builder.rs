@@ -367,6 +367,20 @@ impl Server {
         self
     }
 
+    /// The most connections one [room call](crate::hub::Recipients::call) may call (and so
+    /// the most answers it gathers). Default: 10 000. A call to more answers
+    /// [`HubError::TooManyCallees`](crate::HubError::TooManyCallees) and calls nobody.
+    pub fn max_call_recipients(mut self, recipients: usize) -> Self {
+        if recipients == 0 {
+            self.reject(
+                "max_call_recipients",
+                "allow at least 1 recipient".to_owned(),
+            );
+        }
+        self.config.max_call_recipients = recipients;
+        self
+    }
+
     /// The most rooms one connection may be in at once. Default: 128. Joining more answers
     /// [`HubError::TooManyRooms`](crate::HubError::TooManyRooms).
     pub fn max_rooms_per_connection(mut self, rooms: usize) -> Self {
@@ -669,6 +683,7 @@ impl Server {
             adapter,
             config.max_rooms_per_connection,
             config.presence.clone(),
+            config.max_call_recipients,
         );
         let routes = super::Routes::new(
             config.serve_health,

@@ -64,6 +64,7 @@ pub(crate) struct Config {
     /// `None`: any `Origin`; `Some`: only these (exact, ASCII case-insensitive).
     pub allowed_origins: Option<Vec<String>>,
     pub max_rooms_per_connection: usize,
+    pub max_call_recipients: usize,
     pub outbound_queue_bytes: usize,
     pub slow_consumer: SlowConsumerPolicy,
     pub heartbeat: Option<Heartbeat>,
@@ -105,6 +106,7 @@ impl Default for Config {
             read_buffer_size: 2 * 1024,
             allowed_origins: None,
             max_rooms_per_connection: 128,
+            max_call_recipients: 10_000,
             outbound_queue_bytes: 512 * 1024,
             slow_consumer: SlowConsumerPolicy::Disconnect,
             heartbeat: Some(Heartbeat {

@@ -2,7 +2,7 @@
 //! document, and serving it at `GET /asyncapi.json`.
 
 use super::{BoundServer, Config, Endpoint, Server, StaticFile};
-use crate::contract::{self, ContractError, Push, ASYNCAPI_PATH};
+use crate::contract::{self, Ask, ContractError, Push, ASYNCAPI_PATH};
 use crate::HandlerInfo;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -43,6 +43,56 @@ impl Server {
             message_type: message_type.into(),
             schema: schema_of::<T>,
             rust_type: std::any::type_name::<T>(),
+        });
+        self
+    }
+
+    /// Declares a call the server makes to its clients ([`Connection::call`] or
+    /// [`Recipients::call`] with a `Req`), so that the contract lists it with its answer: an
+    /// operation `ask.<Type>` whose request carries `Call` and whose replies are the client's
+    /// `Answer` (with `Resp` as `Data`) and `AnswerError`. `Req`'s `Type` is its name, as
+    /// `call(&Req)` names it (use [`asks_as`](Server::asks_as) for `call_as`). The browser
+    /// client's generated `Contract` then types `client.answer(type, ...)`. Declaring changes
+    /// nothing that is sent.
+    ///
+    /// [`Connection::call`]: crate::Connection::call
+    /// [`Recipients::call`]: crate::Recipients::call
+    ///
+    /// ```
+    /// /// Asks the client to confirm a payment.
+    /// #[derive(serde::Serialize, schemars::JsonSchema)]
+    /// struct ConfirmPayment { amount_cents: u64 }
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Confirmation { accepted: bool }
+    ///
+    /// let server = exws::Server::with_handlers([]).asks::<ConfirmPayment, Confirmation>();
+    /// let contract = server.asyncapi().unwrap();
+    /// assert_eq!(contract["operations"]["ask.ConfirmPayment"]["action"], "send");
+    /// ```
+    pub fn asks<Req, Resp>(self) -> Self
+    where
+        Req: schemars::JsonSchema + ?Sized,
+        Resp: schemars::JsonSchema + ?Sized,
+    {
+        self.asks_as::<Req, Resp>(crate::protocol::message_type_name::<Req>())
+    }
+
+    /// Declares a call the server makes with the `Type` `message_type`, as
+    /// `call_as(message_type, &Req, timeout)` makes it. See [`asks`](Server::asks).
+    pub fn asks_as<Req, Resp>(mut self, message_type: impl Into<Cow<'static, str>>) -> Self
+    where
+        Req: schemars::JsonSchema + ?Sized,
+        Resp: schemars::JsonSchema + ?Sized,
+    {
+        fn schema_of<T: ?Sized + schemars::JsonSchema>(
+            generator: &mut schemars::SchemaGenerator,
+        ) -> schemars::Schema {
+            generator.subschema_for::<T>()
+        }
+        self.config.contract.asks.push(Ask {
+            message_type: message_type.into(),
+            request: schema_of::<Req>,
+            answer: schema_of::<Resp>,
         });
         self
     }

@@ -14,6 +14,7 @@ use crate::server::{Processing, Shared};
 use crate::Context;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Sink, Stream};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,6 +33,22 @@ type Work = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// The most frames read in a row before the session lets other tasks run.
 const MAX_READ_BATCH: usize = 32;
 
+/// The most frames read ahead, and held, while the running handlers take every slot and one
+/// of them waits for this client's answer to a server call (the answer is a frame to read).
+const MAX_HELD_FRAMES: usize = 16;
+
+/// What the session may read now.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// Nothing: the handlers take every slot (or frames are held already to the limit).
+    Nothing,
+    /// Every frame.
+    Everything,
+    /// The answers to server calls a busy handler waits for: they are handled at once; other
+    /// frames are held, in order, until a slot is free.
+    Answers,
+}
+
 /// A connection's socket and everything its session tracks.
 pub(super) struct Session<S> {
     ws: WebSocketStream<S>,
@@ -42,8 +59,15 @@ pub(super) struct Session<S> {
     in_flight: FuturesUnordered<Work>,
     /// 1 in sequential mode: the next frame is read once the previous one is handled.
     max_in_flight: usize,
-    /// The connect hooks are running: nothing is read until they finish.
+    /// The connect hooks are running: nothing is read until they finish (but answers to
+    /// their calls).
     starting: bool,
+    /// Frames read ahead while a busy handler waits for an answer, handled in order once a
+    /// slot is free; at most [`MAX_HELD_FRAMES`] and `max_message_size` bytes (past it, at
+    /// least one frame).
+    held: VecDeque<Message>,
+    /// The bytes of `held`.
+    held_bytes: usize,
     heartbeat: Option<HeartbeatState>,
     /// A heartbeat ping is due and not yet written.
     ping_due: bool,
@@ -83,6 +107,8 @@ where
             in_flight: FuturesUnordered::new(),
             max_in_flight,
             starting: false,
+            held: VecDeque::new(),
+            held_bytes: 0,
             heartbeat,
             ping_due: false,
             bucket,
@@ -238,12 +264,30 @@ where
             if let Err(reason) = self.write_queued(cx) {
                 return self.end(reason);
             }
-            if !self.can_read() {
-                break;
-            }
-            let frame = match Pin::new(&mut self.ws).poll_next(cx) {
-                Poll::Ready(frame) => frame,
-                Poll::Pending => break,
+            let frame = if let Some(message) = self.take_held() {
+                Some(Ok(message))
+            } else {
+                let reading = self.reading(cx);
+                if reading == Reading::Nothing {
+                    break;
+                }
+                let frame = match Pin::new(&mut self.ws).poll_next(cx) {
+                    Poll::Ready(frame) => frame,
+                    Poll::Pending => break,
+                };
+                match frame {
+                    // A close after held frames waits too: they were sent before it.
+                    Some(Ok(message))
+                        if reading == Reading::Answers
+                            && (waits(&message)
+                                || (!self.held.is_empty()
+                                    && matches!(message, Message::Close(_)))) =>
+                    {
+                        self.hold(message);
+                        continue;
+                    }
+                    frame => frame,
+                }
             };
             // The replies of this frame's handlers are written at the next turn (`write_queued`).
             if let Some(reason) = self.handle(frame, cx) {
@@ -300,9 +344,43 @@ where
         Ok(())
     }
 
-    /// Whether the next frame may be read now.
-    fn can_read(&self) -> bool {
-        !self.starting && self.in_flight.len() < self.max_in_flight
+    /// What may be read now. While the handlers take every slot, only the answers a call
+    /// waits for (a handler calling its own client would otherwise wait for a frame the
+    /// session does not read until the handler returns).
+    fn reading(&self, cx: &TaskContext<'_>) -> Reading {
+        if !self.starting && self.held.is_empty() && self.in_flight.len() < self.max_in_flight {
+            return Reading::Everything;
+        }
+        // At most one item of work more than the slots: an answer's own `Error` reply.
+        // Nothing follows a close.
+        let room = !matches!(self.held.back(), Some(Message::Close(_)))
+            && self.held.len() < MAX_HELD_FRAMES
+            && self.held_bytes < self.shared.config.max_message_size
+            && self.in_flight.len() <= self.max_in_flight;
+        if room && self.context.connection().awaits_answer(cx.waker()) {
+            Reading::Answers
+        } else {
+            Reading::Nothing
+        }
+    }
+
+    /// Keeps a frame read ahead for later.
+    fn hold(&mut self, message: Message) {
+        if let Some(heartbeat) = &mut self.heartbeat {
+            heartbeat.seen();
+        }
+        self.held_bytes += message.len();
+        self.held.push_back(message);
+    }
+
+    /// The oldest held frame, once a slot is free for it.
+    fn take_held(&mut self) -> Option<Message> {
+        if self.starting || self.in_flight.len() >= self.max_in_flight {
+            return None;
+        }
+        let message = self.held.pop_front()?;
+        self.held_bytes = self.held_bytes.saturating_sub(message.len());
+        Some(message)
     }
 
     /// Polls the unfinished work; each finished item counts as activity of the client.
@@ -570,6 +648,21 @@ where
             }
         })
         .await;
+    }
+}
+
+/// Whether a frame read while the handlers are busy waits for a slot: every data frame but
+/// an answer to a server call. Control frames (close, ping) are handled at once, as always.
+fn waits(message: &Message) -> bool {
+    match message {
+        Message::Text(text) => {
+            !crate::protocol::Incoming::parse(text.as_str()).is_ok_and(|incoming| {
+                incoming.message_type == crate::connection::ANSWER
+                    || incoming.message_type == crate::connection::ANSWER_ERROR
+            })
+        }
+        Message::Binary(_) => true,
+        Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_) => false,
     }
 }
 

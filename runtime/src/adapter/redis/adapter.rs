@@ -1,12 +1,15 @@
 //! The adapter value: its shared state, and the [`Adapter`] implementation that forwards each
 //! hub call to its operation (`operations`) or to the start-up (`connect`).
 
+use super::calls::Routes;
 use super::config::RedisAdapterConfig;
 use super::keys;
 use super::publisher::{Health, Publisher};
 use super::scripts::Scripts;
 use super::subscriber::Subscriber;
-use crate::adapter::{Adapter, AdapterError, Inbound, Outgoing, PresenceRecord};
+use crate::adapter::{
+    Adapter, AdapterError, AnswerSender, CallRequest, Inbound, Outgoing, PresenceRecord,
+};
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -45,6 +48,8 @@ pub(super) struct Inner {
     pub(super) health: Arc<Health>,
     /// This process, once started (for reports of gone connections).
     pub(super) inbound: OnceLock<Arc<dyn Inbound>>,
+    /// This process's calls that wait for answers from other processes.
+    pub(super) routes: Arc<Routes>,
 }
 
 impl RedisAdapter {
@@ -70,6 +75,7 @@ impl RedisAdapter {
                 scripts: Scripts::new(),
                 health: Health::new(),
                 inbound: OnceLock::new(),
+                routes: Arc::new(Routes::default()),
             }),
         })
     }
@@ -200,6 +206,14 @@ impl Adapter for RedisAdapter {
         room: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<PresenceRecord>>, AdapterError>> {
         self.inner.presences(room).boxed()
+    }
+
+    fn call(
+        &self,
+        call: CallRequest,
+        answers: AnswerSender,
+    ) -> BoxFuture<'_, Result<bool, AdapterError>> {
+        self.inner.call(call, answers).boxed()
     }
 }
 

@@ -31,14 +31,15 @@ impl Inner {
                 ))
             })?;
         let _ = self.commands.set(commands.clone());
-        let _ = self.publisher.set(Publisher::start(
+        let publisher = Publisher::start(
             commands.clone(),
             PublishLimits {
                 messages: self.config.publish_queue,
                 bytes: self.config.publish_queue_bytes,
             },
             self.health.clone(),
-        ));
+        );
+        let _ = self.publisher.set(publisher.clone());
         let subscriber = Subscriber::start(SubscriberConfig {
             client: self.client.clone(),
             commands: commands.clone(),
@@ -49,6 +50,8 @@ impl Inner {
             reconnect_max: self.config.reconnect_max,
             command_timeout: self.config.command_timeout,
             health: self.health.clone(),
+            publisher,
+            routes: self.routes.clone(),
         })
         .await
         .map_err(|AdapterError::Unavailable(reason)| {

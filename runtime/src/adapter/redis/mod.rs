@@ -15,6 +15,12 @@
 //!   messages; a process subscribes only while it has members in the room) and
 //!   `{prefix}:msg:node:{node}` (direct messages to that process's connections).
 //!
+//! Server calls ([`Recipients::call`](crate::hub::Recipients::call)) travel the same channels:
+//! the call goes where its target's messages go, with a header naming the asking process and
+//! the call's number; each process holding callees calls them and publishes every answer on
+//! the asking process's node channel. An answer lost on the way (Redis away, a process gone)
+//! is reported by the asking process as a timeout.
+//!
 //! If Redis goes away, each process goes on serving its own connections (local rooms,
 //! broadcasts and direct messages keep working) and reconnects with exponential backoff. On
 //! reconnection it subscribes again and writes back its connections and memberships (a
@@ -38,6 +44,7 @@
 //! diffs to the rooms' presence watchers on every process.
 
 mod adapter;
+mod calls;
 mod config;
 mod connect;
 mod keys;

@@ -40,7 +40,8 @@ struct Publication {
     _bytes: OwnedSemaphorePermit,
 }
 
-/// The handle to the publishing task.
+/// The handle to the publishing task (its clones share the queue).
+#[derive(Clone)]
 pub(super) struct Publisher {
     queue: mpsc::Sender<Publication>,
     /// Permits for the bytes that may wait in the queue.

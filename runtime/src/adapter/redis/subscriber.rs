@@ -1,7 +1,8 @@
 //! The Redis subscription: receives other processes' messages, follows this process's rooms,
 //! and reconnects with backoff when Redis goes away.
 
-use super::publisher::Health;
+use super::calls::{self, Routes};
+use super::publisher::{Health, Publisher};
 use super::wire;
 use crate::adapter::AdapterError;
 use crate::adapter::Inbound;
@@ -38,6 +39,10 @@ pub(super) struct SubscriberConfig {
     pub command_timeout: Duration,
     /// Told when the subscription is lost and when it is back.
     pub health: Arc<Health>,
+    /// Sends the answers to calls from other processes.
+    pub publisher: Publisher,
+    /// Where answers to this process's calls go.
+    pub routes: Arc<Routes>,
 }
 
 /// A request to bring the subscription of one room in line with its local members.
@@ -273,11 +278,29 @@ fn deliver(config: &SubscriberConfig, target: Option<Target>, payload: &[u8]) {
     if payload.node == config.node {
         return;
     }
+    if let Some(answer) = payload.answer {
+        // Answers come on this process's own channel only.
+        if target.is_none() {
+            config.routes.route(answer, payload.text);
+        }
+        return;
+    }
     let target = match (target, payload.to) {
         (Some(target), _) => target,
         (None, Some(to)) => Target::Connection(to),
         (None, None) => return,
     };
+    if let Some(call) = payload.call {
+        calls::received(
+            config,
+            payload.node,
+            target,
+            payload.except,
+            call,
+            payload.text,
+        );
+        return;
+    }
     let text = Utf8Bytes::from(payload.text.to_owned());
     config.inbound.deliver(&target, &payload.except, &text);
 }

@@ -1,4 +1,5 @@
-//! The payload of a message published on Redis: a one-line JSON header, then the envelope.
+//! The payload of a message published on Redis: a one-line JSON header, then the body (the
+//! envelope of a message; the `Data` of a call; the answer of a callee).
 
 use crate::ConnectionId;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,52 @@ struct Header<'a> {
     /// The receiving connection of a direct message.
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     to: Option<ConnectionId>,
+    /// A server call: the body is the request's `Data`.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    call: Option<CallHeader>,
+    /// A callee's answer to a call of the receiving process: the body is the answer's `Data`
+    /// (`ok`), the refusal's `{"code","message"}` (`refused`), or empty.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    answer: Option<AnswerHeader>,
+}
+
+/// A server call published to the processes holding its callees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct CallHeader {
+    /// The call's number on the asking process (the publisher), for its answers.
+    #[serde(rename = "i")]
+    pub id: u64,
+    /// The request's `Type`.
+    #[serde(rename = "y")]
+    pub message_type: String,
+    /// How long each callee has to answer, in milliseconds.
+    #[serde(rename = "ms")]
+    pub timeout_ms: u64,
+}
+
+/// One callee's answer, published to the asking process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct AnswerHeader {
+    /// The call's number on the asking process.
+    #[serde(rename = "i")]
+    pub id: u64,
+    /// The callee.
+    #[serde(rename = "c")]
+    pub connection: ConnectionId,
+    /// What came of it.
+    #[serde(rename = "k")]
+    pub kind: AnswerKind,
+}
+
+/// What came of calling one connection, on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum AnswerKind {
+    Ok,
+    Refused,
+    Timeout,
+    Closed,
+    Busy,
 }
 
 /// A decoded payload.
@@ -21,7 +68,16 @@ pub(super) struct Payload<'a> {
     pub node: &'a str,
     pub except: Vec<ConnectionId>,
     pub to: Option<ConnectionId>,
+    pub call: Option<CallHeader>,
+    pub answer: Option<AnswerHeader>,
     pub text: &'a str,
+}
+
+/// What a payload carries besides its node, exclusions and direct receiver.
+pub(super) enum Kind {
+    Message,
+    Call(CallHeader),
+    Answer(AnswerHeader),
 }
 
 pub(super) fn encode(
@@ -30,12 +86,29 @@ pub(super) fn encode(
     to: Option<&ConnectionId>,
     text: &str,
 ) -> Vec<u8> {
+    encode_kind(node, except, to, Kind::Message, text)
+}
+
+pub(super) fn encode_kind(
+    node: &str,
+    except: &[ConnectionId],
+    to: Option<&ConnectionId>,
+    kind: Kind,
+    text: &str,
+) -> Vec<u8> {
+    let (call, answer) = match kind {
+        Kind::Message => (None, None),
+        Kind::Call(call) => (Some(call), None),
+        Kind::Answer(answer) => (None, Some(answer)),
+    };
     let header = Header {
         node,
         except: except.to_vec(),
         to: to.cloned(),
+        call,
+        answer,
     };
-    // A header of strings always serializes.
+    // A header of strings and numbers always serializes.
     let mut out = serde_json::to_vec(&header).unwrap_or_default();
     out.push(b'\n');
     out.extend_from_slice(text.as_bytes());
@@ -50,6 +123,8 @@ pub(super) fn decode(payload: &[u8]) -> Option<Payload<'_>> {
         node: header.node,
         except: header.except,
         to: header.to,
+        call: header.call,
+        answer: header.answer,
         text: body,
     })
 }
@@ -72,7 +147,31 @@ mod tests {
         assert_eq!(payload.node, "node1");
         assert_eq!(payload.except, except);
         assert_eq!(payload.to, Some(to));
+        assert!(payload.call.is_none() && payload.answer.is_none());
         assert_eq!(payload.text, "{\"Type\":\"X\",\"Data\":\"1\\n2\"}");
+    }
+
+    #[test]
+    fn round_trips_calls_and_answers() {
+        let call = CallHeader {
+            id: 7,
+            message_type: "Vote\n".to_owned(),
+            timeout_ms: 1500,
+        };
+        let bytes = encode_kind("n", &[], None, Kind::Call(call.clone()), "{\"q\":1}");
+        let payload = decode(&bytes).expect("decodes");
+        assert_eq!(payload.call, Some(call));
+        assert_eq!(payload.text, "{\"q\":1}");
+
+        let answer = AnswerHeader {
+            id: 7,
+            connection: ConnectionId::from("p.1"),
+            kind: AnswerKind::Refused,
+        };
+        let bytes = encode_kind("m", &[], None, Kind::Answer(answer.clone()), "");
+        let payload = decode(&bytes).expect("decodes");
+        assert_eq!(payload.answer, Some(answer));
+        assert_eq!(payload.text, "");
     }
 
     #[test]

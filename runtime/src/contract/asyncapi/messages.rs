@@ -25,6 +25,8 @@ pub(super) enum IdUse {
     Echoed,
     /// Always: a stream request, a stream item, `StreamEnd`.
     Always,
+    /// Never an `Id`, always a `Call`: a server call and the client's answer.
+    Call,
 }
 
 impl IdUse {
@@ -61,6 +63,27 @@ impl Message {
             id: IdUse::Always,
             summary: Some("A stream ended: no more items with this `Id`.".to_owned()),
             description: String::new(),
+        }
+    }
+
+    /// `AnswerError`, a client's refusal of a server call.
+    pub(super) fn answer_error() -> Self {
+        Message {
+            message_type: "AnswerError".to_owned(),
+            data: Some(json!({
+                "type": "object",
+                "properties": {
+                    "code": { "type": "string" },
+                    "message": { "type": "string" },
+                },
+                "required": ["code", "message"],
+            })),
+            id: IdUse::Call,
+            summary: Some("The client refused a server call.".to_owned()),
+            description: "`code` says why: `unknown_type` when the client has no handler for \
+                          the call's `Type`, `handler_error` when its handler failed, or the \
+                          client's own."
+                .to_owned(),
         }
     }
 
@@ -168,6 +191,17 @@ fn message_object(message: Message) -> Value {
             properties.insert("Id".to_owned(), schema_ref(ID));
             required.push(Value::from("Id"));
         }
+        IdUse::Call => {
+            properties.insert(
+                "Call".to_owned(),
+                json!({
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The server's number for the call, echoed by the answer.",
+                }),
+            );
+            required.push(Value::from("Call"));
+        }
     }
     let mut object = json!({
         "name": message.message_type,
@@ -180,8 +214,14 @@ fn message_object(message: Message) -> Value {
             "required": required,
         },
     });
-    if message.id != IdUse::Never {
-        object["correlationId"] = json!({ "$ref": "#/components/correlationIds/Id" });
+    match message.id {
+        IdUse::Never => {}
+        IdUse::Call => {
+            object["correlationId"] = json!({ "$ref": "#/components/correlationIds/Call" });
+        }
+        IdUse::Echoed | IdUse::Always => {
+            object["correlationId"] = json!({ "$ref": "#/components/correlationIds/Id" });
+        }
     }
     if let Some(summary) = message.summary {
         object["summary"] = Value::String(summary);

@@ -43,15 +43,31 @@ pub(crate) fn document(
             reply: handler.reply.map(|schema| schemas.output(schema)),
         })
         .collect();
+    // A call's answer is read by the server: an input, like a request.
+    let answers: Vec<Value> = declared
+        .asks
+        .iter()
+        .map(|ask| schemas.input(ask.answer))
+        .collect();
     let pushes: Vec<_> = declared
         .pushes
         .iter()
         .map(|push| (push, schemas.output(push.schema)))
         .collect();
+    let asks: Vec<_> = declared
+        .asks
+        .iter()
+        .zip(answers)
+        .map(|(ask, answer)| (ask, schemas.output(ask.request), answer))
+        .collect();
     let finished = schemas.finish();
 
     let mut messages = Messages::default();
-    let operations = operations::operations(&requests, &pushes, &finished, &mut messages);
+    let mut operations = operations::operations(&requests, &pushes, &finished, &mut messages);
+    for (ask, request, answer) in asks {
+        let (key, value) = operations::ask(ask, request, answer, &finished, &mut messages);
+        operations.insert(key, value);
+    }
     let mut component_schemas = finished.components;
     components::add_exws_schemas(&mut component_schemas);
     Ok(assemble(declared, operations, messages, component_schemas))
@@ -96,7 +112,12 @@ fn assemble(
                     "description": "The `Id` of the request, echoed by its replies, errors and \
                                     stream items.",
                     "location": "$message.payload#/Id",
-                }
+                },
+                "Call": {
+                    "description": "The `Call` number of a server call, echoed by the client's \
+                                    answer.",
+                    "location": "$message.payload#/Call",
+                },
             },
         },
         "x-exws-protocol": 1,

@@ -4,7 +4,7 @@
 //! `Type` with two different `Data` gets.
 
 use super::super::schemas::Finished;
-use super::super::Push;
+use super::super::{Ask, Push};
 use super::components::type_doc;
 use super::messages::{message_ref, IdUse, Message, Messages};
 use super::CHANNEL;
@@ -261,3 +261,52 @@ fn push_operation(
     });
     (format!("push.{key}"), value)
 }
+
+/// `ask.<Type>`: a call the server makes; the client answers with `Answer` (the answer's
+/// `Data`) or `AnswerError`, each carrying the call's `Call`.
+pub(super) fn ask(
+    ask: &Ask,
+    request: usize,
+    answer: Value,
+    finished: &Finished,
+    messages: &mut Messages,
+) -> (String, Value) {
+    let data = finished.output(request);
+    let description = type_doc(&finished.components, &data)
+        .unwrap_or_else(|| "A call the server makes; the client answers it.".to_owned());
+    let request_key = messages.add(Message {
+        message_type: ask.message_type.to_string(),
+        data: Some(data),
+        id: IdUse::Call,
+        summary: Some(
+            "A call of the server; answered with `Answer` (or `AnswerError`) and its `Call`."
+                .to_owned(),
+        ),
+        description: description.clone(),
+    });
+    let answer_doc = type_doc(&finished.components, &answer).unwrap_or_default();
+    let answer_key = messages.add(Message {
+        message_type: ANSWER.to_owned(),
+        data: Some(answer),
+        id: IdUse::Call,
+        summary: Some(format!("The client's answer to `{}`.", ask.message_type)),
+        description: answer_doc,
+    });
+    let refusal_key = messages.add(Message::answer_error());
+    let value = json!({
+        "action": "send",
+        "channel": { "$ref": format!("#/channels/{CHANNEL}") },
+        "title": ask.message_type,
+        "description": description,
+        "messages": [message_ref(&request_key)],
+        "reply": {
+            "channel": { "$ref": format!("#/channels/{CHANNEL}") },
+            "messages": [message_ref(&answer_key), message_ref(&refusal_key)],
+        },
+        "x-exws-reply": "answer",
+    });
+    (format!("ask.{request_key}"), value)
+}
+
+/// The `Type` of a client's answer to a server call.
+const ANSWER: &str = "Answer";

@@ -3,7 +3,7 @@
 
 use super::super::local::LocalHub;
 use super::super::{Hub, HubInner};
-use crate::adapter::{GoneConnection, Inbound, PresenceRecord, Target};
+use crate::adapter::{AnswerSender, CallRequest, GoneConnection, Inbound, PresenceRecord, Target};
 use crate::{ConnectionId, UserId};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
@@ -25,6 +25,10 @@ impl HubInbound {
 impl Inbound for HubInbound {
     fn deliver(&self, target: &Target, except: &[ConnectionId], text: &Utf8Bytes) -> usize {
         self.local.deliver(target, except, text)
+    }
+
+    fn call(&self, call: CallRequest, answers: AnswerSender) -> usize {
+        self.local.call(call, answers)
     }
 
     fn connections(&self) -> Vec<ConnectionId> {
