@@ -15,20 +15,29 @@
 //! Engines: [`InProcess`] (the default) has no other processes to tell. [`RedisAdapter`]
 //! (feature `redis`) makes every process connected to the same Redis act as one server:
 //! broadcasts, room messages and direct messages reach the right connections wherever they
-//! are, and room member counts are global.
+//! are, and room member counts are global. [`NatsAdapter`] (feature `nats`) does the same over
+//! NATS, with the shared view of rooms and connections in a JetStream stream.
 
 mod engine;
 mod error;
 mod in_process;
 mod inbound;
 mod message;
+#[cfg(feature = "nats")]
+mod nats;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(any(feature = "redis", feature = "nats"))]
+mod url;
+#[cfg(any(feature = "redis", feature = "nats"))]
+mod wire;
 
 pub use engine::Adapter;
 pub use error::AdapterError;
 pub use in_process::InProcess;
 pub use inbound::Inbound;
 pub use message::{Outgoing, Target};
+#[cfg(feature = "nats")]
+pub use nats::{NatsAdapter, NatsAdapterConfig};
 #[cfg(feature = "redis")]
 pub use redis::{RedisAdapter, RedisAdapterConfig};

@@ -2,7 +2,7 @@
 //! and reconnects with backoff when Redis goes away.
 
 use super::publisher::Health;
-use super::wire;
+use crate::adapter::wire;
 use crate::adapter::AdapterError;
 use crate::adapter::Inbound;
 use crate::adapter::Target;

@@ -1,4 +1,5 @@
-//! The payload of a message published on Redis: a one-line JSON header, then the envelope.
+//! The payload of a hub message between processes, on any engine (Redis, NATS): a one-line
+//! JSON header, then the envelope.
 
 use crate::ConnectionId;
 use serde::{Deserialize, Serialize};
@@ -14,24 +15,35 @@ struct Header<'a> {
     /// The receiving connection of a direct message.
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     to: Option<ConnectionId>,
+    /// The publisher's sequence number, for an engine whose receiver puts several
+    /// subscriptions back in publishing order (0: none).
+    #[serde(rename = "s", default, skip_serializing_if = "is_zero")]
+    seq: u64,
+}
+
+fn is_zero(seq: &u64) -> bool {
+    *seq == 0
 }
 
 /// A decoded payload.
-pub(super) struct Payload<'a> {
+pub(crate) struct Payload<'a> {
     pub node: &'a str,
+    pub seq: u64,
     pub except: Vec<ConnectionId>,
     pub to: Option<ConnectionId>,
     pub text: &'a str,
 }
 
-pub(super) fn encode(
+pub(crate) fn encode(
     node: &str,
+    seq: u64,
     except: &[ConnectionId],
     to: Option<&ConnectionId>,
     text: &str,
 ) -> Vec<u8> {
     let header = Header {
         node,
+        seq,
         except: except.to_vec(),
         to: to.cloned(),
     };
@@ -42,12 +54,13 @@ pub(super) fn encode(
     out
 }
 
-pub(super) fn decode(payload: &[u8]) -> Option<Payload<'_>> {
+pub(crate) fn decode(payload: &[u8]) -> Option<Payload<'_>> {
     let text = std::str::from_utf8(payload).ok()?;
     let (header, body) = text.split_once('\n')?;
     let header: Header<'_> = serde_json::from_str(header).ok()?;
     Some(Payload {
         node: header.node,
+        seq: header.seq,
         except: header.except,
         to: header.to,
         text: body,
@@ -64,12 +77,14 @@ mod tests {
         let to = ConnectionId::from("c");
         let bytes = encode(
             "node1",
+            7,
             &except,
             Some(&to),
             "{\"Type\":\"X\",\"Data\":\"1\\n2\"}",
         );
         let payload = decode(&bytes).expect("decodes");
         assert_eq!(payload.node, "node1");
+        assert_eq!(payload.seq, 7);
         assert_eq!(payload.except, except);
         assert_eq!(payload.to, Some(to));
         assert_eq!(payload.text, "{\"Type\":\"X\",\"Data\":\"1\\n2\"}");
