@@ -69,6 +69,9 @@ fn features() -> Vec<&'static str> {
     if cfg!(feature = "redis") {
         features.push("redis");
     }
+    if cfg!(feature = "nats") {
+        features.push("nats");
+    }
     if cfg!(feature = "prometheus") {
         features.push("prometheus");
     }

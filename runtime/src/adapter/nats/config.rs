@@ -66,8 +66,8 @@ impl NatsAdapterConfig {
 
     /// How many messages may wait to be published on NATS (default 10,000). A send returns
     /// once its message is queued; one task hands the queue to NATS in batches, in order, and
-    /// waits for the server to have read each batch (a `PING`/`PONG` round trip) before it
-    /// takes the next. When the queue is full a sender waits for room; while NATS is
+    /// waits for the server to have read each batch (one round trip) before it takes the
+    /// next. When the queue is full a sender waits for room; while NATS is
     /// unreachable nothing is queued (the send fails with
     /// [`AdapterError::Unavailable`](crate::adapter::AdapterError::Unavailable) at once, and a
     /// retry cannot duplicate it).

@@ -72,6 +72,7 @@ impl Inner {
         .map_err(|error| AdapterError::Unavailable(format!("cannot subscribe on NATS: {error}")))?;
         let publisher = Publisher::start(
             client.clone(),
+            self.subjects.sync(),
             PublishLimits {
                 messages: self.config.publish_queue,
                 bytes: self.config.publish_queue_bytes,

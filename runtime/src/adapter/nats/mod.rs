@@ -3,7 +3,9 @@
 //! Messages travel as core NATS messages (under a subject prefix, `exws` by default):
 //! `{prefix}.all` (broadcasts), `{prefix}.room.{room}` (room messages; a process subscribes only
 //! while it has members in the room) and `{prefix}.node.{node}` (direct messages to that
-//! process's connections, answered by it, and the liveness check of that process).
+//! process's connections, answered by it, and the liveness check of that process). Nothing
+//! subscribes to `{prefix}.sync`: the publishing queue asks there to learn that the server has
+//! read what it sent.
 //!
 //! The shared view of connections and rooms lives in one JetStream stream, `{prefix}-state`
 //! (memory storage, one message per subject), whose subjects are the entries:

@@ -1,12 +1,13 @@
 //! Publishing on NATS through a bounded queue: one task takes every message waiting and hands
-//! them to the client in order, then waits for the server to have read them (a `PING`/`PONG`
-//! round trip) before it takes the next batch, so what waits for NATS is bounded by the queue.
+//! them to the client in order, then waits for the server to have read them (a request to a
+//! subject nobody subscribes to, which the server itself answers with "no responders" once it
+//! has read everything before it) before it takes the next batch, so what waits for NATS is bounded by the queue.
 //! The queue is bounded twice: in messages and in bytes (a semaphore of byte permits, each
 //! message holding its size until the server has it).
 
 use crate::adapter::AdapterError;
 use async_nats::connection::State;
-use async_nats::Client;
+use async_nats::{Client, RequestErrorKind};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,13 +42,18 @@ pub(super) struct Publisher {
 impl Publisher {
     /// Starts the publishing task, with `limits` on what may wait for it; `timeout` bounds
     /// the wait for the server to have read a batch.
-    pub(super) fn start(client: Client, limits: PublishLimits, timeout: Duration) -> Self {
+    pub(super) fn start(
+        client: Client,
+        sync_subject: String,
+        limits: PublishLimits,
+        timeout: Duration,
+    ) -> Self {
         let (queue, waiting) = mpsc::channel(limits.messages.max(1));
         let most = usize::try_from(u32::MAX)
             .unwrap_or(usize::MAX)
             .min(Semaphore::MAX_PERMITS);
         let max_bytes = limits.bytes.clamp(1, most);
-        tokio::spawn(run(client.clone(), waiting, timeout));
+        tokio::spawn(run(client.clone(), sync_subject, waiting, timeout));
         Publisher {
             client,
             queue,
@@ -98,7 +104,12 @@ fn stopped() -> AdapterError {
     AdapterError::Unavailable("the NATS publisher has stopped".to_owned())
 }
 
-async fn run(client: Client, mut waiting: mpsc::Receiver<Publication>, timeout: Duration) {
+async fn run(
+    client: Client,
+    sync_subject: String,
+    mut waiting: mpsc::Receiver<Publication>,
+    timeout: Duration,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut failure = None;
@@ -114,8 +125,10 @@ async fn run(client: Client, mut waiting: mpsc::Receiver<Publication>, timeout: 
             }
         }
         if failure.is_none() {
-            match tokio::time::timeout(timeout, client.flush()).await {
-                Ok(Ok(())) => {}
+            let synced = client.request(sync_subject.clone(), Bytes::new());
+            match tokio::time::timeout(timeout, synced).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) if error.kind() == RequestErrorKind::NoResponders => {}
                 Ok(Err(error)) => failure = Some(error.to_string()),
                 Err(_) => failure = Some(format!("NATS did not answer within {timeout:?}")),
             }

@@ -76,6 +76,11 @@ impl Subjects {
         format!("{}.room.{}", self.prefix, token(room))
     }
 
+    /// A subject nobody subscribes to: a request there is answered by the server itself.
+    pub(super) fn sync(&self) -> String {
+        format!("{}.sync", self.prefix)
+    }
+
     /// The subject of a process (`node` is a plain token).
     pub(super) fn node(&self, node: &str) -> String {
         format!("{}.node.{node}", self.prefix)
