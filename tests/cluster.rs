@@ -33,6 +33,7 @@ engine_tests!(
     leaving_a_room_while_the_backend_is_down_answers_left,
     joining_a_new_room_does_not_hang_while_the_backend_is_unresponsive,
     the_chat_example_runs_as_two_processes,
+    the_chat_example_as_two_processes_survives_a_backend_restart,
     a_killed_process_is_swept_out_by_the_others,
     a_process_sweeps_out_its_own_connections_that_the_backend_was_not_told_had_closed,
     a_direct_message_to_a_gone_process_removes_its_connection_with_its_memberships,
@@ -550,6 +551,53 @@ async fn the_chat_example_runs_as_two_processes(engine: Engine) {
     y.broadcast("hello both processes").await;
     x.expect_broadcast(&y_id, "hello both processes").await;
     y.expect_broadcast(&y_id, "hello both processes").await;
+
+    first.assert_running();
+    second.assert_running();
+}
+
+async fn the_chat_example_as_two_processes_survives_a_backend_restart(engine: Engine) {
+    let mut backend = engine.start();
+    let mut first = chat_process(&backend).await;
+    let mut second = chat_process(&backend).await;
+    let mut x = ChatClient::connect(first.addr()).await;
+    let mut y = ChatClient::connect(second.addr()).await;
+    let (x_id, y_id) = (x.id().to_owned(), y.id().to_owned());
+    assert_eq!(x.join("general").await, 1);
+    assert_eq!(y.join("general").await, 2);
+
+    backend.restart();
+
+    // Both processes reconnect and write their connections and memberships back.
+    let both = {
+        let mut both = vec![x_id.clone(), y_id.clone()];
+        both.sort();
+        both
+    };
+    eventually("both processes to restore their state", SETTLE, || async {
+        let general = backend.room_members("exws", "general").await;
+        let conns = backend.connections("exws").await;
+        let subscribers = backend.room_subscribers("exws", "general").await;
+        if general == both && conns == both && subscribers == 2 {
+            Ok(())
+        } else {
+            Err(format!(
+                "general {general:?}, connections {conns:?}, {subscribers} room subscriptions"
+            ))
+        }
+    })
+    .await;
+
+    y.send_to_room("general", "after the restart").await;
+    x.expect_room_message("general", &y_id, "after the restart")
+        .await;
+    x.direct(&y_id, "direct after the restart").await;
+    y.expect_direct(&x_id, "direct after the restart").await;
+    x.broadcast("everyone after the restart").await;
+    x.expect_broadcast(&x_id, "everyone after the restart").await;
+    y.expect_broadcast(&x_id, "everyone after the restart").await;
+    let mut z = ChatClient::connect(second.addr()).await;
+    assert_eq!(z.join("general").await, 3, "counted across processes again");
 
     first.assert_running();
     second.assert_running();
