@@ -243,7 +243,10 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
             .pushes::<Presence>()
             .serve_asyncapi();
     }
-    match (std::env::var("EXWS_REDIS_URL"), std::env::var("EXWS_NATS_URL")) {
+    match (
+        std::env::var("EXWS_REDIS_URL"),
+        std::env::var("EXWS_NATS_URL"),
+    ) {
         (Ok(_), Ok(_)) => {
             return Err("EXWS_REDIS_URL and EXWS_NATS_URL are both set: choose one engine".into())
         }

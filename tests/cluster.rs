@@ -130,7 +130,10 @@ async fn two_adapters_in_one_process_are_two_nodes(engine: Engine) {
     let settings = Settings::prefix(&unique_prefix("two-nodes"));
     let (_, a) = backend.attach(chat_server(), &settings);
     let (_, b) = backend.attach(chat_server(), &settings);
-    assert_ne!(a, b, "two servers in one process would ignore each other's messages");
+    assert_ne!(
+        a, b,
+        "two servers in one process would ignore each other's messages"
+    );
 }
 
 async fn room_member_counts_are_global(engine: Engine) {
@@ -144,10 +147,7 @@ async fn room_member_counts_are_global(engine: Engine) {
         assert_eq!(hub.members("lobby").await.expect("members"), ids(&[&a, &b]));
         assert_eq!(hub.local_room_count(), 1);
     }
-    assert_eq!(
-        cluster.room_members("lobby").await,
-        id_strings(&[&a, &b])
-    );
+    assert_eq!(cluster.room_members("lobby").await, id_strings(&[&a, &b]));
 
     b.leave("lobby").await;
     let mut a2 = ChatClient::connect(cluster.a.addr()).await;
@@ -230,14 +230,18 @@ async fn a_direct_message_to_an_unknown_id_is_a_handler_error(engine: Engine) {
     let b = ChatClient::connect(cluster.b.addr()).await;
     let b_id = b.id().to_owned();
     b.drop_abruptly();
-    eventually("the closed connection to leave the backend", SETTLE, || async {
-        let conns = cluster.connections().await;
-        if conns.contains(&b_id) {
-            Err(format!("connections in the backend: {conns:?}"))
-        } else {
-            Ok(())
-        }
-    })
+    eventually(
+        "the closed connection to leave the backend",
+        SETTLE,
+        || async {
+            let conns = cluster.connections().await;
+            if conns.contains(&b_id) {
+                Err(format!("connections in the backend: {conns:?}"))
+            } else {
+                Ok(())
+            }
+        },
+    )
     .await;
     a.direct(&b_id, "still there?").await;
     let error = a.expect_error("handler_error").await;
@@ -268,7 +272,10 @@ async fn servers_subscribe_to_a_room_only_while_they_have_members_in_it(engine: 
     let cluster = Cluster::start(engine, "subscriptions").await;
     for node in [&cluster.a_node, &cluster.b_node] {
         assert!(
-            cluster.backend.listens_for_node(&cluster.prefix, node).await,
+            cluster
+                .backend
+                .listens_for_node(&cluster.prefix, node)
+                .await,
             "node {node} listens for its direct messages"
         );
     }
@@ -321,8 +328,7 @@ async fn servers_subscribe_to_a_room_only_while_they_have_members_in_it(engine: 
     })
     .await;
     assert!(
-        cluster.room_members("lobby").await
-            .is_empty(),
+        cluster.room_members("lobby").await.is_empty(),
         "the room is empty in the backend"
     );
 }
@@ -335,8 +341,7 @@ async fn an_abrupt_disconnect_removes_the_member_from_the_backend(engine: Engine
     b.join("lobby").await;
     b.join("b only").await;
     let b_id = b.id().to_owned();
-    assert!(cluster.connections().await
-        .contains(&b_id));
+    assert!(cluster.connections().await.contains(&b_id));
 
     b.drop_abruptly();
     let a_only = id_strings(&[&a]);
@@ -396,7 +401,8 @@ async fn the_cluster_survives_a_backend_restart(engine: Engine) {
     .await;
 
     // Each server goes on serving its own connections.
-    a1.send_to_room("lobby", "A while the backend is down").await;
+    a1.send_to_room("lobby", "A while the backend is down")
+        .await;
     let from = a1.id().to_owned();
     a2.expect_room_message("lobby", &from, "A while the backend is down")
         .await;
@@ -405,7 +411,8 @@ async fn the_cluster_survives_a_backend_restart(engine: Engine) {
     let message = error["message"].as_str().unwrap_or_default();
     assert!(message.contains("unavailable"), "{error}");
 
-    b1.send_to_room("lobby", "B while the backend is down").await;
+    b1.send_to_room("lobby", "B while the backend is down")
+        .await;
     let from = b1.id().to_owned();
     b2.expect_room_message("lobby", &from, "B while the backend is down")
         .await;
@@ -594,8 +601,10 @@ async fn the_chat_example_as_two_processes_survives_a_backend_restart(engine: En
     x.direct(&y_id, "direct after the restart").await;
     y.expect_direct(&x_id, "direct after the restart").await;
     x.broadcast("everyone after the restart").await;
-    x.expect_broadcast(&x_id, "everyone after the restart").await;
-    y.expect_broadcast(&x_id, "everyone after the restart").await;
+    x.expect_broadcast(&x_id, "everyone after the restart")
+        .await;
+    y.expect_broadcast(&x_id, "everyone after the restart")
+        .await;
     let mut z = ChatClient::connect(second.addr()).await;
     assert_eq!(z.join("general").await, 3, "counted across processes again");
 

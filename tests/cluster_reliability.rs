@@ -119,7 +119,9 @@ where
     }
 }
 
-async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_apart(engine: Engine) {
+async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_apart(
+    engine: Engine,
+) {
     let backend = engine.start();
     let prefix = unique_prefix("user-tabs");
     let a = bind(&backend, &Settings::prefix(&prefix)).await;
@@ -179,9 +181,10 @@ async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_ap
     // The phone closes: the laptop keeps its room, its direct messages and its user's.
     phone.close().await;
     let user_room = "\u{1}user:ada";
-    settle("the phone leaving its user's room in the backend", || async {
-        backend.room_members(&prefix, user_room).await == vec![laptop_id.to_string()]
-    })
+    settle(
+        "the phone leaving its user's room in the backend",
+        || async { backend.room_members(&prefix, user_room).await == vec![laptop_id.to_string()] },
+    )
     .await;
     hub_b
         .room("r")

@@ -65,8 +65,11 @@ async fn ping(_request: Ping) -> Pong {
 engine_tests!(a_room_subscription_streams_the_rooms_messages_across_processes_and_leaves_on_cancel);
 
 async fn server(backend: &Backend, prefix: &str) -> TestServer {
-    TestServer::start(backend.adapter(Server::with_handlers(handlers![subscribe, post, ping]), prefix))
-        .await
+    TestServer::start(backend.adapter(
+        Server::with_handlers(handlers![subscribe, post, ping]),
+        prefix,
+    ))
+    .await
 }
 
 async fn a_room_subscription_streams_the_rooms_messages_across_processes_and_leaves_on_cancel(

@@ -7,8 +7,8 @@
 
 mod harness;
 
-use harness::gateway::{connect, free_port, GatewayProcess, PyBackend, RawBackend};
 use harness::engine::Engine;
+use harness::gateway::{connect, free_port, GatewayProcess, PyBackend, RawBackend};
 use std::net::SocketAddr;
 
 /// Connects `id` into `room` and waits until the backend heard of it.

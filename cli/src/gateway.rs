@@ -82,7 +82,12 @@ pub struct GatewayArgs {
     pub publish_token: Option<String>,
     /// Several gateway processes on this Redis act as one (rooms, clients and broadcasts
     /// across all of them) [default: one process].
-    #[arg(long, env = "EXWS_REDIS_URL", value_name = "URL", conflicts_with = "nats")]
+    #[arg(
+        long,
+        env = "EXWS_REDIS_URL",
+        value_name = "URL",
+        conflicts_with = "nats"
+    )]
     pub redis: Option<String>,
     /// Several gateway processes on this NATS (with JetStream, `nats-server -js`) act as one,
     /// as with --redis [default: one process].

@@ -214,7 +214,8 @@ impl Backend {
             Backend::Redis(redis) => redis.hash_keys(&format!("{prefix}:conns")).await,
             #[cfg(feature = "nats")]
             Backend::Nats(nats) => {
-                let subjects = nats_subjects(nats, prefix, &format!("{prefix}.state.conn.*.*")).await;
+                let subjects =
+                    nats_subjects(nats, prefix, &format!("{prefix}.state.conn.*.*")).await;
                 sorted(subjects.iter().filter_map(|subject| last_token(subject)))
             }
         }
@@ -269,7 +270,11 @@ impl Backend {
     pub async fn room_subscribers(&self, prefix: &str, room: &str) -> usize {
         match self {
             #[cfg(feature = "redis")]
-            Backend::Redis(redis) => redis.subscribers(&format!("{prefix}:msg:room:{room}")).await,
+            Backend::Redis(redis) => {
+                redis
+                    .subscribers(&format!("{prefix}:msg:room:{room}"))
+                    .await
+            }
             #[cfg(feature = "nats")]
             Backend::Nats(nats) => {
                 let subject = format!("{prefix}.room.{}", token(room));
@@ -285,7 +290,12 @@ impl Backend {
     pub async fn listens_for_node(&self, prefix: &str, node: &str) -> bool {
         match self {
             #[cfg(feature = "redis")]
-            Backend::Redis(redis) => redis.subscribers(&format!("{prefix}:msg:node:{node}")).await > 0,
+            Backend::Redis(redis) => {
+                redis
+                    .subscribers(&format!("{prefix}:msg:node:{node}"))
+                    .await
+                    > 0
+            }
             #[cfg(feature = "nats")]
             Backend::Nats(nats) => nats
                 .subscriptions()
@@ -300,14 +310,27 @@ impl Backend {
             #[cfg(feature = "redis")]
             Backend::Redis(redis) => {
                 let _: () = redis
-                    .query(redis::cmd("HSET").arg(format!("{prefix}:conns")).arg(id).arg(node))
+                    .query(
+                        redis::cmd("HSET")
+                            .arg(format!("{prefix}:conns"))
+                            .arg(id)
+                            .arg(node),
+                    )
                     .await;
                 for room in rooms {
                     let _: () = redis
-                        .query(redis::cmd("SADD").arg(format!("{prefix}:room:{room}")).arg(id))
+                        .query(
+                            redis::cmd("SADD")
+                                .arg(format!("{prefix}:room:{room}"))
+                                .arg(id),
+                        )
                         .await;
                     let _: () = redis
-                        .query(redis::cmd("SADD").arg(format!("{prefix}:connrooms:{id}")).arg(*room))
+                        .query(
+                            redis::cmd("SADD")
+                                .arg(format!("{prefix}:connrooms:{id}"))
+                                .arg(*room),
+                        )
                         .await;
                 }
             }
@@ -315,7 +338,11 @@ impl Backend {
             Backend::Nats(nats) => {
                 let mut subjects = vec![format!("{prefix}.state.conn.{node}.{}", token(id))];
                 for room in rooms {
-                    subjects.push(format!("{prefix}.state.member.{}.{}", token(room), token(id)));
+                    subjects.push(format!(
+                        "{prefix}.state.member.{}.{}",
+                        token(room),
+                        token(id)
+                    ));
                 }
                 for subject in subjects {
                     let ack = nats.request_json(&subject, serde_json::Value::Null).await;

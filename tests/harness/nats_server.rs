@@ -150,9 +150,7 @@ impl NatsServer {
         stream
             .read_to_string(&mut response)
             .expect("read the monitor's answer");
-        let body = response
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, body)| body);
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
         serde_json::from_str(body)
             .unwrap_or_else(|error| panic!("the monitor's {path} is not JSON ({error}): {body}"))
     }

@@ -5,8 +5,8 @@
 //! The Redis tests run in CI (`--all-features`), so a missing `redis-server` fails them with
 //! an explanation instead of skipping them.
 
-use std::io::{ErrorKind, Read, Write};
 use super::ports::free_port;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

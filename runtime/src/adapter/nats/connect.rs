@@ -56,11 +56,15 @@ impl Inner {
             .ensure_stream(&self.subjects.state(), self.config.replicas)
             .await
             .map_err(|error| {
-                AdapterError::Unavailable(format!("NATS at {shown} cannot hold exws's state: {error}"))
+                AdapterError::Unavailable(format!(
+                    "NATS at {shown} cannot hold exws's state: {error}"
+                ))
             })?;
         let replies = Replies::start(&client, format!("_INBOX.exws.{}", self.node))
             .await
-            .map_err(|error| AdapterError::Unavailable(format!("cannot subscribe on NATS: {error}")))?;
+            .map_err(|error| {
+                AdapterError::Unavailable(format!("cannot subscribe on NATS: {error}"))
+            })?;
         let subscriber = Subscriber::start(SubscriberConfig {
             client: client.clone(),
             inbound: inbound.clone(),
@@ -197,7 +201,10 @@ async fn restore(maintenance: &Maintenance) -> Result<(), AdapterError> {
         }
     }
     if restored > 0 {
-        tracing::info!(entries = restored, "wrote this process's state back to NATS");
+        tracing::info!(
+            entries = restored,
+            "wrote this process's state back to NATS"
+        );
     }
     Ok(())
 }
@@ -205,7 +212,9 @@ async fn restore(maintenance: &Maintenance) -> Result<(), AdapterError> {
 /// The delay before reconnection attempt `attempts`: doubling from `min` up to `max`, with
 /// full jitter (between half and all of it).
 fn backoff(attempts: usize, min: Duration, max: Duration) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX).min(20);
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(20);
     let delay = min.saturating_mul(1 << doublings).min(max);
     delay.mul_f64(0.5 + fastrand::f64() / 2.0)
 }

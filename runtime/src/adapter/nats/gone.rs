@@ -34,5 +34,7 @@ pub(super) async fn forget(
         .purge(&subjects.memberships(id), Some(before))
         .await?;
     jetstream.purge(&subjects.user(id), Some(before)).await?;
-    jetstream.purge(&subjects.conn(node, id), Some(before)).await
+    jetstream
+        .purge(&subjects.conn(node, id), Some(before))
+        .await
 }

@@ -88,7 +88,9 @@ impl JetStream {
                      on reconnection)?"
                 )))
             }
-            Ok(Err(error)) => Err(AdapterError::Unavailable(format!("NATS request failed: {error}"))),
+            Ok(Err(error)) => Err(AdapterError::Unavailable(format!(
+                "NATS request failed: {error}"
+            ))),
             Err(_) => Err(AdapterError::Unavailable(format!(
                 "NATS did not answer within {:?}",
                 self.timeout
@@ -211,7 +213,11 @@ impl JetStream {
 
     /// Removes the entries matching `filter`; with `before`, only those written before that
     /// stream sequence (entries written back since then stay).
-    pub(super) async fn purge(&self, filter: &str, before: Option<u64>) -> Result<(), AdapterError> {
+    pub(super) async fn purge(
+        &self,
+        filter: &str,
+        before: Option<u64>,
+    ) -> Result<(), AdapterError> {
         let body = match before {
             Some(seq) => json!({ "filter": filter, "seq": seq }),
             None => json!({ "filter": filter }),

@@ -40,8 +40,8 @@
 
 mod adapter;
 mod config;
-mod gone;
 mod connect;
+mod gone;
 mod jetstream;
 mod merge;
 mod operations;

@@ -74,7 +74,9 @@ impl Inner {
             return Ok(());
         }
         // Every membership the stream has for it, those a failed leave left behind included.
-        jetstream.purge(&self.subjects.memberships(id), None).await?;
+        jetstream
+            .purge(&self.subjects.memberships(id), None)
+            .await?;
         jetstream.purge(&self.subjects.user(id), None).await?;
         jetstream
             .purge(&self.subjects.conn(&self.node, id), None)
@@ -123,7 +125,9 @@ impl Inner {
                     _ => self.subjects.everyone(),
                 };
                 let payload = wire::encode(&self.node, seq, &message.except, None, text);
-                publisher.publish(subject, Bytes::from(payload), None).await?;
+                publisher
+                    .publish(subject, Bytes::from(payload), None)
+                    .await?;
                 return Ok(true);
             }
             Target::Connection(id) => id,

@@ -117,7 +117,11 @@ async fn run(
             let payload = publication.payload.clone();
             let subject = publication.subject.clone();
             let sent = match &publication.reply {
-                Some(reply) => client.publish_with_reply(subject, reply.clone(), payload).await,
+                Some(reply) => {
+                    client
+                        .publish_with_reply(subject, reply.clone(), payload)
+                        .await
+                }
                 None => client.publish(subject, payload).await,
             };
             if let Err(error) = sent {

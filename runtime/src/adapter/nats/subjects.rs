@@ -40,7 +40,7 @@ pub(super) fn untoken(token: &str) -> Option<String> {
     let bytes: Option<Vec<u8>> = hex
         .as_bytes()
         .chunks_exact(2)
-        .map(|pair| Some(u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?))
+        .map(|pair| u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok())
         .collect();
     String::from_utf8(bytes?).ok()
 }
@@ -162,9 +162,7 @@ mod tests {
         ] {
             let token = token(raw);
             assert!(
-                !token.is_empty()
-                    && !token.contains(['.', '*', '>', ' '])
-                    && token.is_ascii(),
+                !token.is_empty() && !token.contains(['.', '*', '>', ' ']) && token.is_ascii(),
                 "{raw:?} -> {token:?}"
             );
             assert_eq!(untoken(&token).as_deref(), Some(raw), "{token:?}");
@@ -180,7 +178,10 @@ mod tests {
         let subjects = Subjects::new("exws");
         let id = ConnectionId::from("abc-1#2");
         let conn = subjects.conn("n1", &id);
-        assert_eq!(subjects.parse_conn(&conn), Some(("n1".to_owned(), id.clone())));
+        assert_eq!(
+            subjects.parse_conn(&conn),
+            Some(("n1".to_owned(), id.clone()))
+        );
         let member = subjects.member("a.b", &id);
         assert_eq!(subjects.parse_member(&member), Some(id));
         assert_eq!(subjects.parse_member("other.state.member.x.y"), None);

@@ -111,7 +111,14 @@ async fn sweep(config: &SweeperConfig) -> Result<usize, AdapterError> {
 
     // Other processes: gone when nothing answers on their subject.
     for (node, ids) in by_node {
-        if !gone::is_gone(&config.client, &config.subjects, &node, config.command_timeout).await {
+        if !gone::is_gone(
+            &config.client,
+            &config.subjects,
+            &node,
+            config.command_timeout,
+        )
+        .await
+        {
             continue;
         }
         for id in &ids {
