@@ -28,6 +28,8 @@ fn is_zero(seq: &u64) -> bool {
 /// A decoded payload.
 pub(crate) struct Payload<'a> {
     pub node: &'a str,
+    /// Read by the engines that reorder (NATS).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
     pub seq: u64,
     pub except: Vec<ConnectionId>,
     pub to: Option<ConnectionId>,
