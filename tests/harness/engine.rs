@@ -63,6 +63,16 @@ fn prefix_of(settings: &Settings) -> String {
 }
 
 impl Engine {
+    /// The adapter's name in the health report.
+    pub fn adapter_name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "redis")]
+            Engine::Redis => "redis",
+            #[cfg(feature = "nats")]
+            Engine::Nats => "nats",
+        }
+    }
+
     /// Starts the engine's server.
     pub fn start(self) -> Backend {
         match self {

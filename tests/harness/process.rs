@@ -1,5 +1,5 @@
 //! The examples' binaries (`examples/*.rs`) for the tests that run them as OS processes
-//! (`tests/chat_example.rs`, `tests/redis_cluster.rs`, `tests/telegram.rs`,
+//! (`tests/chat_example.rs`, `tests/cluster.rs`, `tests/telegram.rs`,
 //! `tests/example_errors.rs`).
 //!
 //! `EXWS_<NAME>_BIN` (e.g. `EXWS_CHAT_BIN`) names a binary built beforehand; `scripts/test`
