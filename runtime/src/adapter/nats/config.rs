@@ -23,7 +23,8 @@ pub struct NatsAdapterConfig {
 impl NatsAdapterConfig {
     /// Settings for the NATS at `url` (e.g. `nats://127.0.0.1:4222`; several servers of a
     /// cluster separated by commas), with defaults: subject prefix `exws`, one stream replica,
-    /// reconnection backoff from 100 ms to 5 s, command timeout 1 s (also the ping interval),
+    /// reconnection backoff from 100 ms to 5 s, command timeout 1 s (the ping interval is five of
+    /// them),
     /// publish queue of 10,000 messages and 16 MiB, a sweep for gone processes every 30 s.
     /// The server must run JetStream (`nats-server -js`).
     pub fn new(url: impl Into<String>) -> Self {
@@ -91,8 +92,9 @@ impl NatsAdapterConfig {
         self
     }
 
-    /// How long one request to NATS may take before it counts as failed (default 1 s); also
-    /// the client's ping interval, so that a frozen server is noticed after two of them.
+    /// How long one request to NATS may take before it counts as failed (default 1 s). The
+    /// client pings every five of them, and takes a server that leaves two pings unanswered
+    /// for gone (reconnecting), so a frozen server is noticed within 10 to 15 timeouts.
     pub fn command_timeout(mut self, timeout: Duration) -> Self {
         self.command_timeout = timeout.max(Duration::from_millis(10));
         self

@@ -17,6 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// The client's ping interval, in command timeouts: a frozen server is noticed after two
+/// unanswered pings, and a server merely slow (busy) is not taken for gone.
+const PING_INTERVALS: u32 = 5;
+
 /// Entries written back at once after a reconnection.
 const RESTORE_BATCH: usize = 256;
 
@@ -31,7 +35,7 @@ impl Inner {
         let options = ConnectOptions::new()
             .name(format!("exws {}", self.node))
             .no_echo()
-            .ping_interval(timeout)
+            .ping_interval(timeout.saturating_mul(PING_INTERVALS))
             .connection_timeout(timeout * 3)
             .request_timeout(Some(timeout))
             .reconnect_delay_callback(move |attempts| backoff(attempts, min, max))
@@ -149,6 +153,10 @@ async fn maintain(
                 Some(Event::Disconnected) => {
                     tracing::warn!("lost NATS: serving local connections, reconnecting");
                 }
+                Some(Event::SlowConsumer(subscription)) => tracing::warn!(
+                    subscription,
+                    "NATS messages were dropped: this process reads its subscriptions too slowly"
+                ),
                 Some(event) => tracing::debug!(%event, "a NATS client event"),
             },
             () = retry => {}

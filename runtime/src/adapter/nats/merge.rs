@@ -124,11 +124,12 @@ impl Merge {
         self.slots.remove(&key).map(|slot| slot.subscriber)
     }
 
-    /// Waits until a subscription has something (or ended).
+    /// Waits until a subscription has something (or ended), or at once while messages taken
+    /// earlier wait for their round.
     pub(super) async fn ready(&self) {
         std::future::poll_fn(|cx| {
             self.ready.task.register(cx.waker());
-            if lock(&self.ready.keys).is_empty() {
+            if self.carried.is_empty() && lock(&self.ready.keys).is_empty() {
                 Poll::Pending
             } else {
                 Poll::Ready(())

@@ -21,7 +21,7 @@
 //!
 //! If NATS goes away, each process goes on serving its own connections and the client
 //! reconnects with exponential backoff (a stale connection is noticed after two unanswered
-//! pings, one every [`NatsAdapterConfig::command_timeout`]). On reconnection the client
+//! pings, one every five [`NatsAdapterConfig::command_timeout`]s). On reconnection the client
 //! subscribes again and the adapter writes back its connections and memberships (a restarted
 //! NATS has lost its memory stream; the adapter creates it again). Lost meanwhile: messages
 //! between processes (core NATS does not queue), direct messages to other processes fail with
