@@ -547,9 +547,16 @@ async fn fanout(args: FanoutArgs) -> Result {
     let mut sender = connect(&args.url, ConnectOptions::default()).await?;
     let mut latencies = Latencies::default();
     let mut missing = 0;
-    let servers: Vec<u32> = args.server_pid.into_iter().chain(args.second_server_pid).collect();
+    let servers: Vec<u32> = args
+        .server_pid
+        .into_iter()
+        .chain(args.second_server_pid)
+        .collect();
     let servers_ticks = |pids: &[u32]| -> Result<u64> {
-        let ticks = pids.iter().map(|pid| cpu_ticks(*pid)).sum::<std::io::Result<u64>>();
+        let ticks = pids
+            .iter()
+            .map(|pid| cpu_ticks(*pid))
+            .sum::<std::io::Result<u64>>();
         Ok(ticks?)
     };
     let server_ticks = (!servers.is_empty())
