@@ -2,7 +2,7 @@
 # exws benchmarks: builds in release once, runs every server pinned to one core and the load
 # generator pinned to the other, alternately, and prints markdown tables of medians and ratios.
 #
-#   bench/run.sh [throughput|latency|idle|fanout|cross|engines|stall|streams|all]   (default: throughput)
+#   bench/run.sh [throughput|latency|idle|fanout|cross|engines|stall|streams|gateway|all]   (default: throughput)
 #
 # Settings (environment):
 #   ROUNDS=5 BENCH_SECONDS=10 WARMUP=2 CONNS=64 DEPTH=16 NUMBERS=4
@@ -18,6 +18,8 @@
 #   ENGINE_FANOUT_RECEIVERS=10000               receivers of its two-process fan-out
 #   STALLED=1000 STALL_KIND=room                room | requests
 #   STREAM_ITEMS=2000000 STREAM_IDLE=10000      the streams run: items of one stream, idle streams
+#   GATEWAY_BACKENDS=2                          the gateway run: echo backend sockets
+#   GATEWAY_IDLE_STEPS=1000,3000,5000           the gateway run: idle clients at which RSS is read
 #   OUT=target-bench/results/<date>             where raw JSON lines are kept
 #   LATENCY_RATES="half 50000"                  offered rates of the latency runs: `half` (half the
 #                                               hand-written peak) and/or requests/s
@@ -342,6 +344,87 @@ stall() {
     summary stall "$file"
 }
 
+# The gateway (`exws_gateway`, on $SERVER_CPU) with its Rust echo backend
+# (`gateway_echo_backend`, on $LOADGEN_CPU beside the load generator) connected; VARIANT
+# `gateway_backend` sends every message through the backend, `gateway_rust` answers it in a
+# Rust handler of the same gateway (the ceiling; the backend only admits the clients).
+# Sets SERVER_PID, SERVER_URL and BACKEND_PID.
+start_gateway() {
+    local variant="$1"; shift
+    local flags=(--wait-backends "${GATEWAY_BACKENDS:-2}")
+    [[ "$variant" == gateway_rust ]] && flags+=(--rust-echo)
+    local out="$OUT/server-gateway-$$-$RANDOM.out"
+    taskset -c "$SERVER_CPU" "$BIN/exws_gateway" --addr 127.0.0.1:0 "${flags[@]}" "$@" \
+        >"$out" 2>"$out.err" &
+    SERVER_PID=$!
+    local backend_addr=""
+    for _ in $(seq 1 100); do
+        backend_addr="$(sed -n 's/^backend on //p' "$out" | head -1)"
+        [[ -n "$backend_addr" ]] && break
+        sleep 0.1
+    done
+    [[ -n "$backend_addr" ]] || { log "exws_gateway did not start: $(cat "$out.err")"; return 1; }
+    local backend_out="$OUT/backend-$$-$RANDOM.out"
+    taskset -c "$LOADGEN_CPU" "$BIN/gateway_echo_backend" --backend "$backend_addr" \
+        --connections "${GATEWAY_BACKENDS:-2}" >"$backend_out" 2>&1 &
+    BACKEND_PID=$!
+    EXTRA_PIDS+=("$BACKEND_PID")
+    # The gateway prints its `listening on` line once every backend is connected.
+    for _ in $(seq 1 100); do
+        if grep -q '^listening on ws://' "$out" 2>/dev/null; then
+            SERVER_URL="$(sed -n 's/^listening on \(ws:\/\/[^ ]*\).*/\1/p' "$out" | head -1)/"
+            return 0
+        fi
+        kill -0 "$BACKEND_PID" 2>/dev/null || { log "echo backend exited: $(cat "$backend_out")"; return 1; }
+        sleep 0.1
+    done
+    log "the backends did not connect within 10 s"
+    return 1
+}
+
+stop_gateway() { stop_pid "$BACKEND_PID"; stop; }
+
+gateway() {
+    local file="$OUT/gateway.jsonl"
+    : >"$file"
+    local variants=(gateway_backend gateway_rust)
+    for round in $(seq 1 "$ROUNDS"); do
+        for i in 0 1; do
+            local variant="${variants[$(( (i + round - 1) % 2 ))]}"
+            log "gateway round $round/$ROUNDS: $variant"
+            start_gateway "$variant"
+            local before after line
+            before="$(cpu_ticks "$SERVER_PID")"
+            line="$(loadgen load --url "$SERVER_URL" --protocol echo \
+                --conns "$CONNS" --depth "$DEPTH" --seconds "$BENCH_SECONDS" --warmup "$WARMUP" \
+                --numbers "$NUMBERS" --server-pid "$SERVER_PID")"
+            after="$(cpu_ticks "$SERVER_PID")"
+            stop_gateway
+            echo "$line" | jq -c --arg server "$variant" --argjson round "$round" \
+                --argjson ticks "$((after - before))" --argjson hz "$CLK_TCK" \
+                '. + {server: $server, round: $round,
+                      cpu_us_per_reply: (if .total_replies > 0 then $ticks * 1e6 / $hz / .total_replies else null end)}' \
+                | tee -a "$file" >&2
+        done
+    done
+    summary gateway "$file"
+    # Memory per idle client: through the gateway (admitted by the backend), and the same
+    # steps on exws serving the calculator, in this run.
+    local idle_file="$OUT/gateway-idle.jsonl" steps="${GATEWAY_IDLE_STEPS:-1000,3000,5000}"
+    : >"$idle_file"
+    start_gateway gateway_backend
+    log "gateway idle: steps $steps"
+    timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" idle --url "$SERVER_URL" \
+        --steps "$steps" --server-pid "$SERVER_PID" | jq -c '. + {server: "gateway"}' | tee -a "$idle_file" >&2
+    stop_gateway
+    start exws --max-connections 19900
+    log "exws idle: steps $steps"
+    timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" idle --url "$SERVER_URL" \
+        --steps "$steps" --server-pid "$SERVER_PID" | jq -c '. + {server: "exws"}' | tee -a "$idle_file" >&2
+    stop
+    summary gateway-idle "$idle_file"
+}
+
 machine() {
     echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "- cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) cores)"
@@ -360,6 +443,7 @@ case "$what" in
     engines) engines ;;
     stall) stall ;;
     streams) streams ;;
+    gateway) gateway ;;
     all) throughput; latency; idle; fanout; cross; stall; streams ;;
-    *) echo "usage: $0 [throughput|latency|idle|fanout|cross|engines|stall|streams|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [throughput|latency|idle|fanout|cross|engines|stall|streams|gateway|all]" >&2; exit 2 ;;
 esac

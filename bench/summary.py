@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Markdown tables of medians and ratios from the JSON lines bench/run.sh collects.
 
-    python3 bench/summary.py KIND FILE    (KIND: throughput, latency, idle, fanout, cross, stall;
-                                          engines: FILE is the prefix of its two files)
+    python3 bench/summary.py KIND FILE    (KIND: throughput, latency, idle, fanout, cross, stall,
+                                          gateway, gateway-idle; engines: FILE is the prefix
+                                          of its two files)
 """
 import json
 import statistics
@@ -185,6 +186,40 @@ def stall(rows):
               f"throughput drop {drop:.1f} % (target ≤ 10 %: {check(drop <= 10)})")
 
 
+def gateway(rows):
+    throughput(rows)
+    med = {server: {k: median([r.get(k) for r in rows if r["server"] == server])
+                    for k in ("replies_per_sec", "cpu_us_per_reply")}
+           for server in ("gateway_backend", "gateway_rust")}
+    through, ceiling = med["gateway_backend"], med["gateway_rust"]
+    if ceiling["replies_per_sec"] > 0 and through["cpu_us_per_reply"] > 0:
+        print()
+        print(f"through the backend / Rust handler (the ceiling): replies/s "
+              f"{through['replies_per_sec'] / ceiling['replies_per_sec']:.3f}, "
+              f"gateway CPU per reply {through['cpu_us_per_reply'] / ceiling['cpu_us_per_reply']:.2f} ×")
+    rounds = sorted({r["round"] for r in rows})
+    per_round = []
+    for rnd in rounds:
+        by = {r["server"]: r["replies_per_sec"] for r in rows if r["round"] == rnd}
+        if by.get("gateway_rust", 0) > 0 and "gateway_backend" in by:
+            per_round.append(by["gateway_backend"] / by["gateway_rust"])
+    if per_round:
+        print("per round: " + ", ".join(f"{x:.3f}" for x in per_round))
+
+
+def gateway_idle(rows):
+    print("| server | connections | server RSS (MiB) |")
+    print("|---|---|---|")
+    for r in rows:
+        if r["mode"] == "idle":
+            print(f"| {r['server']} | {r['conns']} | {r['server_rss_bytes'] / 2**20:.1f} |")
+    print()
+    for r in rows:
+        if r["mode"] == "idle-slope":
+            print(f"{r['server']}: {r['bytes_per_conn'] / 1024:.2f} KiB per idle connection "
+                  f"(RSS slope {r['from_conns']:.0f} → {r['to_conns']:.0f}); errors: {r['errors']}")
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -196,7 +231,7 @@ def main():
         return
     rows = lines(path)
     {"throughput": throughput, "latency": latency, "idle": idle, "fanout": fanout,
-     "cross": cross, "stall": stall}[kind](rows)
+     "cross": cross, "stall": stall, "gateway": gateway, "gateway-idle": gateway_idle}[kind](rows)
     print()
 
 

@@ -21,103 +21,60 @@
 //! `DirectMessage {to, text}` → `to` gets `Direct {from, text}`; `Broadcast {text}` → everyone
 //! gets `Broadcasted {from, text}`.
 //!
-//! Who is here: `Members {room}` → `MemberList {room, members}` (connection ids, sorted), and
-//! the asking connection starts *watching* the room: until it leaves the room (`LeaveRoom`) or
-//! closes, it gets `Presence {room, id, joined}` whenever another connection joins
-//! (`joined: true`) or leaves (`joined: false`) the room; closing counts as leaving every room.
-//! Connections that never asked for `Members` get no `Presence`. Since the server starts the
-//! watch before it reads the list, a join or leave is in the list or in a `Presence`.
+//! Who is here: exws's presence. Each connection's presence meta is `{"name": ...}`, from the
+//! `?name=` of its URL (at most 32 characters; `null` without). A member of a room opens the
+//! built-in presence watch, `PresenceWatch {room}` with an `Id`: the first item is
+//! `PresenceState {room, presences}` (every connection in the room, a user's connections
+//! together), the next ones `PresenceDiff {room, joins, leaves}` as connections join and leave
+//! the room; closing counts as leaving every room. The watch ends (`StreamEnd`) when the
+//! watcher leaves the room, or cancels it (`StreamCancel`). See `docs/PROTOCOL.md`, "Presence".
 
-use exws::{message, Connection, ConnectionId, Context, DisconnectReason, Hub, HubError, Server};
+use exws::{message, Connection, Context, Hub, HubError, PresenceConfig, Server};
 use exws_workspace::chat::{
-    Broadcast, Broadcasted, Direct, DirectMessage, JoinRoom, Joined, LeaveRoom, Left, MemberList,
-    Members, Presence, RoomMessage, SendToRoom, Welcome,
+    Broadcast, Broadcasted, Direct, DirectMessage, JoinRoom, Joined, LeaveRoom, Left, RoomMessage,
+    SendToRoom, Welcome,
 };
 use std::process::ExitCode;
 
-/// The watchers of room `R` are the members of the hub room `WATCHERS` + `R`, so presence
-/// notices reach them on every process. U+2063 (invisible separator) is not a control
-/// character, so the hub accepts the name, and no one types it.
-const WATCHERS: &str = "\u{2063}watchers\u{2063}";
-
-/// The hub room of the watchers of `room`.
-fn watchers_of(room: &str) -> String {
-    format!("{WATCHERS}{room}")
-}
-
-/// Tells the watchers of `room`, but `id` itself, that `id` joined or left it. Best effort: a
-/// notice that could not reach other processes does not fail the request that caused it.
-async fn announce(hub: &Hub, room: &str, id: &ConnectionId, joined: bool) {
-    let presence = Presence {
-        room: room.to_owned(),
-        id: id.to_string(),
-        joined,
-    };
-    let _ = hub
-        .room(&watchers_of(room))
-        .except(id)
-        .send(&presence)
-        .await;
-}
-
-/// Joins a room; answers with its member count. The room's watchers get a `Presence`.
+/// Joins a room; answers with its member count. The room's presence watchers get a
+/// `PresenceDiff` (exws sends it).
 #[message]
 async fn join_room(
     request: JoinRoom,
     connection: Connection,
     hub: Hub,
 ) -> Result<Joined, HubError> {
-    let already_in = hub.rooms_of(connection.id()).contains(&request.room);
     let members = hub.join(connection.id(), &request.room).await?;
-    if !already_in {
-        announce(&hub, &request.room, connection.id(), true).await;
-    }
     Ok(Joined {
         room: request.room,
         members,
     })
 }
 
-/// Leaves a room (and stops watching it); the room's watchers get a `Presence`.
+/// Leaves a room; its presence watchers get a `PresenceDiff`, and this connection's own watch
+/// of the room ends.
 #[message]
 async fn leave_room(
     request: LeaveRoom,
     connection: Connection,
     hub: Hub,
 ) -> Result<Left, HubError> {
-    let was_in = hub.leave(connection.id(), &request.room).await?;
-    // Leaving a room also stops watching it (best effort, like the notices).
-    let _ = hub
-        .leave(connection.id(), &watchers_of(&request.room))
-        .await;
-    if was_in {
-        announce(&hub, &request.room, connection.id(), false).await;
-    }
+    hub.leave(connection.id(), &request.room).await?;
     Ok(Left { room: request.room })
 }
 
-/// Lists a room's members and starts watching it: `Presence` whenever another connection
-/// joins or leaves it, until this one leaves the room or closes.
-#[message]
-async fn list_members(
-    request: Members,
-    connection: Connection,
-    hub: Hub,
-) -> Result<MemberList, HubError> {
-    hub.join(connection.id(), &watchers_of(&request.room))
-        .await
-        .map_err(|error| match error {
-            // Name the room the client asked for, not the watchers' room.
-            HubError::InvalidRoom(_) => {
-                HubError::InvalidRoom(request.room.chars().take(64).collect())
-            }
-            other => other,
-        })?;
-    let members = hub.members(&request.room).await?;
-    Ok(MemberList {
-        room: request.room,
-        members: members.iter().map(ToString::to_string).collect(),
-    })
+/// A connection's presence meta: `{"name": ...}` from its URL's `?name=`, at most 32
+/// characters (`null` without a name).
+fn presence_meta(connection: &Connection) -> serde_json::Value {
+    let name = connection
+        .handshake()
+        .query_param("name")
+        .map(|name| name.trim().chars().take(32).collect::<String>())
+        .filter(|name| !name.is_empty());
+    match name {
+        Some(name) => serde_json::json!({ "name": name }),
+        None => serde_json::Value::Null,
+    }
 }
 
 /// Sends a text to the room's other members, as a `RoomMessage`.
@@ -171,18 +128,6 @@ async fn welcome(context: Context) {
     let _ = connection.send(&welcome).await;
 }
 
-/// A connection that closes leaves its rooms: tell their watchers. Disconnect hooks run before
-/// the hub forgets the connection's rooms.
-async fn farewell(context: Context, _reason: DisconnectReason) {
-    let hub = context.hub();
-    let id = context.connection().id();
-    for room in hub.rooms_of(id) {
-        if !room.starts_with(WATCHERS) {
-            announce(hub, &room, id, false).await;
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -210,7 +155,8 @@ async fn main() -> ExitCode {
 async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut server = Server::new()
         .on_connect(welcome)
-        .on_disconnect(farewell)
+        // Who is here: joins and leaves go to the rooms' presence watchers (members only).
+        .presence(PresenceConfig::new().meta(presence_meta))
         .http_file(
             "/",
             "text/html; charset=utf-8",
@@ -233,14 +179,13 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     // the server sends on its own included.
     #[cfg(feature = "schema")]
     {
-        use exws_workspace::chat::{Broadcasted, Direct, Presence, RoomMessage, Welcome};
+        use exws_workspace::chat::{Broadcasted, Direct, RoomMessage, Welcome};
         server = server
             .contract_info("chat", env!("CARGO_PKG_VERSION"))
             .pushes::<Welcome>()
             .pushes::<RoomMessage>()
             .pushes::<Direct>()
             .pushes::<Broadcasted>()
-            .pushes::<Presence>()
             .serve_asyncapi();
     }
     match (

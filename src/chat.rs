@@ -1,4 +1,5 @@
 //! The chat example's messages (`examples/chat.rs`): the same structs for servers and clients.
+//! Who is in a room is exws's presence (the built-in `PresenceWatch`), not a message of its own.
 
 use serde::{Deserialize, Serialize};
 
@@ -102,36 +103,4 @@ pub struct Broadcasted {
     pub from: String,
     /// The text.
     pub text: String,
-}
-
-/// Ask who is in a room. Also starts watching it: until the connection leaves the room (or
-/// closes), it gets a [`Presence`] whenever another connection joins or leaves it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct Members {
-    /// The room.
-    pub room: String,
-}
-
-/// The answer to [`Members`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct MemberList {
-    /// The room.
-    pub room: String,
-    /// The connection ids of its members across every server process, sorted.
-    pub members: Vec<String>,
-}
-
-/// Another connection joined or left a room, as the room's watchers (see [`Members`]) get it.
-/// Closing a connection counts as leaving each of its rooms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct Presence {
-    /// The room.
-    pub room: String,
-    /// The connection id of who joined or left.
-    pub id: String,
-    /// `true`: joined; `false`: left.
-    pub joined: bool,
 }

@@ -1,6 +1,7 @@
-//! The chat example's binary (`examples/chat.rs`) as an OS process: who is here (`Members` →
-//! `MemberList`), `Presence` notices to the room's watchers on join, leave and close, and the
-//! chat page and browser client it serves over plain HTTP.
+//! The chat example's binary (`examples/chat.rs`) as an OS process: who is here through exws's
+//! presence (the built-in `PresenceWatch`: a state, then diffs on join, leave and close, each
+//! connection's meta `{"name": ...}` from its URL), and the chat page and browser client it
+//! serves over plain HTTP.
 //!
 //! Every receive is bounded by the harness's step limit.
 
@@ -10,7 +11,7 @@ use harness::chat::ChatClient;
 use harness::process::ExampleProcess;
 use harness::raw::http_exchange;
 use harness::Client;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::net::SocketAddr;
 
 /// The chat example as a process on a free loopback port, without Redis.
@@ -18,101 +19,115 @@ async fn chat_process() -> ExampleProcess {
     ExampleProcess::start("chat", &[]).await
 }
 
-/// Sends `Members {room}` and returns the `MemberList`'s members; checks the reply's room.
-async fn members(client: &mut ChatClient, room: &str) -> Vec<String> {
-    client.send("Members", json!({ "room": room })).await;
-    let list = client.expect("MemberList").await;
-    assert_eq!(list["room"], room, "MemberList for another room: {list}");
-    serde_json::from_value(list["members"].clone())
-        .unwrap_or_else(|error| panic!("MemberList members are not strings ({error}): {list}"))
+/// The presence entry of a connection without a user, with its meta.
+fn guest(id: &str, name: Option<&str>) -> Value {
+    json!({
+        "user": null,
+        "metas": [{
+            "connection": id,
+            "meta": name.map_or(Value::Null, |name| json!({ "name": name })),
+        }],
+    })
 }
 
-/// Expects `Presence {room, id, joined}` next.
-async fn expect_presence(client: &mut ChatClient, room: &str, id: &str, joined: bool) {
-    let data = client.expect("Presence").await;
-    assert_eq!(
-        data,
-        json!({ "room": room, "id": id, "joined": joined }),
-        "{} got another presence notice",
-        client.id()
-    );
-}
-
-fn sorted(ids: &[&str]) -> Vec<String> {
-    let mut ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
-    ids.sort();
-    ids
+/// Entries without a user, sorted by connection id as the server sorts them.
+fn guests(entries: &[(&str, Option<&str>)]) -> Value {
+    let mut entries = entries.to_vec();
+    entries.sort();
+    Value::Array(entries.iter().map(|(id, name)| guest(id, *name)).collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn members_and_presence_notices() {
+async fn a_rooms_presence_and_its_diffs() {
     let mut chat = chat_process().await;
-    let mut x = ChatClient::connect(chat.addr()).await;
+    let mut x = ChatClient::connect_to(chat.addr(), "/?name=Xavier").await;
     let mut y = ChatClient::connect(chat.addr()).await;
     let (x_id, y_id) = (x.id().to_owned(), y.id().to_owned());
 
-    // Nobody watches yet: joins send no Presence, the room behaves as it always did.
+    // Nobody watches yet: joins send no diff, the room behaves as it always did.
     assert_eq!(x.join("lobby").await, 1);
     assert_eq!(y.join("lobby").await, 2);
     y.send_to_room("lobby", "before anyone watches").await;
     x.expect_room_message("lobby", &y_id, "before anyone watches")
         .await;
 
-    // Members lists the room, sorted, and echoes the request's Id.
-    x.send_envelope(json!({"Type": "Members", "Data": {"room": "lobby"}, "Id": "who"}))
+    // A watch of a room one is not in is refused; in it, the state lists the room.
+    x.send_envelope(json!({"Type": "PresenceWatch", "Data": {"room": "elsewhere"}, "Id": "w0"}))
         .await;
-    let reply = x.recv().await;
+    let refusal = x.expect_error("unauthorized").await;
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("join it first"),
+        "{refusal}"
+    );
+    x.send_envelope(json!({"Type": "PresenceWatch", "Data": {"room": "lobby"}, "Id": "who"}))
+        .await;
+    let state = x.recv().await;
     assert_eq!(
-        reply,
+        state,
         json!({
-            "Type": "MemberList",
-            "Data": {"room": "lobby", "members": sorted(&[&x_id, &y_id])},
+            "Type": "PresenceState",
+            "Data": {"room": "lobby", "presences": guests(&[(&x_id, Some("Xavier")), (&y_id, None)])},
             "Id": "who",
         })
     );
 
     // x now watches the lobby: it hears of z's arrival; y (not watching) and z do not.
-    let mut z = ChatClient::connect(chat.addr()).await;
+    let mut z = ChatClient::connect_to(chat.addr(), "/?name=%20Zoe%20").await;
     let z_id = z.id().to_owned();
     assert_eq!(z.join("lobby").await, 3);
-    expect_presence(&mut x, "lobby", &z_id, true).await;
+    let diff = x.recv().await;
     assert_eq!(
-        members(&mut y, "lobby").await,
-        sorted(&[&x_id, &y_id, &z_id]),
-        "y's next message is its MemberList: no Presence came first"
-    );
-    assert_eq!(
-        members(&mut z, "lobby").await,
-        sorted(&[&x_id, &y_id, &z_id])
+        diff,
+        json!({
+            "Type": "PresenceDiff",
+            "Data": {"room": "lobby", "joins": [guest(&z_id, Some("Zoe"))], "leaves": []},
+            "Id": "who",
+        })
     );
 
-    // Joining a room again is no new arrival: the watchers' next message is the room message.
+    // Joining a room again is no new arrival: the watcher's next message is the room message.
     assert_eq!(z.join("lobby").await, 3);
     z.send_to_room("lobby", "still here").await;
     x.expect_room_message("lobby", &z_id, "still here").await;
     y.expect_room_message("lobby", &z_id, "still here").await;
 
-    // z leaves: every watcher but z is told; leaving also ends z's watch.
+    // y watches too; z leaves: both watchers are told.
+    let state = y.watch_presence("lobby", 7).await;
+    assert_eq!(
+        state,
+        guests(&[(&x_id, Some("Xavier")), (&y_id, None), (&z_id, Some("Zoe"))])
+    );
     z.leave("lobby").await;
-    expect_presence(&mut x, "lobby", &z_id, false).await;
-    expect_presence(&mut y, "lobby", &z_id, false).await;
-    y.leave("lobby").await;
-    expect_presence(&mut x, "lobby", &y_id, false).await;
-    assert_eq!(y.join("lobby").await, 2);
-    expect_presence(&mut x, "lobby", &y_id, true).await;
+    let left = json!([guest(&z_id, Some("Zoe"))]);
+    let diff = x.recv().await;
+    assert_eq!(diff["Data"]["leaves"], left, "{diff}");
+    let (_, leaves) = y.expect_presence_diff("lobby", 7).await;
+    assert_eq!(leaves, left);
+
+    // y leaves: its own watch ends; x is told.
+    y.leave_ending_watch("lobby", 7).await;
+    let diff = x.recv().await;
+    assert_eq!(
+        diff["Data"]["leaves"],
+        json!([guest(&y_id, None)]),
+        "{diff}"
+    );
     z.send("Broadcast", json!({ "text": "z's sync" })).await;
-    z.expect_broadcast(&z_id, "z's sync").await; // no Presence of y's comings and goings
+    z.expect_broadcast(&z_id, "z's sync").await; // no diff of others' comings and goings
     x.expect_broadcast(&z_id, "z's sync").await;
     y.expect_broadcast(&z_id, "z's sync").await;
 
-    // A connection that drops leaves its rooms: the watchers are told (x; y does not watch).
-    assert_eq!(members(&mut y, "lobby").await, sorted(&[&x_id, &y_id]));
+    // A connection that drops leaves its rooms: the watchers are told.
+    assert_eq!(y.join("lobby").await, 2);
+    let diff = x.recv().await;
+    assert_eq!(diff["Data"]["joins"], json!([guest(&y_id, None)]), "{diff}");
+    y.watch_presence("lobby", 8).await;
     x.drop_abruptly();
-    expect_presence(&mut y, "lobby", &x_id, false).await;
-    assert_eq!(members(&mut y, "lobby").await, vec![y_id.clone()]);
-
-    // A room no one is in lists no one.
-    assert!(members(&mut z, "nowhere").await.is_empty());
+    let (_, leaves) = y.expect_presence_diff("lobby", 8).await;
+    assert_eq!(leaves, json!([guest(&x_id, Some("Xavier"))]));
     chat.assert_running();
 }
 
@@ -120,9 +135,9 @@ async fn members_and_presence_notices() {
 async fn a_closed_connection_is_announced_in_each_of_its_rooms_once() {
     let mut chat = chat_process().await;
     let mut watcher = ChatClient::connect(chat.addr()).await;
-    for room in ["a", "b"] {
+    for (watch, room) in [(1, "a"), (2, "b")] {
         watcher.join(room).await;
-        members(&mut watcher, room).await;
+        watcher.watch_presence(room, watch).await;
     }
 
     // The leaver closes cleanly, with a close frame (the other test drops its TCP connection).
@@ -134,42 +149,56 @@ async fn a_closed_connection_is_announced_in_each_of_its_rooms_once() {
         let joined = leaver.call("JoinRoom", json!({"room": room})).await;
         assert_eq!(joined["Type"], "Joined", "{joined}");
     }
-    // It watches "c" too: its own watch is no room to announce.
-    let list = leaver.call("Members", json!({"room": "c"})).await;
-    assert_eq!(list["Type"], "MemberList", "{list}");
-    for room in ["a", "b"] {
-        expect_presence(&mut watcher, room, &leaver_id, true).await;
+    // Two watches are two streams: their items may come in either order.
+    let mut diffs = vec![watcher.recv().await, watcher.recv().await];
+    diffs.sort_by_key(|diff| diff["Id"].as_u64());
+    for (diff, (watch, room)) in diffs.iter().zip([(1, "a"), (2, "b")]) {
+        let (joins, _) = watcher.check_presence_diff(diff, room, watch);
+        assert_eq!(joins, json!([guest(&leaver_id, None)]));
     }
     leaver.close().await;
 
     let mut seen = Vec::new();
     for _ in 0..2 {
-        let data = watcher.expect("Presence").await;
-        assert_eq!(data["id"], leaver_id.as_str(), "{data}");
-        assert_eq!(data["joined"], false, "{data}");
-        seen.push(data["room"].as_str().unwrap_or_default().to_owned());
+        let diff = watcher.recv().await;
+        assert_eq!(diff["Type"], "PresenceDiff", "{diff}");
+        assert_eq!(
+            diff["Data"]["leaves"],
+            json!([guest(&leaver_id, None)]),
+            "{diff}"
+        );
+        seen.push(diff["Data"]["room"].as_str().unwrap_or_default().to_owned());
     }
     seen.sort();
     assert_eq!(seen, ["a", "b"]);
     // Nothing more: the next message is the answer to the next request.
     let watcher_id = watcher.id().to_owned();
-    assert_eq!(members(&mut watcher, "a").await, vec![watcher_id]);
+    watcher.broadcast("marker").await;
+    watcher.expect_broadcast(&watcher_id, "marker").await;
     chat.assert_running();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn members_of_an_invalid_room_is_an_error_naming_that_room() {
+async fn a_watch_of_an_invalid_room_is_an_error_naming_that_room() {
     let mut chat = chat_process().await;
     let mut client = ChatClient::connect(chat.addr()).await;
     client
-        .send("Members", json!({ "room": "bad\u{7}room" }))
+        .send_envelope(json!({"Type": "PresenceWatch", "Data": {"room": "bad\u{7}room"}, "Id": 1}))
         .await;
-    let error = client.expect_error("handler_error").await;
+    let error = client.expect_error("invalid_data").await;
     let message = error["message"].as_str().unwrap_or_default();
     assert!(message.contains("bad"), "{error}");
-    assert!(!message.contains("watchers"), "{error}");
+    assert!(!message.contains("presence:"), "{error}");
     // The connection goes on.
-    assert!(members(&mut client, "fine").await.is_empty());
+    client.join("fine").await;
+    assert_eq!(
+        client
+            .watch_presence("fine", 2)
+            .await
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
     chat.assert_running();
 }
 

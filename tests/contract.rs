@@ -512,22 +512,6 @@ fn chat_fields() -> Vec<(&'static str, Value)> {
                 text: text(),
             }),
         ),
-        ("Members", value(Members { room: text() })),
-        (
-            "MemberList",
-            value(MemberList {
-                room: text(),
-                members: vec![],
-            }),
-        ),
-        (
-            "Presence",
-            value(Presence {
-                room: text(),
-                id: text(),
-                joined: true,
-            }),
-        ),
     ]
 }
 
@@ -568,13 +552,7 @@ async fn the_chat_example_publishes_every_message_it_speaks() {
             "every field of {message_type} is required"
         );
     }
-    for push in [
-        "Welcome",
-        "RoomMessage",
-        "Direct",
-        "Broadcasted",
-        "Presence",
-    ] {
+    for push in ["Welcome", "RoomMessage", "Direct", "Broadcasted"] {
         assert_eq!(
             document["operations"][format!("push.{push}")]["action"],
             "send"

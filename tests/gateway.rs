@@ -6,7 +6,9 @@
 
 mod harness;
 
-use harness::gateway::{admitted, connect, start, test_config, try_connect, PyBackend, RawBackend};
+use harness::gateway::{
+    admitted, connect, eventually, start, test_config, try_connect, PyBackend, RawBackend,
+};
 use serde_json::json;
 use std::time::Duration;
 
@@ -133,6 +135,61 @@ async fn an_unanswered_connection_request_is_refused_with_504() {
     let error = backend.expect("error").await;
     assert_eq!(error["request_id"], request["request_id"]);
     let _client = admitted(&gateway, &mut backend, "late", "r").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_waits_for_room_while_every_backend_queue_is_full() {
+    // A connected backend whose write queue is full is busy, not absent: a handshake then
+    // waits for room (within the request timeout) instead of a 503 "no backend".
+    let config = test_config()
+        .backend_queue(2)
+        .request_timeout(Duration::from_secs(15));
+    let gateway = start(config).await;
+    let mut backend = RawBackend::connect_with_receive_buffer(gateway.backend, 64 * 1024).await;
+    gateway.wait_backends(1).await;
+    let mut alice = admitted(&gateway, &mut backend, "alice", "red").await;
+    // The backend reads nothing for now; alice floods it until its write queue is full.
+    let flooding = tokio::spawn(async move {
+        let chunk = "z".repeat(512 * 1024);
+        for number in 0..16 {
+            alice.send(&format!("{number}:{chunk}")).await;
+        }
+        alice
+    });
+    eventually(|| gateway.status.backend_backlog() == 2).await;
+    let addr = gateway.ws;
+    let bob = tokio::spawn(async move {
+        try_connect(addr, "/ws/red", &[("X-Client-Id", "bob")])
+            .await
+            .map(|_client| ())
+    });
+    // The backend reads again: the flood, then bob's connection request, which it admits.
+    let mut flood = 0;
+    let request = loop {
+        let event = backend.next_event().await;
+        match event["action"].as_str() {
+            Some("new_message") => flood += 1,
+            Some("connection_request") => break event,
+            _ => panic!("unexpected event {event}"),
+        }
+    };
+    assert!(
+        flood > 0,
+        "bob's request was queued behind alice's messages"
+    );
+    backend
+        .send(json!({
+            "request_id": request["request_id"],
+            "action": "response",
+            "params": {"accepted": true, "client_id": "bob", "room_id": "red", "metadata": {}},
+        }))
+        .await;
+    assert_eq!(
+        bob.await.expect("the handshake task runs"),
+        Ok(()),
+        "bob is admitted once the backend has room"
+    );
+    let _alice = flooding.await.expect("the flood ends");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -588,3 +588,31 @@ fn the_handler_model_describes_stream_handlers() {
         })
     );
 }
+
+#[tokio::test]
+async fn a_broadcast_reaches_the_connection_once_and_not_its_room_subscriptions() {
+    let counters = Counters::default();
+    let server = TestServer::start(server(&counters)).await;
+    let mut client = server.connect().await;
+    client
+        .send_json(&json!({"Type": "Subscribe", "Data": {"room": "news"}, "Id": "s"}))
+        .await;
+    // Handled in order: once this is answered, the subscription is in the room.
+    let reply = client
+        .call("CalculateRequest", json!({"numbers": [1, 1]}))
+        .await;
+    assert_eq!(reply["Data"]["result"], 2, "{reply}");
+
+    let hub = server.hub();
+    hub.everyone().send(&Note { n: 1 }).await.expect("sent");
+    hub.room("news").send(&Note { n: 2 }).await.expect("sent");
+    assert_eq!(
+        client.recv().await,
+        json!({"Type": "Note", "Data": {"n": 1}})
+    );
+    assert_eq!(
+        client.recv().await,
+        json!({"Type": "Note", "Data": {"n": 2}, "Id": "s"}),
+        "the broadcast came once, to the connection, not as an item of its subscription"
+    );
+}

@@ -10,7 +10,8 @@ Exit codes:
   1  the server answered with an Error envelope (or an unusable reply)
   2  usage error (bad arguments, invalid DATA_JSON, header or --cacert file)
   3  connection failure (refused, handshake rejected, connection lost)
-  4  timeout (connecting, waiting for the reply of `call` or the next item of `stream`)
+  4  timeout (connecting, waiting for the reply of `call`, the next item of `stream`, or
+     --idle without a message in `listen`)
   5  the Type answers in the other way: `call` got a stream (first item printed, stream
      cancelled), `stream` got one reply and then nothing within --timeout (reply printed)
   130  `stream` interrupted by Ctrl-C: the stream was cancelled (StreamCancel)";
@@ -29,7 +30,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "exws", version, after_help = format!("{EXIT_CODES}\n\n{AFTER_HELP}"))]
 pub struct Cli {
-    /// Options that apply to every command.
+    /// The client options, given before the command (`exws --header ... call ...`); the same
+    /// options after the command add to these.
     #[command(flatten)]
     pub global: GlobalOptions,
     /// What to do.
@@ -37,29 +39,24 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options of every command.
-#[derive(Debug, Args)]
+/// The options of the client commands (`call`, `send`, `stream`, `listen`, and `--timeout` of
+/// `codegen` and `contract`), accepted before the command name or after it.
+#[derive(Debug, Args, Default, Clone)]
 pub struct GlobalOptions {
     /// Extra header for the WebSocket upgrade request, as 'Name: value' (repeatable).
-    #[arg(
-        long = "header",
-        short = 'H',
-        value_name = "NAME: VALUE",
-        value_parser = parse_header,
-        global = true
-    )]
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
     /// The longest wait, in seconds [default: 10]: for the connection, then for the reply of
-    /// `call`, each item of `stream`, and (when given) each message of `listen`.
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds, global = true)]
+    /// `call`, each item of `stream`, the contract of `codegen` and `contract`.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
     /// The `Id` of the request (`call`, `send`, `stream`): an integer if it reads as one, else
     /// a string. `call` and `stream` generate one by default.
-    #[arg(long, value_name = "ID", global = true)]
+    #[arg(long, value_name = "ID")]
     pub id: Option<String>,
     /// A certificate file (PEM or DER) to trust for `wss://` URLs, beside the public roots: for
     /// a server with a private CA or a self-signed certificate (repeatable).
-    #[arg(long = "cacert", value_name = "FILE", global = true)]
+    #[arg(long = "cacert", value_name = "FILE")]
     pub ca_certificates: Vec<std::path::PathBuf>,
 }
 
@@ -69,19 +66,58 @@ impl GlobalOptions {
     pub fn timeout(&self) -> Duration {
         self.timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
+
+    /// These options (given before the command) with `after` (given after it): lists add up,
+    /// single values given after the command win.
+    pub fn merged(&self, after: &GlobalOptions) -> GlobalOptions {
+        GlobalOptions {
+            headers: self.headers.iter().chain(&after.headers).cloned().collect(),
+            timeout: after.timeout.or(self.timeout),
+            id: after.id.clone().or_else(|| self.id.clone()),
+            ca_certificates: self
+                .ca_certificates
+                .iter()
+                .chain(&after.ca_certificates)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The names of the options given, for refusing them where they do not apply.
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if !self.headers.is_empty() {
+            given.push("--header");
+        }
+        if self.timeout.is_some() {
+            given.push("--timeout");
+        }
+        if self.id.is_some() {
+            given.push("--id");
+        }
+        if !self.ca_certificates.is_empty() {
+            given.push("--cacert");
+        }
+        given
+    }
 }
 
 /// `--timeout` when not given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `listen --idle` when not given.
+pub const DEFAULT_LISTEN_IDLE: Duration = Duration::from_secs(300);
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Send a request and print the `Data` of its reply as compact JSON. A `Type` answered with
-    /// a stream is reported: its first item is printed, the stream cancelled, exit 5.
+    /// Send a request and print the `Data` of its reply as compact JSON; exit 4 when no reply
+    /// comes within --timeout (10 s by default). A `Type` answered with a stream is reported:
+    /// its first item is printed, the stream cancelled, exit 5.
     #[command(after_help = EXIT_CODES)]
     Call(MessageArgs),
-    /// Send a message and exit once it is written and the connection closed cleanly.
+    /// Send a message and exit once it is written and the connection closed cleanly
+    /// (connecting waits at most --timeout, 10 s by default).
     #[command(after_help = EXIT_CODES)]
     Send(MessageArgs),
     /// Open a stream (a request answered by items until StreamEnd) and print the `Data` of
@@ -92,8 +128,8 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Stream(MessageArgs),
     /// Print every incoming envelope as one JSON line, until the server closes, Ctrl-C, or
-    /// (when --timeout is given) that long without a message (exit 4). Connecting waits at
-    /// most --timeout (10 s by default).
+    /// --idle seconds without a message (300 by default; exit 4; `--idle never` listens until
+    /// the server closes). Connecting waits at most --timeout (10 s by default).
     #[command(after_help = EXIT_CODES)]
     Listen(ListenArgs),
     /// Generate code from a server's contract (its AsyncAPI document).
@@ -127,6 +163,9 @@ pub struct CodegenArgs {
     /// Write the declarations to this file (default: standard output).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
+    /// The longest wait for the contract, in seconds [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
 }
 
 /// What `contract` does.
@@ -154,6 +193,9 @@ pub struct DiffArgs {
     /// The new contract (a file or a server's URL).
     #[arg(value_name = "NEW")]
     pub new: String,
+    /// The longest wait for each contract fetched from a URL, in seconds [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
 }
 
 /// A URL, a `Type` and optional `Data`.
@@ -167,6 +209,9 @@ pub struct MessageArgs {
     /// The message `Data` as JSON (default: null).
     #[arg(value_name = "DATA_JSON", value_parser = parse_json)]
     pub data: Option<Value>,
+    /// The client options.
+    #[command(flatten)]
+    pub options: GlobalOptions,
 }
 
 /// Arguments of `listen`.
@@ -178,6 +223,32 @@ pub struct ListenArgs {
     /// --send room.join '{"room":"lobby"}'.
     #[arg(long = "send", num_args = 2, value_names = ["TYPE", "DATA_JSON"])]
     pub send: Vec<String>,
+    /// The longest wait for the next message, in seconds, or `never` [default: 300]; after it
+    /// `listen` ends with exit code 4.
+    #[arg(long, value_name = "SECS|never", value_parser = parse_idle)]
+    pub idle: Option<Idle>,
+    /// The client options (`--id` is not used: `listen` sends no request of its own).
+    #[command(flatten)]
+    pub options: GlobalOptions,
+}
+
+/// `listen --idle`: a limit, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idle {
+    /// End after this long without a message.
+    After(Duration),
+    /// Wait until the server closes or Ctrl-C.
+    Never,
+}
+
+impl ListenArgs {
+    /// The longest wait for the next message; `None` when told to wait forever.
+    pub fn idle_limit(&self) -> Option<Duration> {
+        match self.idle.unwrap_or(Idle::After(DEFAULT_LISTEN_IDLE)) {
+            Idle::After(limit) => Some(limit),
+            Idle::Never => None,
+        }
+    }
 }
 
 impl ListenArgs {
@@ -206,6 +277,13 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
     }
 }
 
+fn parse_idle(text: &str) -> Result<Idle, String> {
+    if text.eq_ignore_ascii_case("never") {
+        return Ok(Idle::Never);
+    }
+    parse_seconds(text).map(Idle::After)
+}
+
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
@@ -228,11 +306,13 @@ mod tests {
     }
 
     #[test]
-    fn parses_call_with_global_options_anywhere() {
+    fn parses_call_with_client_options_before_and_after_the_command() {
         let cli = Cli::try_parse_from([
             "exws",
             "--header",
             "Authorization: tma abc:def",
+            "--timeout",
+            "9",
             "call",
             "ws://h:1",
             "CalculateRequest",
@@ -241,21 +321,63 @@ mod tests {
             "2.5",
             "--id",
             "7",
+            "-H",
+            "X-Trace: 1",
         ])
         .unwrap();
+        let Command::Call(args) = cli.command else {
+            panic!("not call");
+        };
+        let options = cli.global.merged(&args.options);
         assert_eq!(
-            cli.global.headers,
-            vec![("Authorization".into(), "tma abc:def".into())]
+            options.headers,
+            vec![
+                ("Authorization".into(), "tma abc:def".into()),
+                ("X-Trace".into(), "1".into())
+            ]
         );
-        assert_eq!(cli.global.timeout(), Duration::from_millis(2500));
-        assert_eq!(cli.global.id.as_deref(), Some("7"));
-        match cli.command {
-            Command::Call(args) => {
-                assert_eq!(args.message_type, "CalculateRequest");
-                assert_eq!(args.data, Some(serde_json::json!({"numbers": [2, 2]})));
-            }
-            other => panic!("parsed {other:?}"),
+        assert_eq!(options.timeout(), Duration::from_millis(2500));
+        assert_eq!(options.id.as_deref(), Some("7"));
+        assert_eq!(args.message_type, "CalculateRequest");
+        assert_eq!(args.data, Some(serde_json::json!({"numbers": [2, 2]})));
+    }
+
+    #[test]
+    fn gateway_help_shows_only_the_gateways_options() {
+        let mut command = Cli::command();
+        let gateway = command
+            .find_subcommand_mut("gateway")
+            .expect("a gateway command");
+        let help = gateway.render_long_help().to_string();
+        for client_option in ["--header", "--timeout", "--id", "--cacert"] {
+            assert!(
+                !help.contains(client_option),
+                "`exws gateway --help` shows {client_option}:\n{help}"
+            );
         }
+        assert!(help.contains("--ws-port"), "{help}");
+        assert!(help.contains("[default: 8080]"), "{help}");
+    }
+
+    #[test]
+    fn listen_waits_300_s_for_a_message_by_default_and_never_only_when_told() {
+        let listen = |extra: &[&str]| {
+            let mut argv = vec!["exws", "listen", "ws://h:1"];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Command::Listen(args) => args.idle_limit(),
+                other => panic!("parsed {other:?}"),
+            }
+        };
+        assert_eq!(listen(&[]), Some(DEFAULT_LISTEN_IDLE));
+        assert_eq!(DEFAULT_LISTEN_IDLE, Duration::from_secs(300));
+        assert_eq!(
+            listen(&["--idle", "1.5"]),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(listen(&["--idle", "never"]), None);
+        let error = Cli::try_parse_from(["exws", "listen", "ws://h:1", "--idle", "0"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
     }
 
     #[test]
@@ -285,10 +407,11 @@ mod tests {
     fn stream_takes_a_type_and_data_and_the_timeout_is_optional() {
         let cli = Cli::try_parse_from(["exws", "stream", "ws://h:1", "Countdown", r#"{"from":3}"#])
             .unwrap();
-        assert_eq!(cli.global.timeout, None);
-        assert_eq!(cli.global.timeout(), DEFAULT_TIMEOUT);
         match cli.command {
             Command::Stream(args) => {
+                let options = cli.global.merged(&args.options);
+                assert_eq!(options.timeout, None);
+                assert_eq!(options.timeout(), DEFAULT_TIMEOUT);
                 assert_eq!(args.message_type, "Countdown");
                 assert_eq!(args.data, Some(serde_json::json!({"from": 3})));
             }
@@ -323,6 +446,8 @@ mod tests {
         let bad = ListenArgs {
             url: String::new(),
             send: vec!["T".into(), "{".into()],
+            idle: None,
+            options: GlobalOptions::default(),
         };
         assert!(bad.messages().is_err());
     }

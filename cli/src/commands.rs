@@ -221,9 +221,10 @@ async fn cancel(items: ItemStream<Envelope>) {
     }
 }
 
-/// `exws listen`: prints every incoming envelope as a JSON line until the server closes or
-/// Ctrl-C.
+/// `exws listen`: prints every incoming envelope as a JSON line until the server closes,
+/// Ctrl-C, or `--idle` without a message.
 pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Failure> {
+    let idle = args.idle_limit();
     let messages = args
         .messages()
         .map_err(|message| Failure::new(USAGE, message))?;
@@ -240,7 +241,7 @@ pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Fail
     let mut state = client.state();
     let ended = loop {
         let next = async {
-            match global.timeout {
+            match idle {
                 Some(limit) => tokio::time::timeout(limit, events.recv()).await.ok(),
                 None => Some(events.recv().await),
             }
@@ -255,8 +256,11 @@ pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Fail
                 Some(None) => break ConnectionState::Offline,
                 None => {
                     client.close().await;
-                    let limit = global.timeout().as_secs_f64();
-                    return Err(Failure::new(TIMEOUT, format!("no message within {limit} s")));
+                    let limit = idle.unwrap_or_default().as_secs_f64();
+                    return Err(Failure::new(
+                        TIMEOUT,
+                        format!("no message within {limit} s (--idle; `--idle never` waits until the server closes)"),
+                    ));
                 }
             },
             changed = state.wait_for(|state| !state.is_online()) => {

@@ -53,7 +53,8 @@ pub struct GatewayArgs {
         hide_env_values = true
     )]
     pub backend_token: Option<String>,
-    /// Seconds a handshake waits for the backend's response before it is refused with 504.
+    /// Seconds a handshake waits for the backend's response before it is refused with 504
+    /// (503 when no backend's queue had room for the request by then).
     #[arg(long, default_value_t = 5.0, value_name = "SECS")]
     pub request_timeout: f64,
     /// The longest line a backend may send, in bytes (a longer one is skipped and answered with
@@ -61,7 +62,8 @@ pub struct GatewayArgs {
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_line_size: usize,
     /// The capacity of each backend's write queue, in events; when full, the clients of that
-    /// backend wait (backpressure).
+    /// backend wait (backpressure), and while every backend's queue is full a handshake waits
+    /// for room (within --request-timeout; then 503).
     #[arg(long, default_value_t = 1024, value_name = "EVENTS")]
     pub backend_queue: usize,
     /// Seconds between heartbeat events to every backend.
@@ -96,7 +98,7 @@ pub struct GatewayArgs {
     /// Serve wss://: the certificate chain, PEM (with --tls-key) [default: plain ws://].
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// The private key of --tls-cert, PEM.
+    /// The private key of --tls-cert, PEM [default: none; required with --tls-cert].
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Only admit browsers from this Origin (repeatable; others get 403) [default: any].
@@ -123,7 +125,7 @@ pub struct GatewayArgs {
     /// Per-client message rate limit, messages per second (with --rate-burst) [default: none].
     #[arg(long, value_name = "PER_SECOND", requires = "rate_burst")]
     pub rate_limit: Option<f64>,
-    /// The burst of --rate-limit.
+    /// The burst of --rate-limit, in messages [default: none; required with --rate-limit].
     #[arg(long, value_name = "MESSAGES", requires = "rate_limit")]
     pub rate_burst: Option<u32>,
     /// Seconds between pings to each client.
@@ -253,4 +255,104 @@ pub async fn run(args: GatewayArgs) -> Result<(), Failure> {
         .serve_with_shutdown(exws::shutdown_signal())
         .await
         .map_err(|error| Failure::new(exit::CONNECTION, error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::args::{Cli, Command};
+    use clap::{CommandFactory, Parser};
+
+    fn gateway_args(argv: &[&str]) -> super::GatewayArgs {
+        match Cli::try_parse_from(argv).expect("valid arguments").command {
+            Command::Gateway(args) => *args,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    /// PyStrands' flags, defaults and environment variables (one test: it sets the process's
+    /// environment, which no other test of this binary reads).
+    #[test]
+    fn pystrands_flags_defaults_and_environment_variables() {
+        for name in [
+            "PYSTRAND_WS_PORT",
+            "PYSTRAND_TCP_PORT",
+            "PYSTRAND_QUEUE_SIZE",
+        ] {
+            assert!(
+                std::env::var_os(name).is_none(),
+                "{name} is set for the test"
+            );
+        }
+        let defaults = gateway_args(&["exws", "gateway"]);
+        assert_eq!(
+            (defaults.ws_port, defaults.tcp_port, defaults.queue_size),
+            (8080, 8081, 1000)
+        );
+        assert!(
+            defaults.backend_addr.is_none(),
+            "backends on 127.0.0.1:<tcp-port>"
+        );
+        assert!(super::config(&defaults).is_ok(), "the defaults are valid");
+
+        let flags = gateway_args(&[
+            "exws",
+            "gateway",
+            "--ws-port",
+            "9000",
+            "--tcp-port",
+            "9001",
+            "--queue-size",
+            "5",
+        ]);
+        assert_eq!(
+            (flags.ws_port, flags.tcp_port, flags.queue_size),
+            (9000, 9001, 5)
+        );
+
+        std::env::set_var("PYSTRAND_WS_PORT", "7000");
+        std::env::set_var("PYSTRAND_TCP_PORT", "7001");
+        std::env::set_var("PYSTRAND_QUEUE_SIZE", "7");
+        let from_env = gateway_args(&["exws", "gateway"]);
+        let flag_wins = gateway_args(&["exws", "gateway", "--ws-port", "9000"]);
+        for name in [
+            "PYSTRAND_WS_PORT",
+            "PYSTRAND_TCP_PORT",
+            "PYSTRAND_QUEUE_SIZE",
+        ] {
+            std::env::remove_var(name);
+        }
+        assert_eq!(
+            (from_env.ws_port, from_env.tcp_port, from_env.queue_size),
+            (7000, 7001, 7)
+        );
+        assert_eq!(flag_wins.ws_port, 9000);
+    }
+
+    #[test]
+    fn every_gateway_option_states_its_default_in_its_help() {
+        let mut command = Cli::command();
+        command.build();
+        let gateway = command
+            .find_subcommand("gateway")
+            .expect("a gateway command");
+        let mut checked = 0;
+        for arg in gateway.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" {
+                continue;
+            }
+            let help = arg
+                .get_long_help()
+                .or(arg.get_help())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(
+                !arg.get_default_values().is_empty() || help.contains("[default:"),
+                "`exws gateway --{}` does not state its default: {help:?}",
+                arg.get_long().unwrap_or(id)
+            );
+            checked += 1;
+        }
+        assert!(checked >= 25, "only {checked} options checked");
+    }
 }

@@ -84,3 +84,51 @@ async fn listen_rejects_bad_send_data_as_usage() {
     let output = run(["listen", "ws://127.0.0.1:9", "--send", "T", "{bad"]).await;
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
+
+#[tokio::test]
+async fn listen_ends_with_exit_code_4_after_idle_seconds_without_a_message() {
+    let server = start(false).await;
+    // `Silent` answers nothing: after the connection, nothing arrives.
+    let output = run([
+        "listen",
+        server.url.as_str(),
+        "--send",
+        "Silent",
+        "{}",
+        "--idle",
+        "0.3",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no message within 0.3 s") && stderr(&output).contains("never"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output), "");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_client_command_documents_its_default_wait_in_its_help() {
+    for (command, default) in [
+        ("call", "[default: 10]"),
+        ("send", "[default: 10]"),
+        ("stream", "[default: 10]"),
+        ("listen", "[default: 300]"),
+    ] {
+        let output = run([command, "--help"]).await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let help = stdout(&output);
+        assert!(help.contains(default), "`exws {command} --help`:\n{help}");
+    }
+    let output = run(["listen", "--help"]).await;
+    assert!(stdout(&output).contains("never"), "{}", stdout(&output));
+}
+
+#[tokio::test]
+async fn gateway_refuses_client_options_before_it() {
+    let output = run(["--timeout", "3", "gateway", "--ws-port", "0"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--timeout"), "{}", stderr(&output));
+}

@@ -201,6 +201,78 @@ export declare class ExwsStream<TItem = any> implements AsyncIterableIterator<TI
   [Symbol.asyncIterator](): ExwsStream<TItem>;
 }
 
+/** One connection in a room's presence: its id and the meta the server gave it (null without). */
+export interface ExwsPresenceMeta {
+  connection: string;
+  meta: unknown;
+}
+
+/** One entry of a room's presence: a user with each of its connections, or one connection without a user (user null). */
+export interface ExwsPresenceEntry {
+  user: string | null;
+  metas: ExwsPresenceMeta[];
+}
+
+/** A presence watch's first item (`PresenceState`). */
+export interface ExwsPresenceState {
+  room: string;
+  presences: ExwsPresenceEntry[];
+}
+
+/** A presence watch's next items (`PresenceDiff`): metas that joined and left, by entry. */
+export interface ExwsPresenceDiff {
+  room: string;
+  joins: ExwsPresenceEntry[];
+  leaves: ExwsPresenceEntry[];
+}
+
+/** What one item of a watch changed: entries that arrived (a user's first connection) and left (its last). */
+export interface ExwsPresenceChange {
+  kind: "state" | "diff";
+  joined: ExwsPresenceEntry[];
+  left: ExwsPresenceEntry[];
+  /** The diff as the server sent it (kind "diff"). */
+  diff: ExwsPresenceDiff | undefined;
+}
+
+/** A room's presence as a watcher keeps it; applying is idempotent. */
+export declare class ExwsPresence {
+  #private;
+  /** Replaces everything with a PresenceState's entries. */
+  applyState(state: ExwsPresenceState): void;
+  /** Applies a PresenceDiff (leaves, then joins); returns the entries that arrived and left. */
+  applyDiff(diff: ExwsPresenceDiff): { joined: ExwsPresenceEntry[]; left: ExwsPresenceEntry[] };
+  /** The entries: users first (by id), then connections without a user. */
+  list(): ExwsPresenceEntry[];
+  /** The entry of user `id`, if present. */
+  user(id: string): ExwsPresenceEntry | undefined;
+  /** Every connection present, sorted. */
+  connections(): string[];
+  /** How many entries are present. */
+  get size(): number;
+}
+
+/** Callbacks of watchPresence(); each is optional. */
+export interface ExwsPresenceOptions {
+  /** Called after the state and after each diff, with the presence they make and what changed. */
+  onChange?: (presence: ExwsPresence, change: ExwsPresenceChange) => unknown;
+  /** Called once when the server ends the watch (not after cancel()). */
+  onEnd?: () => unknown;
+  /** Called once when the watch fails: "unauthorized", "unknown_type" (presence off), "disconnected", ... */
+  onError?: (error: ExwsError) => unknown;
+}
+
+/** A running presence watch. */
+export interface ExwsPresenceWatch {
+  room: string;
+  /** The presence the watch's items make. */
+  presence: ExwsPresence;
+  /** The underlying stream (`PresenceWatch`). */
+  stream: ExwsStream<ExwsPresenceState | ExwsPresenceDiff>;
+  /** Sends StreamCancel; settles when the server confirms. */
+  cancel(): Promise<void>;
+}
+
 /**
  * A server's contract, as `exws codegen typescript` writes it (its `Contract`): the `Data` of
  * each request `Type`, of the reply or stream items it gets, and of every `Type` the server
@@ -272,6 +344,13 @@ export declare class ExwsClient<C extends ExwsContract = ExwsAnyContract> {
   stream<TItem = any, TRequest = unknown>(type: ExwsUntyped<C, string>, data?: TRequest, options?: ExwsStreamOptions<TItem>): ExwsStream<TItem>;
   /** Opens a stream of the contract; its items are the contract's items of that `Type`. */
   stream<T extends ExwsTypesOf<C, "streams">>(type: T, data: ExwsRequestOf<C, T>, options?: ExwsStreamOptions<C["streams"][T]>): ExwsStream<C["streams"][T]>;
+  /**
+   * Watches the presence of `room` (servers with presence on): its state, then its diffs,
+   * applied into `presence`; `onChange` after each.
+   */
+  watchPresence(room: string, options?: ExwsPresenceOptions): ExwsPresenceWatch;
+  /** The presence of `room` now (a watch cancelled once its state arrived). */
+  presence(room: string, options?: ExwsCallOptions): Promise<ExwsPresenceEntry[]>;
   /** Registers a handler for envelopes of `type` ("*": every envelope). Returns an unregister function. */
   on<TData = any>(type: ExwsUntyped<C, string>, fn: ExwsHandler<TData>): () => void;
   /** Registers a handler for a `Type` the contract says the server sends, or "*" for every envelope. */

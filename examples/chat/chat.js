@@ -281,12 +281,14 @@ function select(key) {
 }
 
 // ---- the connection ----------------------------------------------------------------------
+// The page's ?name= becomes this connection's presence meta ({name}), which others see.
+const myName = new URLSearchParams(location.search).get("name");
 /**
  * Typed by the chat server's contract (contract.d.ts, made by `exws codegen typescript` from the
  * server's /asyncapi.json): tsc checks every `Type` and `Data` below against the handlers.
  * @type {ExwsClient<import("./contract.js").Contract>}
  */
-const client = new ExwsClient("/");
+const client = new ExwsClient(myName ? `/?name=${encodeURIComponent(myName)}` : "/");
 
 const STATE_TEXT = {
   connecting: "Connecting…",
@@ -335,19 +337,32 @@ client.on("Broadcasted", ({ from, text }) => {
   addMessage("everyone", { kind: "broadcast", from, text });
 });
 
-client.on("Presence", ({ room, id, joined }) => {
-  const entry = rooms.get(room);
-  if (!entry) return;
-  if (entry.members) {
-    if (joined) entry.members.add(id);
-    else entry.members.delete(id);
-    entry.count = entry.members.size;
-  } else {
-    entry.count = Math.max(1, entry.count + (joined ? 1 : -1));
-  }
-  addMessage(roomKey(room), { kind: "notice", text: `${id} ${joined ? "joined" : "left"}` });
-  renderChrome();
-});
+// Who is here: exws's presence watch of each joined room (one entry per user, or per
+// connection without a user; each connection's meta is {name} from the page's ?name=).
+function watchRoom(name, room) {
+  room.watch = client.watchPresence(name, {
+    onChange: (presence, change) => {
+      if (rooms.get(name) !== room) return; // left meanwhile
+      room.members = new Set(presence.connections());
+      room.count = room.members.size;
+      const tell = (/** @type {import("./exws.js").ExwsPresenceEntry[]} */ entries, /** @type {string} */ verb) => {
+        for (const entry of entries) {
+          for (const { connection } of entry.metas) {
+            if (connection !== me) addMessage(roomKey(name), { kind: "notice", text: `${connection} ${verb}` });
+          }
+        }
+      };
+      if (change.diff) {
+        tell(change.diff.joins, "joined");
+        tell(change.diff.leaves, "left");
+      }
+      renderChrome();
+    },
+    // The server ends the watch when we leave the room; a lost connection ends it too (the
+    // rooms are joined again, and watched again, on reconnection).
+    onError: () => {},
+  });
+}
 
 // Errors of fire-and-forget sends (an Error with an Id settles its call instead).
 client.on("Error", (data, envelope) => {
@@ -359,7 +374,7 @@ async function join(name, { quiet = false } = {}) {
   try {
     const joined = await client.call("JoinRoom", { room: name }, { timeoutMs: 10000 });
     const known = rooms.get(joined.room);
-    const room = known || { count: joined.members, members: null };
+    const room = known || { count: joined.members, members: null, watch: null };
     room.count = joined.members;
     room.members = null;
     rooms.set(joined.room, room);
@@ -372,12 +387,9 @@ async function join(name, { quiet = false } = {}) {
     } else {
       renderChrome();
     }
-    // Who is here: the list, then Presence notices as people come and go.
-    const list = await client.call("Members", { room: joined.room }, { timeoutMs: 10000 });
-    if (rooms.get(list.room) !== room) return; // left meanwhile
-    room.members = new Set(list.members);
-    room.count = room.members.size;
-    renderChrome();
+    // Who is here: the room's presence, then its changes as people come and go.
+    if (room.watch) room.watch.cancel();
+    watchRoom(joined.room, room);
   } catch (error) {
     toast(`Could not join #${name}: ${error.message}`);
   }
@@ -390,6 +402,8 @@ async function leave(name) {
     toast(`Could not leave #${name}: ${error.message}`);
     return;
   }
+  const room = rooms.get(name);
+  if (room && room.watch) room.watch.cancel(); // ended by the server already, as we left
   rooms.delete(name);
   conversations.delete(roomKey(name));
   if (peopleRoom === name) peopleRoom = rooms.size > 0 ? [...rooms.keys()][0] : null;

@@ -57,36 +57,6 @@ export type Left = {
   room: string;
 };
 
-/** The answer to [`Members`]. */
-export type MemberList = {
-  /** The connection ids of its members across every server process, sorted. */
-  members: Array<string>;
-  /** The room. */
-  room: string;
-};
-
-/**
- * Ask who is in a room. Also starts watching it: until the connection leaves the room (or
- * closes), it gets a [`Presence`] whenever another connection joins or leaves it.
- */
-export type Members = {
-  /** The room. */
-  room: string;
-};
-
-/**
- * Another connection joined or left a room, as the room's watchers (see [`Members`]) get it.
- * Closing a connection counts as leaving each of its rooms.
- */
-export type Presence = {
-  /** The connection id of who joined or left. */
-  id: string;
-  /** `true`: joined; `false`: left. */
-  joined: boolean;
-  /** The room. */
-  room: string;
-};
-
 /** A text sent to a room, as its other members receive it. */
 export type RoomMessage = {
   /** The sender's connection id. */
@@ -145,15 +115,16 @@ export interface Contract {
     Broadcast: Broadcast;
     /** Sends a text to one connection, as a `Direct`. */
     DirectMessage: DirectMessage;
-    /** Joins a room; answers with its member count. The room's watchers get a `Presence`. */
-    JoinRoom: JoinRoom;
-    /** Leaves a room (and stops watching it); the room's watchers get a `Presence`. */
-    LeaveRoom: LeaveRoom;
     /**
-     * Lists a room's members and starts watching it: `Presence` whenever another connection
-     * joins or leaves it, until this one leaves the room or closes.
+     * Joins a room; answers with its member count. The room's presence watchers get a
+     * `PresenceDiff` (exws sends it).
      */
-    Members: Members;
+    JoinRoom: JoinRoom;
+    /**
+     * Leaves a room; its presence watchers get a `PresenceDiff`, and this connection's own watch
+     * of the room ends.
+     */
+    LeaveRoom: LeaveRoom;
     /** Sends a text to the room's other members, as a `RoomMessage`. */
     SendToRoom: SendToRoom;
   };
@@ -161,7 +132,6 @@ export interface Contract {
   replies: {
     JoinRoom: Joined;
     LeaveRoom: Left;
-    Members: MemberList;
   };
   /** The items' `Data` of each request `Type` answered with a stream (`stream`). */
   streams: {
@@ -173,8 +143,6 @@ export interface Contract {
     Error: ExwsErrorData;
     Joined: Joined;
     Left: Left;
-    MemberList: MemberList;
-    Presence: Presence;
     RoomMessage: RoomMessage;
     Welcome: Welcome;
   };

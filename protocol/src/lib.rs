@@ -7,12 +7,15 @@
 //! - [`ErrorCode`]: the stable `code` strings of `Error` envelopes;
 //! - [`message_type`]: the reserved `Type` names and the `Type` naming rule
 //!   ([`type_name_of`]);
-//! - [`CloseCode`]: the WebSocket close codes exws sends.
+//! - [`CloseCode`]: the WebSocket close codes exws sends;
+//! - [`presence`]: a room's presence on the wire (the opt-in presence watch) and
+//!   [`Presences`](presence::Presences), which applies its items.
 
 mod close;
 pub mod envelope;
 mod error_code;
 pub mod message_type;
+pub mod presence;
 
 pub use close::CloseCode;
 pub use envelope::ErrorBody;

@@ -33,6 +33,9 @@
 //   an Error envelope fails the stream with its code; a lost connection fails open streams with
 //   "disconnected" (no resubscription); a reader that lets `streamBufferSize` items wait
 //   unread fails with "overflow" and the stream is cancelled.
+// - watchPresence(room) opens the server's built-in presence watch (servers with presence on):
+//   a PresenceState, then PresenceDiffs, applied into an ExwsPresence (one entry per user, a
+//   meta per connection); presence(room) reads the state once.
 
 /** The four connection states, in the order a first successful connection goes through them. */
 export const STATES = Object.freeze(["connecting", "online", "offline", "error"]);
@@ -370,6 +373,91 @@ export class ExwsStream {
 }
 
 /** A WebSocket client speaking the exws envelope protocol. */
+/** The key of a presence entry: its user, or its one connection when it has no user. */
+function presenceKey(entry) {
+  if (entry.user !== null && entry.user !== undefined) return `u:${entry.user}`;
+  const first = Array.isArray(entry.metas) && entry.metas.length > 0 ? entry.metas[0] : undefined;
+  return `c:${first ? first.connection : ""}`;
+}
+
+/**
+ * A room's presence as a watcher keeps it: one entry per user ({user, metas: [{connection,
+ * meta}]}), one per connection without a user (user null). applyState() replaces it,
+ * applyDiff() applies a PresenceDiff's leaves then joins. Applying is idempotent: a join of a
+ * connection already present replaces its meta, a leave of one not present changes nothing.
+ */
+export class ExwsPresence {
+  #entries = new Map();
+
+  /** Replaces everything with a PresenceState's entries. */
+  applyState(state) {
+    this.#entries.clear();
+    for (const entry of (state && state.presences) || []) this.#join(entry);
+  }
+
+  /**
+   * Applies a PresenceDiff; returns the entries that arrived (a user's first connection) and
+   * those that left (a user's last connection): {joined, left}.
+   */
+  applyDiff(diff) {
+    // Copies: a left entry is reported as it was, with the metas it had.
+    const before = new Map([...this.#entries].map(([key, entry]) => [key, { user: entry.user, metas: entry.metas.map((meta) => ({ ...meta })) }]));
+    for (const entry of (diff && diff.leaves) || []) this.#leave(entry);
+    for (const entry of (diff && diff.joins) || []) this.#join(entry);
+    const joined = [...this.#entries].filter(([key]) => !before.has(key)).map(([, entry]) => entry);
+    const left = [...before].filter(([key]) => !this.#entries.has(key)).map(([, entry]) => entry);
+    return { joined, left };
+  }
+
+  /** The entries: users first (by id), then connections without a user (by id). */
+  list() {
+    return [...this.#entries]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, entry]) => ({ user: entry.user, metas: entry.metas.map((meta) => ({ ...meta })) }));
+  }
+
+  /** The entry of user `id`, if present. */
+  user(id) {
+    const entry = this.#entries.get(`u:${id}`);
+    return entry ? { user: entry.user, metas: entry.metas.map((meta) => ({ ...meta })) } : undefined;
+  }
+
+  /** Every connection present, sorted. */
+  connections() {
+    return [...this.#entries.values()].flatMap((entry) => entry.metas.map((meta) => meta.connection)).sort();
+  }
+
+  /** How many entries are present. */
+  get size() {
+    return this.#entries.size;
+  }
+
+  #join(entry) {
+    if (!entry || !Array.isArray(entry.metas) || entry.metas.length === 0) return;
+    const key = presenceKey(entry);
+    let present = this.#entries.get(key);
+    if (!present) {
+      present = { user: entry.user === undefined ? null : entry.user, metas: [] };
+      this.#entries.set(key, present);
+    }
+    for (const meta of entry.metas) {
+      present.metas = present.metas.filter((known) => known.connection !== meta.connection);
+      present.metas.push({ connection: meta.connection, meta: meta.meta === undefined ? null : meta.meta });
+    }
+    present.metas.sort((a, b) => (a.connection < b.connection ? -1 : a.connection > b.connection ? 1 : 0));
+  }
+
+  #leave(entry) {
+    if (!entry || !Array.isArray(entry.metas)) return;
+    const key = presenceKey(entry);
+    const present = this.#entries.get(key);
+    if (!present) return;
+    const leaving = new Set(entry.metas.map((meta) => meta.connection));
+    present.metas = present.metas.filter((known) => !leaving.has(known.connection));
+    if (present.metas.length === 0) this.#entries.delete(key);
+  }
+}
+
 export class ExwsClient {
   #url;
   #options;
@@ -572,6 +660,80 @@ export class ExwsClient {
       queueMicrotask(() => controller.finish(error));
     }
     return stream;
+  }
+
+  /**
+   * Watches the presence of `room` (servers with presence on): the server answers with its
+   * state, then a diff per change, applied into `watch.presence` (an ExwsPresence).
+   * `onChange(presence, change)` is called after each: change is {kind: "state" | "diff",
+   * joined, left, diff}. The watch ends with `onEnd` (cancelled, or the server ended it: e.g.
+   * this connection left the room) or `onError` (an Error envelope, such as "unauthorized"
+   * when the connection may not watch the room or "unknown_type" when presence is off; a lost
+   * connection). Returns {room, presence, stream, cancel()}.
+   * @param {string} room
+   * @param {{onChange?: Function, onEnd?: Function, onError?: Function}} [options]
+   */
+  watchPresence(room, options = {}) {
+    if (typeof room !== "string") throw new TypeError("exws: watchPresence needs a room name (a string)");
+    for (const name of ["onChange", "onEnd", "onError"]) {
+      if (options[name] !== undefined) checkHandler(options[name]);
+    }
+    const presence = new ExwsPresence();
+    const stream = this.stream("PresenceWatch", { room }, {
+      onItem: (data, envelope) => {
+        let change;
+        if (envelope.Type === "PresenceState") {
+          presence.applyState(data);
+          change = { kind: "state", joined: presence.list(), left: [], diff: undefined };
+        } else if (envelope.Type === "PresenceDiff") {
+          change = { kind: "diff", ...presence.applyDiff(data), diff: data };
+        } else {
+          return;
+        }
+        if (options.onChange) return options.onChange(presence, change);
+      },
+      onEnd: () => options.onEnd && options.onEnd(),
+      onError: (error) => {
+        if (options.onError) return options.onError(error);
+        this.#report(error, { kind: "stream", type: "PresenceWatch", id: stream.id });
+      },
+    });
+    return { room, presence, stream, cancel: () => stream.cancel() };
+  }
+
+  /**
+   * The presence of `room` now: resolves with its entries (see ExwsPresence.list()), from a
+   * watch that is cancelled once its state arrived; rejects as a watch fails.
+   * @param {string} room
+   * @param {{timeoutMs?: number}} [options]
+   * @returns {Promise<Array<{user: string | null, metas: Array<{connection: string, meta: unknown}>}>>}
+   */
+  presence(room, options = {}) {
+    const timeoutMs = options.timeoutMs === undefined ? this.#options.callTimeoutMs : options.timeoutMs;
+    return new Promise((resolve, reject) => {
+      let timer;
+      const watch = this.watchPresence(room, {
+        onChange: (presence) => {
+          clearTimeout(timer);
+          watch.cancel();
+          resolve(presence.list());
+        },
+        onEnd: () => {
+          clearTimeout(timer);
+          reject(new ExwsError("closed", `PresenceWatch: the watch of ${room} ended before its state`, { type: "PresenceWatch" }));
+        },
+        onError: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      if (typeof timeoutMs === "number" && timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          watch.cancel();
+          reject(new ExwsError("timeout", `PresenceWatch: no state for ${room} within ${timeoutMs} ms`, { type: "PresenceWatch" }));
+        }, timeoutMs);
+      }
+    });
   }
 
   /**

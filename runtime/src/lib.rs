@@ -36,7 +36,10 @@ pub use extract::{FromContext, Rejection, State};
 pub use handler::{Handler, HandlerInfo, ReplyKind};
 pub use handshake::{HandshakeRequest, TlsInfo};
 pub use hooks::HandlerFailure;
-pub use hub::{Hub, HubError, Recipients, RoomEnvelope, RoomSubscription};
+pub use hub::{
+    Hub, HubError, PresenceAccess, PresenceConfig, PresenceItem, PresenceSubscription, Recipients,
+    RoomEnvelope, RoomSubscription,
+};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
     shutdown_signal, AdapterHealth, BoundServer, Endpoint, HealthReport, Heartbeat, Processing,

@@ -104,8 +104,14 @@ pub struct ChatClient {
 impl ChatClient {
     /// Connects to `/` of `addr` and reads the `Welcome` that comes first.
     pub async fn connect(addr: SocketAddr) -> ChatClient {
+        ChatClient::connect_to(addr, "/").await
+    }
+
+    /// Connects to `target` (a path and query, e.g. `/?user=ada`) of `addr` and reads the
+    /// `Welcome` that comes first.
+    pub async fn connect_to(addr: SocketAddr, target: &str) -> ChatClient {
         let mut client = ChatClient {
-            client: Client::connect(addr).await,
+            client: Client::connect_to(addr, target).await,
             id: String::new(),
         };
         let welcome = client.expect("Welcome").await;
@@ -183,6 +189,23 @@ impl ChatClient {
         assert_eq!(left["room"], room, "Left for another room: {left}");
     }
 
+    /// Leaves `room` while watching its presence with `Id` `watch`: the `Left` answer and the
+    /// watch's `StreamEnd` come in either order (the watch is a stream of its own).
+    pub async fn leave_ending_watch(&mut self, room: &str, watch: u64) {
+        self.send("LeaveRoom", json!({ "room": room })).await;
+        let mut seen = vec![self.recv().await, self.recv().await];
+        seen.sort_by_key(|envelope| envelope["Type"].as_str().map(str::to_owned));
+        assert_eq!(
+            seen,
+            vec![
+                json!({"Type": "Left", "Data": {"room": room}}),
+                json!({"Type": "StreamEnd", "Id": watch}),
+            ],
+            "{} expected its Left and its watch's end",
+            self.id
+        );
+    }
+
     /// Sends `text` to the other members of `room`.
     pub async fn send_to_room(&mut self, room: &str, text: &str) {
         self.send("SendToRoom", json!({ "room": room, "text": text }))
@@ -231,6 +254,42 @@ impl ChatClient {
             "{} got another broadcast",
             self.id
         );
+    }
+
+    /// Opens the built-in presence watch of `room` with `Id` `id`; returns the `presences` of
+    /// its first item, the `PresenceState`.
+    pub async fn watch_presence(&mut self, room: &str, id: u64) -> Value {
+        self.send_envelope(json!({"Type": "PresenceWatch", "Data": {"room": room}, "Id": id}))
+            .await;
+        let state = self.recv().await;
+        assert_eq!(state["Type"], "PresenceState", "{} got {state}", self.id);
+        assert_eq!(state["Id"], id, "{state}");
+        assert_eq!(state["Data"]["room"], room, "{state}");
+        state["Data"]["presences"].clone()
+    }
+
+    /// Expects the next envelope to be a `PresenceDiff` of `room` with `Id` `id`; returns its
+    /// `(joins, leaves)`.
+    pub async fn expect_presence_diff(&mut self, room: &str, id: u64) -> (Value, Value) {
+        let diff = self.recv().await;
+        self.check_presence_diff(&diff, room, id)
+    }
+
+    /// Checks that `diff` is a `PresenceDiff` of `room` with `Id` `id`; returns its
+    /// `(joins, leaves)`.
+    pub fn check_presence_diff(&self, diff: &Value, room: &str, id: u64) -> (Value, Value) {
+        assert_eq!(diff["Type"], "PresenceDiff", "{} got {diff}", self.id);
+        assert_eq!(diff["Id"], id, "{diff}");
+        assert_eq!(diff["Data"]["room"], room, "{diff}");
+        (
+            diff["Data"]["joins"].clone(),
+            diff["Data"]["leaves"].clone(),
+        )
+    }
+
+    /// Closes with a close frame (1000) and waits for the server's.
+    pub async fn close(self) {
+        self.client.close().await;
     }
 
     /// Drops the TCP connection without a close frame, as a crashed client would.

@@ -181,6 +181,24 @@ impl RawBackend {
         let stream = TcpStream::connect(addr)
             .await
             .expect("the backend port accepts");
+        Self::over(stream)
+    }
+
+    /// Connects with a small, fixed receive buffer (`bytes`, no autotuning), so that a backend
+    /// that stops reading fills the gateway's side after a few megabytes instead of tens.
+    pub async fn connect_with_receive_buffer(addr: SocketAddr, bytes: u32) -> RawBackend {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+        socket
+            .set_recv_buffer_size(bytes)
+            .expect("SO_RCVBUF can be set");
+        let stream = socket
+            .connect(addr)
+            .await
+            .expect("the backend port accepts");
+        Self::over(stream)
+    }
+
+    fn over(stream: TcpStream) -> RawBackend {
         let (read, writer) = stream.into_split();
         RawBackend {
             reader: BufReader::new(read),

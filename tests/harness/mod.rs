@@ -10,6 +10,7 @@
 //! - [`raw`]: hand-made upgrades, raw frames and HTTP exchanges;
 //! - [`handlers`]: the calculator and `Add` handlers;
 //! - [`chat`]: the chat example's handlers and a chat client;
+//! - [`presence`]: the chat handlers with presence on, users and metas from the handshake;
 //! - [`process`]: the examples and the CLI as OS processes;
 //! - [`redis_server`]: a real `redis-server` on a free port;
 //! - [`nats_server`]: a real `nats-server` with JetStream on a free port;
@@ -31,6 +32,7 @@ pub mod handlers;
 pub mod memory;
 pub mod nats_server;
 pub mod ports;
+pub mod presence;
 pub mod process;
 pub mod raw;
 pub mod redis_server;

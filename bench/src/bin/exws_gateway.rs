@@ -27,6 +27,10 @@ struct Args {
     /// The most client connections at once.
     #[arg(long, default_value_t = 20_000)]
     max_connections: usize,
+    /// Print the `listening on` line only once this many backends are connected, so that a
+    /// benchmark's clients never race the backends (the gateway refuses clients while none is).
+    #[arg(long, default_value_t = 0)]
+    wait_backends: usize,
 }
 
 /// The echo as a Rust handler: the request back, as the same envelope.
@@ -52,8 +56,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .bind(server, args.addr.as_str())
         .await?;
     println!("backend on {}", gateway.backend_addr());
-    println!("listening on ws://{}/ws/bench", gateway.ws_addr());
     std::io::stdout().flush()?;
-    gateway.serve().await?;
+    let status = gateway.status();
+    let ws_addr = gateway.ws_addr();
+    let serving = tokio::spawn(gateway.serve());
+    while status.backends() < args.wait_backends {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    println!("listening on ws://{ws_addr}/ws/bench");
+    std::io::stdout().flush()?;
+    serving.await??;
     Ok(())
 }

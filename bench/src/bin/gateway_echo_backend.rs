@@ -65,8 +65,7 @@ struct Echo<'a> {
     message: &'a str,
 }
 
-async fn serve(addr: SocketAddr) -> std::io::Result<()> {
-    let stream = TcpStream::connect(addr).await?;
+async fn serve(stream: TcpStream) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let (read, write) = stream.into_split();
     let mut reader = BufReader::with_capacity(256 * 1024, read);
@@ -78,61 +77,79 @@ async fn serve(addr: SocketAddr) -> std::io::Result<()> {
         if reader.read_line(&mut line).await? == 0 {
             return Ok(());
         }
-        let Ok(event) = serde_json::from_str::<Incoming<'_>>(&line) else {
-            continue;
-        };
-        out.clear();
-        match event.action.as_ref() {
-            "connection_request" => {
-                let params = Admit {
-                    accepted: true,
-                    client_id: &event.request_id,
-                    room_id: "bench",
-                };
-                serde_json::to_writer(
-                    &mut out,
-                    &Outgoing {
-                        request_id: &event.request_id,
-                        action: "response",
-                        params,
-                    },
-                )?;
-            }
-            "new_message" => {
-                let (Some(context), Some(message)) = (&event.params.context, &event.params.message)
-                else {
-                    continue;
-                };
-                let params = Echo {
-                    conn_id: &context.client_id,
-                    message,
-                };
-                serde_json::to_writer(
-                    &mut out,
-                    &Outgoing {
-                        request_id: "e",
-                        action: "message_to_connection",
-                        params,
-                    },
-                )?;
-            }
-            _ => continue,
+        if let Some(answer) = answer(&line, &mut out)? {
+            writer.write_all(answer).await?;
         }
-        out.push(b'\n');
-        writer.write_all(&out).await?;
+        // Flush once nothing more is buffered, after every line (one that needs no answer
+        // too): answers must not wait in the buffer for a line that may never come.
         if reader.buffer().is_empty() {
             writer.flush().await?;
         }
     }
 }
 
+/// The answer to one line from the gateway, written into `out`: a `response` admitting the
+/// client, or the `new_message` back to its sender; `None` for the other events.
+fn answer<'o>(line: &str, out: &'o mut Vec<u8>) -> std::io::Result<Option<&'o [u8]>> {
+    let Ok(event) = serde_json::from_str::<Incoming<'_>>(line) else {
+        return Ok(None);
+    };
+    out.clear();
+    match event.action.as_ref() {
+        "connection_request" => {
+            let params = Admit {
+                accepted: true,
+                client_id: &event.request_id,
+                room_id: "bench",
+            };
+            serde_json::to_writer(
+                &mut *out,
+                &Outgoing {
+                    request_id: &event.request_id,
+                    action: "response",
+                    params,
+                },
+            )?;
+        }
+        "new_message" => {
+            let (Some(context), Some(message)) = (&event.params.context, &event.params.message)
+            else {
+                return Ok(None);
+            };
+            let params = Echo {
+                conn_id: &context.client_id,
+                message,
+            };
+            serde_json::to_writer(
+                &mut *out,
+                &Outgoing {
+                    request_id: "e",
+                    action: "message_to_connection",
+                    params,
+                },
+            )?;
+        }
+        _ => return Ok(None),
+    }
+    out.push(b'\n');
+    Ok(Some(out.as_slice()))
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    let tasks: Vec<_> = (0..args.connections.max(1))
-        .map(|_| tokio::spawn(serve(args.backend)))
+    // Every socket connected before the line that says so: a benchmark starting its clients
+    // then finds the backends there (else the gateway refuses them: no backend).
+    let mut streams = Vec::new();
+    for _ in 0..args.connections.max(1) {
+        streams.push(TcpStream::connect(args.backend).await?);
+    }
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .map(|stream| tokio::spawn(serve(stream)))
         .collect();
     println!("connected {} backend sockets", tasks.len());
+    std::io::Write::flush(&mut std::io::stdout())?;
     for task in tasks {
         if let Ok(Err(error)) = task.await {
             eprintln!("a backend socket failed: {error}");

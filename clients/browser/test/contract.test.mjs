@@ -78,8 +78,8 @@ describe("the examples' contracts", () => {
       const operations = parsed.operations().all().map((operation) => operation.id()).sort();
       const expected = {
         calculator: ["call.CalculateRequest"],
-        chat: ["call.Broadcast", "call.DirectMessage", "call.JoinRoom", "call.LeaveRoom", "call.Members",
-          "call.SendToRoom", "push.Broadcasted", "push.Direct", "push.Presence", "push.RoomMessage", "push.Welcome"],
+        chat: ["call.Broadcast", "call.DirectMessage", "call.JoinRoom", "call.LeaveRoom",
+          "call.SendToRoom", "push.Broadcasted", "push.Direct", "push.RoomMessage", "push.Welcome"],
         streams: ["call.CalculateRequest", "call.Countdown", "call.Forever", "call.StreamCancel"],
       }[name];
       assert.deepEqual(operations, expected);

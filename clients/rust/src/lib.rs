@@ -10,6 +10,9 @@
 //!   `Type` ([`Client::subscribe`]) for server-initiated messages;
 //! - **streams** (subscriptions): a request answered by any number of items until
 //!   `StreamEnd`, read as an async [`ItemStream`] ([`Client::stream`]); dropping it cancels;
+//! - a room's **presence** (servers with presence on): its state and diffs
+//!   ([`Client::watch_presence`], applied into [`Presences`]), or a one-time read
+//!   ([`Client::presence`]);
 //! - a watchable **connection state** ([`Client::state`]: `CONNECTING`, `ONLINE`, `OFFLINE`,
 //!   `ERROR`);
 //! - automatic **reconnection** with exponential backoff and full jitter ([`ReconnectPolicy`]).
@@ -59,6 +62,7 @@ mod connection;
 mod envelope;
 mod error;
 mod events;
+mod presence;
 mod reconnect;
 mod state;
 mod stream;
@@ -72,6 +76,10 @@ pub use client::Client;
 pub use envelope::{Envelope, Id, ERROR_TYPE};
 pub use error::{CallError, ConnectError, ErrorCode, RecvError, SendError, StreamError};
 pub use events::{Events, Subscription};
+pub use exws_protocol::presence::{
+    PresenceChange, PresenceDiff, PresenceEntry, PresenceKey, PresenceMeta, PresenceState,
+    Presences,
+};
 /// The `Type` name of a Rust type, by the rule the exws server uses: take
 /// [`std::any::type_name`], drop everything from the first `<`, keep what follows the last `::`.
 ///
@@ -81,6 +89,7 @@ pub use events::{Events, Subscription};
 /// assert_eq!(exws_client::type_name_of::<Vec<String>>(), "Vec");
 /// ```
 pub use exws_protocol::type_name_of;
+pub use presence::{PresenceEvent, PresenceWatcher};
 pub use reconnect::ReconnectPolicy;
 pub use state::ConnectionState;
 pub use stream::{ItemStream, StreamOptions, STREAM_CANCEL_TYPE, STREAM_END_TYPE};

@@ -1,6 +1,6 @@
 //! The engine side of the adapter contract.
 
-use super::{AdapterError, Inbound, Outgoing};
+use super::{AdapterError, Inbound, Outgoing, PresenceRecord};
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -18,7 +18,9 @@ use std::sync::Arc;
 ///   [`room_left`](Adapter::room_left);
 /// - **delivery** to the other processes: [`publish`](Adapter::publish);
 /// - **queries** across every process: [`room_members`](Adapter::room_members),
-///   [`user_ids`](Adapter::user_ids).
+///   [`user_ids`](Adapter::user_ids);
+/// - **presence** (a group of its own, with defaults):
+///   [`connection_meta`](Adapter::connection_meta), [`presences`](Adapter::presences).
 ///
 /// A query that returns `Ok(None)` means "this engine does not know": the hub then answers
 /// from this process alone, which is the whole answer for a single process ([`InProcess`]).
@@ -32,7 +34,10 @@ use std::sync::Arc;
 /// - no method blocks the calling task on a slow receiver: delivery is queued or dropped by
 ///   the receiving process's slow consumer policy;
 /// - messages published by one process to one target arrive at each other process in the
-///   order they were published.
+///   order they were published;
+/// - an engine that removes the connections of a process that is gone reports each removed
+///   connection once, on one process, through [`Inbound::connections_gone`] (the hub then
+///   tells the rooms' presence watchers that they left).
 ///
 /// [`InProcess`]: super::InProcess
 pub trait Adapter: Send + Sync + 'static {
@@ -117,5 +122,32 @@ pub trait Adapter: Send + Sync + 'static {
     /// trip): `GET /health` answers 503 while it is not. By default always.
     fn reachable(&self) -> bool {
         true
+    }
+
+    // ---- presence ----
+
+    /// The presence meta of connection `id` of this process (told once, after
+    /// [`connection_opened`](Adapter::connection_opened), when the server gives it one that is
+    /// not `null`). The engine keeps it with the connection, forgets it when the connection
+    /// closes or is removed, and returns it from [`presences`](Adapter::presences). By default
+    /// the engine keeps nothing, and other processes see `null`.
+    fn connection_meta<'a>(
+        &'a self,
+        id: &'a ConnectionId,
+        meta: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        let _ = (id, meta);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The presence of `room` across every process: each member with its user and meta, in
+    /// any order, if the engine knows it. By default it does not, and the hub answers from
+    /// this process's members.
+    fn presences<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<PresenceRecord>>, AdapterError>> {
+        let _ = room;
+        Box::pin(async { Ok(None) })
     }
 }

@@ -1,6 +1,6 @@
 //! The default adapter: one process, nothing to tell anyone.
 
-use super::{Adapter, AdapterError, Inbound, Outgoing};
+use super::{Adapter, AdapterError, Inbound, Outgoing, PresenceRecord};
 use crate::{ConnectionId, UserId};
 use futures_util::future::{self, BoxFuture};
 use futures_util::FutureExt;
@@ -62,6 +62,25 @@ impl Adapter for InProcess {
         &'a self,
         _room: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>> {
+        future::ready(Ok(None)).boxed()
+    }
+
+    // ---- presence ----
+
+    /// Nothing to keep: the hub holds this process's metas, and they are all there is.
+    fn connection_meta<'a>(
+        &'a self,
+        _id: &'a ConnectionId,
+        _meta: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        future::ready(Ok(())).boxed()
+    }
+
+    /// `None`: this process's members are the whole presence, and the hub answers from them.
+    fn presences<'a>(
+        &'a self,
+        _room: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<PresenceRecord>>, AdapterError>> {
         future::ready(Ok(None)).boxed()
     }
 }

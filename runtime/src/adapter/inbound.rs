@@ -1,7 +1,7 @@
 //! This process as an engine sees it: where messages from other processes are delivered, and
 //! what this process holds.
 
-use super::Target;
+use super::{GoneConnection, Target};
 use crate::{ConnectionId, UserId};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -31,4 +31,21 @@ pub trait Inbound: Send + Sync + 'static {
     /// Every room with members on this process, with those members (the rooms of users
     /// included), for an engine that restores its backend after a reconnection.
     fn memberships(&self) -> Vec<(String, Vec<ConnectionId>)>;
+
+    // ---- presence ----
+
+    /// The presence meta of connection `id` of this process, if the server gave it one (an
+    /// engine writes it back with the connection after its backend lost it).
+    fn presence_meta(&self, id: &ConnectionId) -> Option<serde_json::Value> {
+        let _ = id;
+        None
+    }
+
+    /// Connections of other processes that the engine removed because their process is gone.
+    /// The hub tells each room's presence watchers that they left, and sends that to the
+    /// other processes through the engine's [`publish`](super::Adapter::publish). Returns at
+    /// once (the work runs in a task of its own).
+    fn connections_gone(&self, gone: Vec<GoneConnection>) {
+        let _ = gone;
+    }
 }

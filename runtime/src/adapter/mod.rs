@@ -25,6 +25,7 @@ mod inbound;
 mod message;
 #[cfg(feature = "nats")]
 mod nats;
+mod presence;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(any(feature = "redis", feature = "nats"))]
@@ -39,5 +40,6 @@ pub use inbound::Inbound;
 pub use message::{Outgoing, Target};
 #[cfg(feature = "nats")]
 pub use nats::{NatsAdapter, NatsAdapterConfig};
+pub use presence::{GoneConnection, PresenceRecord};
 #[cfg(feature = "redis")]
 pub use redis::{RedisAdapter, RedisAdapterConfig};

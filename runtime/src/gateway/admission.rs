@@ -43,39 +43,59 @@ async fn admit(core: &Core, request: &HandshakeRequest) -> Result<Admission, Ref
         ));
     }
     let params = request_params(request);
-    let Some((request_id, answered)) = core
-        .pool
-        .request(|request_id| event_line(request_id, "connection_request", params.clone()))
-    else {
-        core.pool.send_any(error_event(
-            &core.next_event_id(),
-            params,
-            "no backend available to handle connection request",
-        ));
-        return Err((
-            "no_backend",
-            HandshakeRejection::with_status(
-                503,
-                "no backend is connected to the gateway; retry later",
-            ),
-        ));
-    };
-    let response = match tokio::time::timeout(core.config.request_timeout, answered).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(_)) | Err(_) => {
-            core.pool.forget(&request_id);
+    let timeout = core.config.request_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    // While every backend's write queue is full (a burst of handshakes, or clients flooding
+    // them), the request waits for room, within the same timeout as the answer.
+    let sent = tokio::time::timeout_at(
+        deadline,
+        core.pool
+            .request(|request_id| event_line(request_id, "connection_request", params.clone())),
+    )
+    .await;
+    let mut pending = match sent {
+        Ok(Some(pending)) => pending,
+        Ok(None) => {
+            core.pool.send_any(error_event(
+                &core.next_event_id(),
+                params,
+                "no backend available to handle connection request",
+            ));
             return Err((
-                "timeout",
+                "no_backend",
                 HandshakeRejection::with_status(
-                    504,
+                    503,
+                    "no backend is connected to the gateway; retry later",
+                ),
+            ));
+        }
+        Err(_) => {
+            return Err((
+                "busy",
+                HandshakeRejection::with_status(
+                    503,
                     format!(
-                        "the backend did not answer within {:?}; retry later",
-                        core.config.request_timeout
+                        "every backend's queue stayed full for {timeout:?}: the backends are \
+                         overloaded; retry later"
                     ),
                 ),
             ));
         }
     };
+    let request_id = pending.request_id.clone();
+    let response = match tokio::time::timeout_at(deadline, &mut pending.answered).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) | Err(_) => {
+            return Err((
+                "timeout",
+                HandshakeRejection::with_status(
+                    504,
+                    format!("the backend did not answer within {timeout:?}; retry later"),
+                ),
+            ));
+        }
+    };
+    drop(pending);
     if !response.accepted {
         return Err((
             "refused",

@@ -197,4 +197,10 @@ impl GatewayStatus {
     pub fn dropped_events(&self) -> u64 {
         self.core.pool.dropped_count()
     }
+
+    /// How many events wait in the connected backends' write queues (each holds at most
+    /// `backend_queue`); when every one is full, clients' reads and new handshakes wait.
+    pub fn backend_backlog(&self) -> usize {
+        self.core.pool.backlog()
+    }
 }

@@ -10,7 +10,7 @@ pub(crate) fn backend_disconnected(reason: &'static str) {
     metrics::counter!("exws_gateway_backend_disconnects_total", "reason" => reason).increment(1);
 }
 
-/// A connection request's outcome: `accepted`, `refused`, `timeout`, `no_backend`,
+/// A connection request's outcome: `accepted`, `refused`, `timeout`, `no_backend`, `busy`,
 /// `duplicate`, `invalid`.
 pub(crate) fn connection_request(outcome: &'static str) {
     metrics::counter!("exws_gateway_connection_requests_total", "outcome" => outcome).increment(1);

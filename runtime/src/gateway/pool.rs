@@ -54,6 +54,21 @@ impl Assignment {
     }
 }
 
+/// A `connection_request` sent to a backend, waiting for its `response`; forgotten when
+/// dropped, so that a handshake that gives up (timeout, client gone) leaves nothing behind.
+#[derive(Debug)]
+pub(crate) struct PendingRequest<'a> {
+    pool: &'a Pool,
+    pub(crate) request_id: String,
+    pub(crate) answered: oneshot::Receiver<Response>,
+}
+
+impl Drop for PendingRequest<'_> {
+    fn drop(&mut self) {
+        self.pool.forget(&self.request_id);
+    }
+}
+
 /// Every backend of this gateway.
 #[derive(Debug)]
 pub(crate) struct Pool {
@@ -136,6 +151,16 @@ impl Pool {
     /// Events the queue dropped by policy (full, or disabled), since the start.
     pub(crate) fn dropped_count(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Events in the connected backends' write queues, not yet taken by their writers.
+    pub(crate) fn backlog(&self) -> usize {
+        self.state()
+            .backends
+            .iter()
+            .filter(|backend| backend.is_alive())
+            .map(|backend| backend.lines.max_capacity() - backend.lines.capacity())
+            .sum()
     }
 
     /// Keeps an event for the next backend (the state's lock held).
@@ -221,35 +246,60 @@ impl Pool {
     }
 
     /// Sends a `connection_request` (made by `line` from its request id) to the next backend
-    /// with room in its queue. `None` when no backend can take it now.
-    pub(crate) fn request(
+    /// with room in its queue, waiting for room when every connected backend's queue is full
+    /// (the caller bounds the wait). `None` when no backend is connected.
+    pub(crate) async fn request(
         &self,
         line: impl FnOnce(&str) -> String,
-    ) -> Option<(String, oneshot::Receiver<Response>)> {
+    ) -> Option<PendingRequest<'_>> {
         let request_id = format!("req-{}", self.next_request.fetch_add(1, Ordering::Relaxed));
         let (answer, answered) = oneshot::channel();
         self.requests().insert(request_id.clone(), answer);
-        let mut line = line(&request_id);
-        let mut state = self.state();
-        let count = state.backends.len();
-        for step in 0..count {
-            let index = (state.turn + step) % count;
-            let backend = Arc::clone(&state.backends[index]);
-            match backend.lines.try_send(line) {
-                Ok(()) => {
-                    state.turn = index + 1;
-                    return Some((request_id, answered));
+        // From here on, dropping `pending` (an early return, or the caller giving up while this
+        // waits) forgets the request.
+        let pending = PendingRequest {
+            pool: self,
+            request_id,
+            answered,
+        };
+        let mut line = line(&pending.request_id);
+        loop {
+            let full = {
+                let mut state = self.state();
+                let count = state.backends.len();
+                for step in 0..count {
+                    let index = (state.turn + step) % count;
+                    match state.backends[index].lines.try_send(line) {
+                        Ok(()) => {
+                            state.turn = index + 1;
+                            return Some(pending);
+                        }
+                        Err(
+                            mpsc::error::TrySendError::Full(back)
+                            | mpsc::error::TrySendError::Closed(back),
+                        ) => line = back,
+                    }
                 }
-                Err(
-                    mpsc::error::TrySendError::Full(back) | mpsc::error::TrySendError::Closed(back),
-                ) => {
-                    line = back;
-                }
+                let alive: Vec<Arc<BackendHandle>> = state
+                    .backends
+                    .iter()
+                    .filter(|backend| backend.is_alive())
+                    .cloned()
+                    .collect();
+                alive
+            };
+            if full.is_empty() {
+                return None;
+            }
+            // Every backend is busy: wait until one of them has room (or goes away), then try
+            // again from the top.
+            let waits = full.iter().map(|backend| Box::pin(backend.lines.reserve()));
+            let (reserved, _, _) = futures_util::future::select_all(waits).await;
+            if let Ok(permit) = reserved {
+                permit.send(line);
+                return Some(pending);
             }
         }
-        drop(state);
-        self.forget(&request_id);
-        None
     }
 
     /// A backend answered request `request_id`; `false` if no handshake waits for it.

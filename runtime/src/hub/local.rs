@@ -16,9 +16,10 @@ pub(crate) fn user_room(id: &UserId) -> String {
     format!("{USER_ROOM_PREFIX}{id}")
 }
 
-/// Whether `room` is an application's room (not a user's).
+/// Whether `room` is an application's room (not a user's, nor another of the hub's own,
+/// whose names start with a control character).
 fn is_application_room(room: &str) -> bool {
-    !room.starts_with(USER_ROOM_PREFIX)
+    !room.starts_with('\u{1}')
 }
 
 /// The connections of this process and the rooms they are in. A room exists while it has
@@ -45,6 +46,8 @@ pub(crate) struct Joined {
     pub first_here: bool,
     /// Members on this process after the join.
     pub members_here: usize,
+    /// The connection was not in the room before.
+    pub newly: bool,
 }
 
 /// Why a local join failed.
@@ -113,6 +116,7 @@ impl LocalHub {
             return Ok(Joined {
                 first_here: false,
                 members_here,
+                newly: false,
             });
         }
         if is_application_room(room)
@@ -131,6 +135,7 @@ impl LocalHub {
         Ok(Joined {
             first_here: members.len() == 1,
             members_here: members.len(),
+            newly: true,
         })
     }
 
@@ -246,10 +251,12 @@ impl LocalHub {
                         .any(|left_out| left_out.as_str() == id.owner())
             };
             match target {
+                // Room subscriptions are members of their rooms, not connections of their
+                // own: a broadcast reaches their connection once.
                 Target::Everyone => state
                     .connections
                     .iter()
-                    .filter(|(id, _)| wanted(id))
+                    .filter(|(id, _)| id.owner() == id.as_str() && wanted(id))
                     .map(|(_, member)| member.connection.clone())
                     .collect(),
                 Target::Room(room) => state

@@ -1,9 +1,12 @@
 //! The hub: rooms, broadcasts and direct messages, from handlers or from anywhere.
 
 mod local;
+mod presence;
 mod recipients;
 mod subscription;
 
+pub(crate) use presence::serve_watch;
+pub use presence::{PresenceAccess, PresenceConfig, PresenceItem, PresenceSubscription};
 pub use recipients::Recipients;
 pub use subscription::{RoomEnvelope, RoomSubscription};
 
@@ -45,6 +48,7 @@ struct HubInner {
     local: Arc<LocalHub>,
     adapter: Arc<dyn Adapter>,
     max_rooms_per_connection: usize,
+    presence: presence::Tracker,
 }
 
 /// Why a hub operation failed.
@@ -66,25 +70,42 @@ pub enum HubError {
     /// The message could not be serialized to JSON.
     #[error("the message could not be serialized to JSON: {0}")]
     Serialize(#[from] serde_json::Error),
+    /// Presence watches need [`Server::presence`](crate::Server::presence).
+    #[error("presence watches are off on this server: turn them on with Server::presence")]
+    PresenceOff,
     /// The adapter's backend is unavailable; local delivery happened, remote did not.
     #[error(transparent)]
     Adapter(#[from] AdapterError),
 }
 
 impl Hub {
-    pub(crate) fn new(adapter: Arc<dyn Adapter>, max_rooms_per_connection: usize) -> Self {
+    pub(crate) fn new(
+        adapter: Arc<dyn Adapter>,
+        max_rooms_per_connection: usize,
+        presence: Option<PresenceConfig>,
+    ) -> Self {
         Hub {
             inner: Arc::new(HubInner {
                 local: Arc::new(LocalHub::default()),
                 adapter,
                 max_rooms_per_connection,
+                presence: presence::Tracker::new(presence),
             }),
         }
     }
 
     /// Starts the adapter.
     pub(crate) async fn start(&self) -> Result<(), AdapterError> {
-        self.inner.adapter.start(self.inner.local.clone()).await
+        let inbound = presence::HubInbound {
+            local: self.inner.local.clone(),
+            hub: Arc::downgrade(&self.inner),
+        };
+        self.inner.adapter.start(Arc::new(inbound)).await
+    }
+
+    /// Whether the built-in `PresenceWatch` is on ([`Server::presence`](crate::Server::presence)).
+    pub(crate) fn watches_presence(&self) -> bool {
+        self.inner.presence.watches()
     }
 
     /// A connection opened: it can now be addressed, and through its user if it has one.
@@ -95,6 +116,7 @@ impl Hub {
         if let Err(error) = self.inner.adapter.connection_opened(id, user_id).await {
             tracing::warn!(%error, %id, "the adapter could not record a new connection");
         }
+        self.presence_opened(connection).await;
         if let Some(user_id) = user_id {
             // A user is a room of its connections: its messages reach every process that
             // holds one, and every process's view heals like a room's.
@@ -114,10 +136,17 @@ impl Hub {
 
     /// A connection closed: out of every room and unreachable.
     pub(crate) async fn unregister(&self, id: &ConnectionId) {
+        let record = self.presence_closing(id);
         let rooms = self.inner.local.remove(id);
         let names: Vec<String> = rooms.into_iter().map(|(room, _)| room).collect();
         if let Err(error) = self.inner.adapter.connection_closed(id, &names).await {
             tracing::warn!(%error, %id, "the adapter could not record a closed connection");
+        }
+        if let Some(record) = record {
+            for room in &names {
+                self.presence_changed(room, Vec::new(), vec![record.clone()])
+                    .await;
+            }
         }
     }
 
@@ -132,6 +161,15 @@ impl Hub {
     /// only while the adapter's backend is unavailable).
     pub async fn join(&self, id: &ConnectionId, room: &str) -> Result<usize, HubError> {
         check_room(room)?;
+        self.join_unchecked(id, room).await
+    }
+
+    /// [`join`](Hub::join) any room, the hub's own included (its name is not checked).
+    pub(crate) async fn join_unchecked(
+        &self,
+        id: &ConnectionId,
+        room: &str,
+    ) -> Result<usize, HubError> {
         let joined = self
             .inner
             .local
@@ -157,6 +195,9 @@ impl Hub {
             }
             return Err(HubError::UnknownConnection(id.clone()));
         }
+        if joined.newly {
+            self.presence_joined(room, id).await;
+        }
         match recorded {
             Ok(Some(everywhere)) => Ok(everywhere),
             Ok(None) => Ok(joined.members_here),
@@ -179,6 +220,7 @@ impl Hub {
             // process writes its memberships again).
             tracing::warn!(%error, room, "the adapter could not record a leave");
         }
+        self.presence_left(room, id).await;
         Ok(true)
     }
 

@@ -82,6 +82,16 @@ impl Hub {
         room: &str,
     ) -> Result<RoomSubscription, HubError> {
         super::check_room(room)?;
+        self.subscribe_to(connection, room).await
+    }
+
+    /// [`subscribe`](Hub::subscribe) to any room, the hub's own included (its name is not
+    /// checked).
+    pub(crate) async fn subscribe_to(
+        &self,
+        connection: &Connection,
+        room: &str,
+    ) -> Result<RoomSubscription, HubError> {
         let (member, receiver, overflowed) = connection.subscription_member();
         self.register(&member).await;
         let overflowed = Box::pin(overflowed.cancelled_owned());
@@ -93,7 +103,7 @@ impl Hub {
             room: room.to_owned(),
             done: false,
         };
-        self.join(subscription.member.id(), room).await?;
+        self.join_unchecked(subscription.member.id(), room).await?;
         Ok(subscription)
     }
 }

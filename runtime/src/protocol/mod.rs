@@ -10,6 +10,7 @@ mod reply_to;
 
 pub use exws_protocol::envelope::ErrorBody;
 pub use exws_protocol::message_type;
+pub use exws_protocol::presence;
 pub use exws_protocol::{CloseCode, ErrorCode};
 
 pub(crate) use decode::{strip_position, Incoming};

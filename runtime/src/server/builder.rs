@@ -353,6 +353,20 @@ impl Server {
         self
     }
 
+    /// Turns presence on: every join and leave of an application room is sent to the room's
+    /// watchers as a `PresenceDiff`, and clients may open the built-in `PresenceWatch` stream
+    /// (see `docs/PROTOCOL.md`, "Presence"), with `config`'s access rule and each
+    /// connection's meta. Off by default: then no diff is sent, `PresenceWatch` is a `Type`
+    /// like any other (a handler may take it), and
+    /// [`Hub::presence`](crate::Hub::presence) lists rooms with `null` metas.
+    ///
+    /// With presence on, no handler may observe `PresenceWatch` ([`bind`](Server::bind)
+    /// fails).
+    pub fn presence(mut self, config: crate::PresenceConfig) -> Self {
+        self.config.presence = Some(config);
+        self
+    }
+
     /// The most rooms one connection may be in at once. Default: 128. Joining more answers
     /// [`HubError::TooManyRooms`](crate::HubError::TooManyRooms).
     pub fn max_rooms_per_connection(mut self, rooms: usize) -> Self {
@@ -640,8 +654,22 @@ impl Server {
         #[cfg(not(feature = "schema"))]
         let config = self.config;
         let registry = Registry::new(handlers)?;
+        let watch = crate::protocol::presence::PRESENCE_WATCH;
+        if config.presence.is_some() && registry.get(watch).is_some() {
+            return Err(Error::InvalidOption {
+                option: "presence",
+                reason: format!(
+                    "a handler observes {watch:?}, which the built-in presence watch answers: \
+                     rename the handler's `Type`, or leave presence off"
+                ),
+            });
+        }
         let adapter = self.adapter.unwrap_or_else(|| Arc::new(InProcess));
-        let hub = Hub::new(adapter, config.max_rooms_per_connection);
+        let hub = Hub::new(
+            adapter,
+            config.max_rooms_per_connection,
+            config.presence.clone(),
+        );
         let routes = super::Routes::new(
             config.serve_health,
             #[cfg(feature = "prometheus")]

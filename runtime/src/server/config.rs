@@ -78,6 +78,8 @@ pub(crate) struct Config {
     pub fallback: Option<super::extension::Fallback>,
     /// Who answers plain HTTP `POST` requests (the gateway's publish); `None`: 405.
     pub post_handler: Option<super::extension::PostHandler>,
+    /// Presence diffs and the built-in `PresenceWatch` ([`Server::presence`](crate::Server::presence)).
+    pub presence: Option<crate::PresenceConfig>,
     /// Serve `GET /health` ([`Server::serve_health`](crate::Server::serve_health)).
     pub serve_health: bool,
     /// Serve `GET /metrics` ([`Server::serve_metrics`](crate::Server::serve_metrics)).
@@ -117,6 +119,7 @@ impl Default for Config {
             protocols: Vec::new(),
             fallback: None,
             post_handler: None,
+            presence: None,
             serve_health: false,
             #[cfg(feature = "prometheus")]
             serve_metrics: false,

@@ -74,6 +74,12 @@ pub(crate) async fn message(text: &str, context: &Context, shared: &Arc<Shared>)
         }
         return;
     }
+    if message_type == crate::protocol::presence::PRESENCE_WATCH && context.hub().watches_presence()
+    {
+        let max_streams = shared.config.max_streams;
+        crate::hub::serve_watch(incoming.data, incoming.id, context, max_streams).await;
+        return;
+    }
     if !shared.middleware.is_empty() {
         let request =
             crate::middleware::Request::new(message_type, incoming.id, incoming.data, context);
@@ -211,6 +217,8 @@ fn claimed(text: &str, shared: &Shared) -> bool {
     match Incoming::parse(text) {
         Ok(incoming) => {
             incoming.message_type == crate::protocol::message_type::STREAM_CANCEL
+                || (incoming.message_type == crate::protocol::presence::PRESENCE_WATCH
+                    && shared.config.presence.is_some())
                 || shared.registry.get(&incoming.message_type).is_some()
         }
         Err(_) => false,

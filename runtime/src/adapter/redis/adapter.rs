@@ -6,7 +6,7 @@ use super::keys;
 use super::publisher::{Health, Publisher};
 use super::scripts::Scripts;
 use super::subscriber::Subscriber;
-use crate::adapter::{Adapter, AdapterError, Inbound, Outgoing};
+use crate::adapter::{Adapter, AdapterError, Inbound, Outgoing, PresenceRecord};
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -43,6 +43,8 @@ pub(super) struct Inner {
     pub(super) sweeper: OnceLock<oneshot::Sender<()>>,
     pub(super) scripts: Scripts,
     pub(super) health: Arc<Health>,
+    /// This process, once started (for reports of gone connections).
+    pub(super) inbound: OnceLock<Arc<dyn Inbound>>,
 }
 
 impl RedisAdapter {
@@ -67,6 +69,7 @@ impl RedisAdapter {
                 sweeper: OnceLock::new(),
                 scripts: Scripts::new(),
                 health: Health::new(),
+                inbound: OnceLock::new(),
             }),
         })
     }
@@ -180,6 +183,23 @@ impl Adapter for RedisAdapter {
         room: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>> {
         self.inner.room_members(room).boxed()
+    }
+
+    // ---- presence ----
+
+    fn connection_meta<'a>(
+        &'a self,
+        id: &'a ConnectionId,
+        meta: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), AdapterError>> {
+        self.inner.connection_meta(id, meta).boxed()
+    }
+
+    fn presences<'a>(
+        &'a self,
+        room: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<PresenceRecord>>, AdapterError>> {
+        self.inner.presences(room).boxed()
     }
 }
 

@@ -14,6 +14,7 @@ impl Inner {
     /// Connects (failing with a message naming the URL, its password hidden, when Redis is
     /// unreachable) and starts the adapter's tasks.
     pub(super) async fn start(&self, inbound: Arc<dyn Inbound>) -> Result<(), AdapterError> {
+        let _ = self.inbound.set(inbound.clone());
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.config.command_timeout))
             .set_response_timeout(Some(self.config.command_timeout))

@@ -22,3 +22,8 @@ pub(super) fn conn_rooms(prefix: &str, id: &ConnectionId) -> String {
 pub(super) fn conn_users(prefix: &str) -> String {
     format!("{prefix}:connusers")
 }
+
+/// The hash from connection id to its presence meta, as JSON (connections with a meta).
+pub(super) fn conn_metas(prefix: &str) -> String {
+    format!("{prefix}:connmeta")
+}

@@ -5,6 +5,8 @@
 //! - `{prefix}:connusers`, a hash from connection id to the user it belongs to (connections
 //!   admitted with a user id); a user's connections are also the members of a room of the
 //!   user's own, so that messages to the user reach every process holding one;
+//! - `{prefix}:connmeta`, a hash from connection id to its presence meta as JSON (connections
+//!   with a meta, see [`PresenceConfig::meta`](crate::PresenceConfig::meta));
 //! - `{prefix}:room:{room}`, a set of the room's members across processes (for counts and
 //!   member lists);
 //! - `{prefix}:connrooms:{id}`, a set of the rooms a connection is in (for cleaning up after a
@@ -29,12 +31,18 @@
 //! include its connections. A leave or close that fails while Redis is unreachable is repaired
 //! the same way: the close of the connection removes every membership Redis has for it, and a
 //! process's sweep removes its own connections that closed meanwhile.
+//!
+//! Presence ([`Hub::presence`](crate::Hub::presence)) is read from the same keys: a room's
+//! members, their users and their metas. The process whose sweep removes a gone process's
+//! connections (one process: the removal is one script) tells the hub, which sends leave
+//! diffs to the rooms' presence watchers on every process.
 
 mod adapter;
 mod config;
 mod connect;
 mod keys;
 mod operations;
+mod presence;
 mod publisher;
 mod scripts;
 mod subscriber;

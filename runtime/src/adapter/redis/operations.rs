@@ -166,12 +166,16 @@ impl Inner {
                 node: &node,
             };
             let ids = [id.as_str().to_owned()];
-            if let Err(error) = self
+            match self
                 .scripts
                 .remove_owned(&mut commands, prefix, owner, &ids)
                 .await
             {
-                tracing::debug!(%error, "removing a gone process's connection failed");
+                Ok(Some(gone)) => self.report_gone(gone),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::debug!(%error, "removing a gone process's connection failed");
+                }
             }
             return Ok(false);
         }
@@ -193,6 +197,6 @@ impl Inner {
 }
 
 /// A failed Redis command, as the hub sees it.
-fn unavailable(error: redis::RedisError) -> AdapterError {
+pub(super) fn unavailable(error: redis::RedisError) -> AdapterError {
     AdapterError::Unavailable(error.to_string())
 }

@@ -2,24 +2,30 @@
 //! no other process sees (or changes) them half done.
 //!
 //! Keys (under the prefix): `conns` (connection id → process), `room:{room}` (members),
-//! `connrooms:{id}` (the rooms of one connection), `connusers` (connection id → user id).
+//! `connrooms:{id}` (the rooms of one connection), `connusers` (connection id → user id),
+//! `connmeta` (connection id → presence meta).
 
+use crate::adapter::{GoneConnection, PresenceRecord};
+use crate::{ConnectionId, UserId};
 use redis::aio::ConnectionManager;
 
 /// Lua shared by both scripts: `forget(conns, prefix, id)` removes connection `id` from every
 /// room in its `connrooms` set (its user's room included), deletes that set and its entries in
-/// the `conns` and `connusers` hashes.
+/// the `conns`, `connusers` and `connmeta` hashes; returns the rooms it was in.
 macro_rules! forget_lua {
     () => {
         r"
 local function forget(conns, prefix, id)
   local rooms_key = prefix .. ':connrooms:' .. id
-  for _, room in ipairs(redis.call('SMEMBERS', rooms_key)) do
+  local rooms = redis.call('SMEMBERS', rooms_key)
+  for _, room in ipairs(rooms) do
     redis.call('SREM', prefix .. ':room:' .. room, id)
   end
   redis.call('DEL', rooms_key)
   redis.call('HDEL', conns, id)
   redis.call('HDEL', prefix .. ':connusers', id)
+  redis.call('HDEL', prefix .. ':connmeta', id)
+  return rooms
 end
 "
     };
@@ -29,7 +35,9 @@ end
 /// process's channel (whose subscribers are counted first: the process must have none, i.e. be
 /// gone; an empty channel skips the check, for this process's own leftovers), its node id, the
 /// key prefix, then the connection ids. An id another process owns by now is left alone.
-/// Returns how many were removed, or -1 if the process is alive.
+/// Returns -1 if the process is alive, else one array per removed connection: its id, `=` and
+/// its user (or an empty string), `=` and its presence meta (or an empty string), then its
+/// rooms.
 const REMOVE_OWNED: &str = concat!(
     forget_lua!(),
     r"
@@ -39,11 +47,17 @@ if ARGV[1] ~= '' then
     return -1
   end
 end
-local removed = 0
+local removed = {}
 for i = 4, #ARGV do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[2] then
-    forget(KEYS[1], ARGV[3], ARGV[i])
-    removed = removed + 1
+  local id = ARGV[i]
+  if redis.call('HGET', KEYS[1], id) == ARGV[2] then
+    local user = redis.call('HGET', ARGV[3] .. ':connusers', id)
+    local meta = redis.call('HGET', ARGV[3] .. ':connmeta', id)
+    local gone = {id, user and ('=' .. user) or '', meta and ('=' .. meta) or ''}
+    for _, room in ipairs(forget(KEYS[1], ARGV[3], id)) do
+      table.insert(gone, room)
+    end
+    table.insert(removed, gone)
   end
 end
 return removed
@@ -80,6 +94,26 @@ pub(super) struct Scripts {
     remove_closed: redis::Script,
 }
 
+/// One removed connection as the removal script describes it (see [`REMOVE_OWNED`]).
+fn gone(fields: Vec<String>) -> Option<GoneConnection> {
+    let mut fields = fields.into_iter();
+    let connection = ConnectionId::from(fields.next()?);
+    let user = fields.next()?;
+    let meta = fields.next()?;
+    let meta = meta
+        .strip_prefix('=')
+        .and_then(|meta| serde_json::from_str(meta).ok())
+        .unwrap_or(serde_json::Value::Null);
+    Some(GoneConnection {
+        record: PresenceRecord {
+            connection,
+            user: user.strip_prefix('=').map(UserId::from),
+            meta,
+        },
+        rooms: fields.collect(),
+    })
+}
+
 /// Whose connections [`Scripts::remove_owned`] removes.
 pub(super) enum Owner<'a> {
     /// A process believed gone: removes nothing if its channel has a subscriber.
@@ -97,22 +131,32 @@ impl Scripts {
     }
 
     /// Removes `ids` that `owner` owns, with their memberships; `None` if the owner turned out
-    /// to be alive, else how many were removed.
+    /// to be alive, else the removed connections.
     pub(super) async fn remove_owned(
         &self,
         commands: &mut ConnectionManager,
         prefix: &str,
         owner: Owner<'_>,
         ids: &[String],
-    ) -> redis::RedisResult<Option<usize>> {
+    ) -> redis::RedisResult<Option<Vec<GoneConnection>>> {
         let (channel, node) = match owner {
             Owner::Gone { channel, node } => (channel, node),
             Owner::ThisProcess { node } => ("", node),
         };
         let mut call = self.remove_owned.key(super::keys::conns(prefix));
         call.arg(channel).arg(node).arg(prefix).arg(ids);
-        let removed: i64 = call.invoke_async(commands).await?;
-        Ok(usize::try_from(removed).ok())
+        let removed: redis::Value = call.invoke_async(commands).await?;
+        if let redis::Value::Int(_) = removed {
+            return Ok(None);
+        }
+        match redis::from_redis_value::<Vec<Vec<String>>>(removed) {
+            Ok(removed) => Ok(Some(removed.into_iter().filter_map(gone).collect())),
+            Err(error) => {
+                // The removal happened; only its report is lost.
+                tracing::debug!(%error, "unreadable answer of the removal script");
+                Ok(Some(Vec::new()))
+            }
+        }
     }
 
     /// Removes connection `id`, closed on process `node` while in `rooms`.

@@ -189,6 +189,13 @@ async fn restore(
                 .arg(user.as_str())
                 .ignore();
         }
+        if let Some(meta) = config.inbound.presence_meta(id) {
+            pipe.cmd("HSET")
+                .arg(super::keys::conn_metas(&config.prefix))
+                .arg(id.as_str())
+                .arg(meta.to_string())
+                .ignore();
+        }
     }
     let mut rooms_of: HashMap<&ConnectionId, Vec<&str>> = HashMap::new();
     for (room, members) in &memberships {

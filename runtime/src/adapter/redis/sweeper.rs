@@ -104,7 +104,10 @@ async fn sweep(config: &mut SweeperConfig) -> redis::RedisResult<usize> {
                 .scripts
                 .remove_owned(&mut config.commands, &config.prefix, owner, batch)
                 .await?;
-            removed += count.unwrap_or(0);
+            if let Some(gone) = count {
+                removed += gone.len();
+                config.inbound.connections_gone(gone);
+            }
         }
     }
     if by_node.is_empty() {
@@ -133,7 +136,10 @@ async fn sweep(config: &mut SweeperConfig) -> redis::RedisResult<usize> {
                 .remove_owned(&mut config.commands, &config.prefix, owner, batch)
                 .await?;
             match count {
-                Some(count) => removed += count,
+                Some(gone) => {
+                    removed += gone.len();
+                    config.inbound.connections_gone(gone);
+                }
                 // Back (or never gone): leave the rest of its connections alone.
                 None => break,
             }
