@@ -150,7 +150,7 @@ async fn a_closed_connection_is_announced_in_each_of_its_rooms_once() {
         assert_eq!(joined["Type"], "Joined", "{joined}");
     }
     // Two watches are two streams: their items may come in either order.
-    let mut diffs = vec![watcher.recv().await, watcher.recv().await];
+    let mut diffs = [watcher.recv().await, watcher.recv().await];
     diffs.sort_by_key(|diff| diff["Id"].as_u64());
     for (diff, (watch, room)) in diffs.iter().zip([(1, "a"), (2, "b")]) {
         let (joins, _) = watcher.check_presence_diff(diff, room, watch);
