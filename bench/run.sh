@@ -2,7 +2,7 @@
 # exws benchmarks: builds in release once, runs every server pinned to one core and the load
 # generator pinned to the other, alternately, and prints markdown tables of medians and ratios.
 #
-#   bench/run.sh [throughput|latency|idle|fanout|cross|stall|streams|gateway|all]   (default: throughput)
+#   bench/run.sh [throughput|latency|idle|fanout|cross|engines|stall|streams|gateway|all]   (default: throughput)
 #
 # Settings (environment):
 #   ROUNDS=5 BENCH_SECONDS=10 WARMUP=2 CONNS=64 DEPTH=16 NUMBERS=4
@@ -16,6 +16,8 @@
 #   FANOUT_SERVERS="exws" FANOUT_REPEATS=1     servers of the fan-out run (`room`: the hand-written
 #                                               rooms server), each run FANOUT_REPEATS times, interleaved
 #   CROSS_RATE=10000 CROSS_RECEIVERS=1
+#   ENGINES="redis nats"                        engines of the `engines` run (rotated per round)
+#   ENGINE_FANOUT_RECEIVERS=10000               receivers of its two-process fan-out
 #   STALLED=1000 STALL_KIND=room                room | requests
 #   STREAM_ITEMS=2000000 STREAM_IDLE=10000      the streams run: items of one stream, idle streams
 #   GATEWAY_BACKENDS=2                          the gateway run: echo backend sockets
@@ -277,6 +279,72 @@ cross() {
     summary cross "$file"
 }
 
+# start_backend ENGINE: a private redis-server or nats-server (JetStream, memory only) on a
+# free port of 127.0.0.1, on the load generator's core; sets BACKEND_PID and BACKEND_URL.
+start_backend() {
+    local port
+    port="$(free_port)"
+    case "$1" in
+        redis)
+            taskset -c "$LOADGEN_CPU" redis-server --bind 127.0.0.1 --port "$port" --save '' \
+                --appendonly no --protected-mode yes >"$OUT/redis.log" 2>&1 &
+            BACKEND_PID=$!
+            BACKEND_URL="redis://127.0.0.1:$port/"
+            ;;
+        nats)
+            local store="$OUT/nats-store-$port"
+            mkdir -p "$store"
+            taskset -c "$LOADGEN_CPU" nats-server -a 127.0.0.1 -p "$port" -js -sd "$store" \
+                >"$OUT/nats.log" 2>&1 &
+            BACKEND_PID=$!
+            BACKEND_URL="nats://127.0.0.1:$port"
+            ;;
+    esac
+    EXTRA_PIDS+=("$BACKEND_PID")
+    for _ in $(seq 1 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    log "$1 did not listen on $port within 5 s"
+    return 1
+}
+
+# Both engines in one run, rounds interleaved (the engine order rotated per round): per round
+# and engine, a fresh backend and two exws servers on it; cross-process latency at CROSS_RATE
+# msg/s (sender on A, CROSS_RECEIVERS receivers on B), then fan-out to
+# ENGINE_FANOUT_RECEIVERS members split over A and B (sender on A).
+engines() {
+    local cross_file="$OUT/engines-cross.jsonl" fanout_file="$OUT/engines-fanout.jsonl"
+    : >"$cross_file"; : >"$fanout_file"
+    local list=(${ENGINES:-redis nats})
+    for round in $(seq 1 "$ROUNDS"); do
+        local shift=$(( (round - 1) % ${#list[@]} ))
+        local order=("${list[@]:$shift}" "${list[@]:0:$shift}")
+        for engine in "${order[@]}"; do
+            log "engines round $round/$ROUNDS: $engine"
+            start_backend "$engine"
+            start_server exws "--$engine" "$BACKEND_URL" --max-connections 19900
+            local a_pid="$STARTED_PID" a_url="$STARTED_URL"
+            EXTRA_PIDS+=("$a_pid")
+            start_server exws "--$engine" "$BACKEND_URL" --max-connections 19900
+            local b_pid="$STARTED_PID" b_url="$STARTED_URL"
+            EXTRA_PIDS+=("$b_pid")
+            loadgen cross --send-url "$a_url" --recv-url "$b_url" --rate "$CROSS_RATE" \
+                --receivers "$CROSS_RECEIVERS" --seconds "$BENCH_SECONDS" --warmup "$WARMUP" \
+                | jq -c --arg engine "$engine" --argjson round "$round" \
+                    '. + {engine: $engine, round: $round}' | tee -a "$cross_file" >&2
+            timeout 600 taskset -c "$LOADGEN_CPU" "$BIN/loadgen" fanout --url "$a_url" \
+                --second-url "$b_url" --receivers "${ENGINE_FANOUT_RECEIVERS:-10000}" \
+                --rounds "$FANOUT_ROUNDS" --size "$FANOUT_SIZE" --server-pid "$a_pid" \
+                --second-server-pid "$b_pid" \
+                | jq -c --arg engine "$engine" --argjson round "$round" \
+                    '. + {engine: $engine, round: $round}' | tee -a "$fanout_file" >&2
+            stop_pid "$a_pid"; stop_pid "$b_pid"; stop_pid "$BACKEND_PID"
+        done
+    done
+    python3 bench/summary.py engines "$OUT/engines"
+}
+
 stall() {
     local file="$OUT/stall.jsonl"
     : >"$file"
@@ -388,9 +456,10 @@ case "$what" in
     idle) idle ;;
     fanout) fanout ;;
     cross) cross ;;
+    engines) engines ;;
     stall) stall ;;
     streams) streams ;;
     gateway) gateway ;;
     all) throughput; latency; idle; fanout; cross; stall; streams ;;
-    *) echo "usage: $0 [throughput|latency|idle|fanout|cross|stall|streams|gateway|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [throughput|latency|idle|fanout|cross|engines|stall|streams|gateway|all]" >&2; exit 2 ;;
 esac

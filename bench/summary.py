@@ -2,7 +2,8 @@
 """Markdown tables of medians and ratios from the JSON lines bench/run.sh collects.
 
     python3 bench/summary.py KIND FILE    (KIND: throughput, latency, idle, fanout, cross, stall,
-                                          gateway, gateway-idle)
+                                          gateway, gateway-idle; engines: FILE is the prefix
+                                          of its two files)
 """
 import json
 import statistics
@@ -147,6 +148,28 @@ def cross(rows):
               f"| {r['p999_us']} | {r['max_us']} | {r['errors']} | {check(ok)} |")
 
 
+def engines(prefix):
+    """The `engines` run: `{prefix}-cross.jsonl` and `{prefix}-fanout.jsonl`, medians per engine."""
+    cross_rows = lines(prefix + "-cross.jsonl")
+    fanout_rows = lines(prefix + "-fanout.jsonl")
+    names = []
+    for r in cross_rows + fanout_rows:
+        if r["engine"] not in names:
+            names.append(r["engine"])
+    print("| engine | rounds | cross p50 µs | cross p99 µs | cross p999 µs | lost | fan-out p50 ms | fan-out p99 ms "
+          "| fan-out max ms | servers' CPU ms/msg | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in names:
+        c = [r for r in cross_rows if r["engine"] == name]
+        f = [r for r in fanout_rows if r["engine"] == name]
+        cpu = [r["server_cpu_ms_per_message"] for r in f if r.get("server_cpu_ms_per_message") is not None]
+        print(f"| {name} | {len(c)} | {median([r['p50_us'] for r in c]):.0f} | {median([r['p99_us'] for r in c]):.0f} "
+              f"| {median([r['p999_us'] for r in c]):.0f} | {sum(r['errors'] for r in c)} "
+              f"| {median([r['p50_us'] for r in f]) / 1000:.2f} | {median([r['p99_us'] for r in f]) / 1000:.2f} "
+              f"| {median([r['max_us'] for r in f]) / 1000:.2f} | {median(cpu) if cpu else float('nan'):.1f} "
+              f"| {sum(r['errors'] for r in f)} |")
+
+
 def stall(rows):
     print("| round | kind | stalled | held per stalled (KiB) | base replies/s | with stalled replies/s | drop % | errors |")
     print("|---|---|---|---|---|---|---|---|")
@@ -201,8 +224,12 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     kind, path = sys.argv[1], sys.argv[2]
-    rows = lines(path)
     print()
+    if kind == "engines":
+        engines(path)
+        print()
+        return
+    rows = lines(path)
     {"throughput": throughput, "latency": latency, "idle": idle, "fanout": fanout,
      "cross": cross, "stall": stall, "gateway": gateway, "gateway-idle": gateway_idle}[kind](rows)
     print()

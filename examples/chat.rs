@@ -5,8 +5,10 @@
 //! cargo run --example chat                                   # one process
 //! EXWS_REDIS_URL=redis://127.0.0.1:6379/ EXWS_ADDR=127.0.0.1:8801 cargo run --features redis --example chat
 //! EXWS_REDIS_URL=redis://127.0.0.1:6379/ EXWS_ADDR=127.0.0.1:8802 cargo run --features redis --example chat
+//! EXWS_NATS_URL=nats://127.0.0.1:4222 EXWS_ADDR=127.0.0.1:8803 cargo run --features nats --example chat
 //! ```
-//! With `EXWS_REDIS_URL`, every process sharing that Redis acts as one chat server.
+//! With `EXWS_REDIS_URL`, every process sharing that Redis acts as one chat server; with
+//! `EXWS_NATS_URL`, every process sharing that NATS (run with JetStream, `nats-server -js`).
 //!
 //! Open <http://127.0.0.1:8765/> for the chat page: `examples/chat/index.html` and its script
 //! `chat.js` (at `/chat.js`), plain HTML and JavaScript, and the browser client, which the
@@ -138,8 +140,10 @@ async fn main() -> ExitCode {
             // exws's errors say what failed and what to do; the variables are ours to explain.
             let hint = match error.downcast_ref::<exws::Error>() {
                 Some(exws::Error::Bind { .. }) => "; set EXWS_ADDR to another address",
-                Some(exws::Error::Adapter(_)) => "; check EXWS_REDIS_URL",
-                _ if error.is::<exws::adapter::AdapterError>() => "; check EXWS_REDIS_URL",
+                Some(exws::Error::Adapter(_)) => "; check EXWS_REDIS_URL or EXWS_NATS_URL",
+                _ if error.is::<exws::adapter::AdapterError>() => {
+                    "; check EXWS_REDIS_URL or EXWS_NATS_URL"
+                }
                 _ => "",
             };
             eprintln!("chat: {error}{hint}");
@@ -164,7 +168,7 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
             include_str!("chat/chat.js").as_bytes(),
         )
         .serve_browser_client()
-        // `GET /health` for load balancers: 503 while Redis is unreachable.
+        // `GET /health` for load balancers: 503 while Redis or NATS is unreachable.
         .serve_health();
     // With `--features prometheus`, exws's metrics at `GET /metrics` on the same port.
     #[cfg(feature = "prometheus")]
@@ -184,8 +188,16 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
             .pushes::<Broadcasted>()
             .serve_asyncapi();
     }
-    if let Ok(url) = std::env::var("EXWS_REDIS_URL") {
-        server = with_redis(server, &url)?;
+    match (
+        std::env::var("EXWS_REDIS_URL"),
+        std::env::var("EXWS_NATS_URL"),
+    ) {
+        (Ok(_), Ok(_)) => {
+            return Err("EXWS_REDIS_URL and EXWS_NATS_URL are both set: choose one engine".into())
+        }
+        (Ok(url), Err(_)) => server = with_redis(server, &url)?,
+        (Err(_), Ok(url)) => server = with_nats(server, &url)?,
+        (Err(_), Err(_)) => {}
     }
     let server = server.bind(addr).await?;
     println!("exws listening on ws://{}", server.local_addr());
@@ -203,6 +215,19 @@ fn with_redis(server: Server, url: &str) -> Result<Server, Box<dyn std::error::E
 fn with_redis(_server: Server, _url: &str) -> Result<Server, Box<dyn std::error::Error>> {
     Err(
         "EXWS_REDIS_URL is set but this build has no Redis support: run with `--features redis`"
+            .into(),
+    )
+}
+
+#[cfg(feature = "nats")]
+fn with_nats(server: Server, url: &str) -> Result<Server, Box<dyn std::error::Error>> {
+    Ok(server.adapter(exws::adapter::NatsAdapter::new(url)?))
+}
+
+#[cfg(not(feature = "nats"))]
+fn with_nats(_server: Server, _url: &str) -> Result<Server, Box<dyn std::error::Error>> {
+    Err(
+        "EXWS_NATS_URL is set but this build has no NATS support: run with `--features nats`"
             .into(),
     )
 }

@@ -1,14 +1,14 @@
 //! `exws gateway` as a process, the way a PyStrands user runs it: a backend written against
 //! the PyPI client, unchanged, serves clients through it; two processes on one real
-//! `redis-server` act as one. And the bridge example (`examples/gateway_bridge.rs`): Rust
+//! `redis-server` (`--redis`) or `nats-server` (`--nats`) act as one. And the bridge example (`examples/gateway_bridge.rs`): Rust
 //! answers its `Type`, the backend gets the rest.
 
-#![cfg(all(feature = "gateway", feature = "redis"))]
+#![cfg(all(feature = "gateway", any(feature = "redis", feature = "nats")))]
 
 mod harness;
 
+use harness::engine::Engine;
 use harness::gateway::{connect, free_port, GatewayProcess, PyBackend, RawBackend};
-use harness::redis_server::RedisServer;
 use std::net::SocketAddr;
 
 /// Connects `id` into `room` and waits until the backend heard of it.
@@ -36,13 +36,14 @@ async fn the_cli_gateway_serves_an_unchanged_pystrands_backend() {
     assert_eq!(alice.next_text().await, "héllo ✓");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_cli_gateways_on_redis_act_as_one() {
-    let redis = RedisServer::start();
+engine_tests!(two_cli_gateways_on_one_backend_act_as_one);
+
+async fn two_cli_gateways_on_one_backend_act_as_one(engine: Engine) {
+    let backend = engine.start();
     let cli = harness::process::cli_binary();
-    let url = redis.url();
-    let one = GatewayProcess::start(&cli, &["--redis", &url]).await;
-    let two = GatewayProcess::start(&cli, &["--redis", &url]).await;
+    let (flag, url) = (backend.gateway_flag(), backend.url());
+    let one = GatewayProcess::start(&cli, &[flag, &url]).await;
+    let two = GatewayProcess::start(&cli, &[flag, &url]).await;
     let mut backend_one = PyBackend::start_on(one.backend.port()).await;
     let mut backend_two = PyBackend::start_on(two.backend.port()).await;
     let mut alice = join(&one, &mut backend_one, "alice", "red").await;
@@ -54,7 +55,7 @@ async fn two_cli_gateways_on_redis_act_as_one() {
     assert_eq!(
         bob.next_text().await,
         "hello red",
-        "through Redis to the other process"
+        "through the backend to the other process"
     );
 
     bob.send("to:alice:hi alice").await;

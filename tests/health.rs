@@ -1,10 +1,11 @@
 //! `GET /health` and `GET /metrics` on the server's own port (opt-in), and as axum routes:
-//! the report's fields, 503 while Redis is unreachable (a real `redis-server` the test stops
-//! and starts again), and the Prometheus text.
+//! the report's fields, 503 while the distributed engine's backend is unreachable (a real
+//! `redis-server` or `nats-server` the test stops and starts again, once per engine), and the
+//! Prometheus text.
 
 mod harness;
 use exws::{handlers, Server};
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "nats"))]
 use harness::raw::http_exchange;
 use harness::{skipped_over, within, Client, TestServer, Transport};
 use serde_json::Value;
@@ -115,12 +116,13 @@ async fn health_is_an_axum_route_too() {
     );
 }
 
-#[cfg(feature = "redis")]
-mod redis_outage {
+#[cfg(any(feature = "redis", feature = "nats"))]
+mod backend_outage {
     use super::*;
-    use crate::harness::redis_server::RedisServer;
-    use exws::adapter::{RedisAdapter, RedisAdapterConfig};
+    use crate::harness::engine::{Engine, Settings};
     use std::time::Duration;
+
+    engine_tests!(health_turns_503_while_the_backend_is_unreachable);
 
     /// Asks `/health` until it answers `status`, failing after the harness's timeout.
     async fn health_turns(addr: SocketAddr, status: u16) -> Value {
@@ -136,31 +138,30 @@ mod redis_outage {
         .await
     }
 
-    #[tokio::test]
-    async fn health_turns_503_while_redis_is_unreachable() {
+    async fn health_turns_503_while_the_backend_is_unreachable(engine: Engine) {
         if skipped_over(Transport::Axum, "the axum app routes plain HTTP itself") {
             return;
         }
-        let mut redis = RedisServer::start();
-        let adapter = RedisAdapter::with_config(
-            RedisAdapterConfig::new(redis.url())
-                .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(100)),
-        )
-        .expect("a valid URL");
-        let server = TestServer::start(server().adapter(adapter).serve_health()).await;
+        let mut backend = engine.start();
+        let settings = Settings {
+            reconnect_backoff: Some((Duration::from_millis(20), Duration::from_millis(100))),
+            ..Settings::default()
+        };
+        let (bound, _) = backend.attach(server().serve_health(), &settings);
+        let server = TestServer::start(bound).await;
         let (status, report) = health(server.addr()).await;
         assert_eq!(status, 200, "{report}");
-        assert_eq!(report["adapter"]["name"], "redis");
+        assert_eq!(report["adapter"]["name"], engine.adapter_name());
         assert_eq!(report["adapter"]["reachable"], true);
 
-        redis.stop();
+        backend.stop();
         let report = health_turns(server.addr(), 503).await;
         assert_eq!(report["status"], "unavailable");
         assert_eq!(report["adapter"]["reachable"], false);
         let mut client = Client::connect(server.addr()).await;
         client.assert_alive().await;
 
-        redis.restart();
+        backend.restart();
         let report = health_turns(server.addr(), 200).await;
         assert_eq!(report["status"], "ok");
         assert_eq!(report["connections"], 1);

@@ -84,8 +84,17 @@ pub struct GatewayArgs {
     pub publish_token: Option<String>,
     /// Several gateway processes on this Redis act as one (rooms, clients and broadcasts
     /// across all of them) [default: one process].
-    #[arg(long, env = "EXWS_REDIS_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "EXWS_REDIS_URL",
+        value_name = "URL",
+        conflicts_with = "nats"
+    )]
     pub redis: Option<String>,
+    /// Several gateway processes on this NATS (with JetStream, `nats-server -js`) act as one,
+    /// as with --redis [default: one process].
+    #[arg(long, env = "EXWS_NATS_URL", value_name = "URL")]
+    pub nats: Option<String>,
     /// Serve wss://: the certificate chain, PEM (with --tls-key) [default: plain ws://].
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -206,6 +215,11 @@ fn server(args: &GatewayArgs) -> Result<Server, Failure> {
     if let Some(url) = &args.redis {
         let adapter = exws::adapter::RedisAdapter::new(url.as_str())
             .map_err(|error| Failure::new(exit::USAGE, format!("--redis: {error}")))?;
+        server = server.adapter(adapter);
+    }
+    if let Some(url) = &args.nats {
+        let adapter = exws::adapter::NatsAdapter::new(url.as_str())
+            .map_err(|error| Failure::new(exit::USAGE, format!("--nats: {error}")))?;
         server = server.adapter(adapter);
     }
     Ok(server)

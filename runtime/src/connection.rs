@@ -6,7 +6,7 @@ mod queue;
 
 pub use call::{CallError, DEFAULT_CALL_TIMEOUT, MAX_PENDING_CALLS};
 pub(crate) use call::{ANSWER, ANSWER_ERROR};
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "nats"))]
 pub(crate) use id::process_prefix;
 pub use id::ConnectionId;
 pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};

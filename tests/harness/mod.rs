@@ -13,6 +13,10 @@
 //! - [`presence`]: the chat handlers with presence on, users and metas from the handshake;
 //! - [`process`]: the examples and the CLI as OS processes;
 //! - [`redis_server`]: a real `redis-server` on a free port;
+//! - [`nats_server`]: a real `nats-server` with JetStream on a free port;
+//! - [`engine`]: the distributed engines behind one interface, for the one adapter suite
+//!   that runs against each ([`engine_tests!`](crate::engine_tests));
+//! - [`ports`]: free ports for those servers;
 //! - [`memory`]: the process's resident memory.
 
 // Each test binary uses a different subset of the harness.
@@ -20,10 +24,14 @@
 
 pub mod chat;
 pub mod client;
+#[cfg(any(feature = "redis", feature = "nats"))]
+pub mod engine;
 #[cfg(feature = "gateway")]
 pub mod gateway;
 pub mod handlers;
 pub mod memory;
+pub mod nats_server;
+pub mod ports;
 pub mod presence;
 pub mod process;
 pub mod raw;

@@ -1,5 +1,5 @@
 //! The examples' binaries (`examples/*.rs`) for the tests that run them as OS processes
-//! (`tests/chat_example.rs`, `tests/redis_cluster.rs`, `tests/telegram.rs`,
+//! (`tests/chat_example.rs`, `tests/cluster.rs`, `tests/telegram.rs`,
 //! `tests/example_errors.rs`).
 //!
 //! `EXWS_<NAME>_BIN` (e.g. `EXWS_CHAT_BIN`) names a binary built beforehand; `scripts/test`
@@ -68,6 +68,9 @@ fn features() -> Vec<&'static str> {
     let mut features = Vec::new();
     if cfg!(feature = "redis") {
         features.push("redis");
+    }
+    if cfg!(feature = "nats") {
+        features.push("nats");
     }
     if cfg!(feature = "prometheus") {
         features.push("prometheus");

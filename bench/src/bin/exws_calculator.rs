@@ -18,8 +18,11 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: String,
     /// Redis URL: several processes on the same Redis act as one server.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "nats")]
     redis: Option<String>,
+    /// NATS URL (with JetStream): several processes on the same NATS act as one server.
+    #[arg(long)]
+    nats: Option<String>,
     /// The most connections at once (default: exws's default).
     #[arg(long)]
     max_connections: Option<usize>,
@@ -114,6 +117,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut server = Server::new();
     if let Some(url) = &args.redis {
         server = server.adapter(exws::adapter::RedisAdapter::new(url.as_str())?);
+    }
+    if let Some(url) = &args.nats {
+        server = server.adapter(exws::adapter::NatsAdapter::new(url.as_str())?);
     }
     if let Some(connections) = args.max_connections {
         server = server.max_connections(connections);

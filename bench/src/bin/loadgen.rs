@@ -170,6 +170,13 @@ struct FanoutArgs {
     /// on a busy machine).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// A second server on the same backend: half the receivers join the room there (the
+    /// sender stays on `--url`), so the fan-out crosses processes.
+    #[arg(long)]
+    second_url: Option<String>,
+    /// The second server's process id (its CPU time is added to the first's).
+    #[arg(long)]
+    second_server_pid: Option<u32>,
 }
 
 #[derive(ClapArgs)]
@@ -466,16 +473,35 @@ struct Arrivals {
 async fn fanout(args: FanoutArgs) -> Result {
     let room = "fanout";
     let started = Instant::now();
-    let (receivers, failed) = open_many(
+    let here = if args.second_url.is_some() {
+        args.receivers.div_ceil(2)
+    } else {
+        args.receivers
+    };
+    let (mut receivers, mut failed) = open_many(
         &args.url,
         0,
-        args.receivers,
+        here,
         args.sources,
         args.concurrency,
         Some(room),
         None,
     )
     .await;
+    if let Some(second) = &args.second_url {
+        let (there, there_failed) = open_many(
+            second,
+            here,
+            args.receivers - here,
+            args.sources,
+            args.concurrency,
+            Some(room),
+            None,
+        )
+        .await;
+        receivers.extend(there);
+        failed += there_failed;
+    }
     let join_seconds = started.elapsed().as_secs_f64();
     let arrivals = Arc::new(Arrivals {
         base: Instant::now(),
@@ -521,7 +547,21 @@ async fn fanout(args: FanoutArgs) -> Result {
     let mut sender = connect(&args.url, ConnectOptions::default()).await?;
     let mut latencies = Latencies::default();
     let mut missing = 0;
-    let server_ticks = args.server_pid.map(cpu_ticks).transpose()?;
+    let servers: Vec<u32> = args
+        .server_pid
+        .into_iter()
+        .chain(args.second_server_pid)
+        .collect();
+    let servers_ticks = |pids: &[u32]| -> Result<u64> {
+        let ticks = pids
+            .iter()
+            .map(|pid| cpu_ticks(*pid))
+            .sum::<std::io::Result<u64>>();
+        Ok(ticks?)
+    };
+    let server_ticks = (!servers.is_empty())
+        .then(|| servers_ticks(&servers))
+        .transpose()?;
     let own_ticks = cpu_ticks(std::process::id())?;
     for round in 0..args.rounds {
         let mut text = format!("r{round}:");
@@ -551,14 +591,15 @@ async fn fanout(args: FanoutArgs) -> Result {
     let errors = failed + missing + arrivals.wrong.load(Ordering::Relaxed);
     // CPU milliseconds per message (one clock tick is 10 ms: use enough rounds).
     let per_message = |ticks: u64| ticks as f64 * 10.0 / args.rounds.max(1) as f64;
-    let server_cpu_ms = match (args.server_pid, server_ticks) {
-        (Some(pid), Some(before)) => Some(per_message(cpu_ticks(pid)? - before)),
-        _ => None,
+    let server_cpu_ms = match server_ticks {
+        Some(before) => Some(per_message(servers_ticks(&servers)? - before)),
+        None => None,
     };
     let loadgen_cpu_ms = per_message(cpu_ticks(std::process::id())? - own_ticks);
     println!(
         "{}",
-        json!({"mode": "fanout", "receivers": arrivals.receivers, "rounds": args.rounds,
+        json!({"mode": "fanout", "receivers": arrivals.receivers,
+               "processes": if args.second_url.is_some() { 2 } else { 1 }, "rounds": args.rounds,
                "size": args.size, "measured": latencies.len(),
                "server_cpu_ms_per_message": server_cpu_ms,
                "loadgen_cpu_ms_per_message": loadgen_cpu_ms,

@@ -137,7 +137,7 @@ pub trait Adapter: Send + Sync + 'static {
 
     // ---- health ----
 
-    /// The adapter's name in the [health report](crate::HealthReport): `in_process`, `redis`.
+    /// The adapter's name in the [health report](crate::HealthReport): `in_process`, `redis`, `nats`.
     /// By default `custom`.
     fn name(&self) -> &'static str {
         "custom"

@@ -16,7 +16,8 @@
 //! Engines: [`InProcess`] (the default) has no other processes to tell. [`RedisAdapter`]
 //! (feature `redis`) makes every process connected to the same Redis act as one server:
 //! broadcasts, room messages and direct messages reach the right connections wherever they
-//! are, and room member counts are global.
+//! are, and room member counts are global. [`NatsAdapter`] (feature `nats`) does the same over
+//! NATS, with the shared view of rooms and connections in a JetStream stream.
 
 mod call;
 mod engine;
@@ -24,9 +25,15 @@ mod error;
 mod in_process;
 mod inbound;
 mod message;
+#[cfg(feature = "nats")]
+mod nats;
 mod presence;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(any(feature = "redis", feature = "nats"))]
+mod url;
+#[cfg(any(feature = "redis", feature = "nats"))]
+mod wire;
 
 pub use call::{AnswerSender, CallAnswer, CallOutcome, CallRequest};
 pub use engine::Adapter;
@@ -34,6 +41,8 @@ pub use error::AdapterError;
 pub use in_process::InProcess;
 pub use inbound::Inbound;
 pub use message::{Outgoing, Target};
+#[cfg(feature = "nats")]
+pub use nats::{NatsAdapter, NatsAdapterConfig};
 pub use presence::{GoneConnection, PresenceRecord};
 #[cfg(feature = "redis")]
 pub use redis::{RedisAdapter, RedisAdapterConfig};

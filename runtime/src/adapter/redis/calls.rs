@@ -8,7 +8,7 @@ use super::adapter::Inner;
 use super::operations::unavailable;
 use super::publisher::Publisher;
 use super::subscriber::{self, SubscriberConfig};
-use super::wire::{self, AnswerHeader, AnswerKind, CallHeader, Kind};
+use crate::adapter::wire::{self, AnswerHeader, AnswerKind, CallHeader, Kind};
 use crate::adapter::{AdapterError, AnswerSender, CallAnswer, CallOutcome, CallRequest, Target};
 use crate::ConnectionId;
 use serde::Deserialize;
@@ -160,7 +160,7 @@ impl Inner {
                 (subscriber::node_channel(prefix, &node), Some(connection))
             }
         };
-        let payload = wire::encode_kind(&self.node, &call.except, to, Kind::Call(header), data);
+        let payload = wire::encode_kind(&self.node, 0, &call.except, to, Kind::Call(header), data);
         publisher.publish(channel, payload).await
     }
 }
@@ -202,7 +202,7 @@ pub(super) fn received(
                 connection: answer.connection,
                 kind,
             };
-            let payload = wire::encode_kind(&node, &[], None, Kind::Answer(header), &body);
+            let payload = wire::encode_kind(&node, 0, &[], None, Kind::Answer(header), &body);
             if let Err(error) = publisher.publish(channel.clone(), payload).await {
                 // The asking process reports this callee as timed out.
                 tracing::debug!(%error, "an answer could not be sent back");

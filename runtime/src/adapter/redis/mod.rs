@@ -54,7 +54,6 @@ mod publisher;
 mod scripts;
 mod subscriber;
 mod sweeper;
-mod wire;
 
 pub use adapter::RedisAdapter;
 pub use config::RedisAdapterConfig;

@@ -3,7 +3,8 @@
 
 use super::adapter::Inner;
 use super::scripts::Owner;
-use super::{keys, subscriber, wire};
+use super::{keys, subscriber};
+use crate::adapter::wire;
 use crate::adapter::{AdapterError, Outgoing, Target};
 use crate::{ConnectionId, UserId};
 
@@ -141,7 +142,7 @@ impl Inner {
                     Target::Room(room) => subscriber::room_channel(prefix, room),
                     _ => subscriber::everyone_channel(prefix),
                 };
-                let payload = wire::encode(&self.node, &message.except, None, text);
+                let payload = wire::encode(&self.node, 0, &message.except, None, text);
                 publisher.publish(channel, payload).await?;
                 return Ok(true);
             }
@@ -155,7 +156,7 @@ impl Inner {
             .await
             .map_err(unavailable)?;
         let Some(node) = node else { return Ok(false) };
-        let payload = wire::encode(&self.node, &message.except, Some(id), text);
+        let payload = wire::encode(&self.node, 0, &message.except, Some(id), text);
         let channel = subscriber::node_channel(prefix, &node);
         if publisher.publish_counted(channel, payload).await? == 0 {
             // Nobody listens for that process any more: it is gone, and so is this

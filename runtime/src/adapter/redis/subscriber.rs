@@ -3,7 +3,7 @@
 
 use super::calls::{self, Routes};
 use super::publisher::{Health, Publisher};
-use super::wire;
+use crate::adapter::wire;
 use crate::adapter::AdapterError;
 use crate::adapter::Inbound;
 use crate::adapter::Target;

@@ -1,32 +1,31 @@
-//! Two gateways on one real `redis-server` (started by the test on a free port) act as one:
+//! Two gateways on one real backend (Redis or NATS, started by the test on a free port) act as
+//! one, once per engine:
 //! room messages, direct messages and broadcasts from a backend of either reach the clients of
 //! both, each client's events go to a backend of its own gateway, and a client id held on one
 //! gateway is refused on the other.
 
-#![cfg(all(feature = "gateway", feature = "redis"))]
+#![cfg(all(feature = "gateway", any(feature = "redis", feature = "nats")))]
 
 mod harness;
 
-use exws::adapter::{RedisAdapter, RedisAdapterConfig};
+use harness::engine::{Backend, Engine};
 use harness::gateway::{admitted, start_with, test_config, try_connect, RawBackend, TestGateway};
-use harness::redis_server::RedisServer;
 use serde_json::json;
 
-async fn gateway_on(redis: &RedisServer) -> TestGateway {
-    let adapter = RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix("gw-test"))
-        .expect("a valid Redis URL");
+engine_tests!(two_gateways_on_one_backend_act_as_one);
+
+async fn gateway_on(backend: &Backend) -> TestGateway {
     start_with(
-        exws::Server::with_handlers([]).adapter(adapter),
+        backend.adapter(exws::Server::with_handlers([]), "gw-test"),
         test_config(),
     )
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_gateways_on_redis_act_as_one() {
-    let redis = RedisServer::start();
-    let one = gateway_on(&redis).await;
-    let two = gateway_on(&redis).await;
+async fn two_gateways_on_one_backend_act_as_one(engine: Engine) {
+    let backend = engine.start();
+    let one = gateway_on(&backend).await;
+    let two = gateway_on(&backend).await;
     let mut backend_one = RawBackend::connect(one.backend).await;
     let mut backend_two = RawBackend::connect(two.backend).await;
     one.wait_backends(1).await;

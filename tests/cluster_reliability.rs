@@ -1,24 +1,31 @@
-//! Reliability with the Redis adapter, on a real `redis-server` each test starts: one user
-//! with connections on two processes, a join racing its connection's close, nothing queued
-//! while Redis is unreachable, and a publish queue bounded in bytes.
+//! Reliability of the distributed engines, once per engine (the backend and NATS, on a real server
+//! each test starts): one user with connections on two processes, a join racing its
+//! connection's close, nothing queued while the backend is unreachable, and a publish queue
+//! bounded in bytes.
 
-#![cfg(feature = "redis")]
+#![cfg(any(feature = "redis", feature = "nats"))]
 
 mod harness;
 
-use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::auth::{Admission, HandshakeRejection};
 use exws::{
     handlers, message, BoundServer, Connection, ConnectionId, HandshakeRequest, Hub, HubError,
     Server, UserId,
 };
-use harness::redis_server::RedisServer;
+use harness::engine::{unique_prefix, Backend, Engine, Settings};
 use harness::{wait_for, within, Client, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// How long state may take to settle in Redis.
+engine_tests!(
+    two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_apart,
+    a_join_racing_its_connections_close_leaves_nothing_in_the_backend,
+    a_send_refused_while_the_backend_is_unreachable_is_never_delivered_later,
+    the_publish_queue_is_bounded_in_bytes,
+);
+
+/// How long state may take to settle in the backend.
 const SETTLE: Duration = Duration::from_secs(10);
 
 #[derive(Deserialize)]
@@ -83,24 +90,10 @@ async fn by_user(request: HandshakeRequest) -> Result<Admission, HandshakeReject
     })
 }
 
-fn unique_prefix(test: &str) -> String {
-    format!("exws-test-{}-{test}", std::process::id())
-}
-
-async fn bind(
-    redis: &RedisServer,
-    prefix: &str,
-    config: impl FnOnce(RedisAdapterConfig) -> RedisAdapterConfig,
-) -> BoundServer {
-    let adapter =
-        RedisAdapter::with_config(config(RedisAdapterConfig::new(redis.url()).prefix(prefix)))
-            .expect("a valid Redis URL");
-    harness::server::bind(
-        Server::with_handlers(handlers![join_room, who_am_i, join_when_closed])
-            .authenticator(by_user)
-            .adapter(adapter),
-    )
-    .await
+async fn bind(backend: &Backend, settings: &Settings) -> BoundServer {
+    let server = Server::with_handlers(handlers![join_room, who_am_i, join_when_closed])
+        .authenticator(by_user);
+    harness::server::bind(backend.attach(server, settings).0).await
 }
 
 async fn connect_as(server: &TestServer, user: &str) -> (Client, ConnectionId) {
@@ -126,12 +119,13 @@ where
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_apart() {
-    let redis = RedisServer::start();
+async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_apart(
+    engine: Engine,
+) {
+    let backend = engine.start();
     let prefix = unique_prefix("user-tabs");
-    let a = bind(&redis, &prefix, |config| config).await;
-    let b = bind(&redis, &prefix, |config| config).await;
+    let a = bind(&backend, &Settings::prefix(&prefix)).await;
+    let b = bind(&backend, &Settings::prefix(&prefix)).await;
     let (hub_a, hub_b) = (a.hub(), b.hub());
     let (server_a, server_b) = (TestServer::serve(a), TestServer::serve(b));
 
@@ -186,10 +180,11 @@ async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_ap
 
     // The phone closes: the laptop keeps its room, its direct messages and its user's.
     phone.close().await;
-    let user_room = format!("{prefix}:room:\u{1}user:ada");
-    settle("the phone leaving its user's room in Redis", || async {
-        redis.set_members(&user_room).await == vec![laptop_id.to_string()]
-    })
+    let user_room = "\u{1}user:ada";
+    settle(
+        "the phone leaving its user's room in the backend",
+        || async { backend.room_members(&prefix, user_room).await == vec![laptop_id.to_string()] },
+    )
     .await;
     hub_b
         .room("r")
@@ -216,22 +211,20 @@ async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_ap
         .expect("sent");
     assert_eq!(laptop.recv().await["Data"]["text"], "user");
     assert_eq!(
-        redis.set_members(&format!("{prefix}:room:r")).await,
+        backend.room_members(&prefix, "r").await,
         vec![laptop_id.to_string()]
     );
     assert_eq!(
-        redis.hash_keys(&format!("{prefix}:connusers")).await,
+        backend.connections_with_users(&prefix).await,
         vec![laptop_id.to_string()]
     );
 
-    // Once every device is gone, the user is unknown everywhere and Redis holds nothing of it.
+    // Once every device is gone, the user is unknown everywhere and the backend holds nothing
+    // of it.
     laptop.close().await;
-    settle("the user's last connection leaving Redis", || async {
-        redis.set_members(&user_room).await.is_empty()
-            && redis
-                .hash_keys(&format!("{prefix}:connusers"))
-                .await
-                .is_empty()
+    settle("the user's last connection leaving the backend", || async {
+        backend.room_members(&prefix, user_room).await.is_empty()
+            && backend.connections_with_users(&prefix).await.is_empty()
     })
     .await;
     assert!(matches!(
@@ -247,11 +240,10 @@ async fn two_tabs_of_one_user_on_two_processes_both_get_its_messages_and_stay_ap
     assert!(server_b.shutdown().await.is_ok());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_join_racing_its_connections_close_leaves_nothing_in_redis() {
-    let redis = RedisServer::start();
+async fn a_join_racing_its_connections_close_leaves_nothing_in_the_backend(engine: Engine) {
+    let backend = engine.start();
     let prefix = unique_prefix("join-race");
-    let bound = bind(&redis, &prefix, |config| config).await;
+    let bound = bind(&backend, &Settings::prefix(&prefix)).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
     let mut ids = Vec::new();
@@ -272,34 +264,32 @@ async fn a_join_racing_its_connections_close_leaves_nothing_in_redis() {
     // Joins still in flight land (or are taken back) within a few round trips.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for room in 0..4 {
-        let key = format!("{prefix}:room:race-{room}");
-        settle(&format!("{key} to be empty"), || async {
-            redis.set_members(&key).await.is_empty()
+        let room = format!("race-{room}");
+        settle(&format!("{room} to be empty"), || async {
+            backend.room_members(&prefix, &room).await.is_empty()
         })
         .await;
     }
     for id in &ids {
-        let key = format!("{prefix}:connrooms:{id}");
         assert!(
-            redis.set_members(&key).await.is_empty(),
-            "{key} was left behind"
+            backend.rooms_of(&prefix, id.as_str()).await.is_empty(),
+            "the rooms of {id} were left behind"
         );
     }
-    assert!(redis.hash_keys(&format!("{prefix}:conns")).await.is_empty());
+    assert!(backend.connections(&prefix).await.is_empty());
     assert!(server.shutdown().await.is_ok());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
-    let mut redis = RedisServer::start();
+async fn a_send_refused_while_the_backend_is_unreachable_is_never_delivered_later(engine: Engine) {
+    let mut backend = engine.start();
     let prefix = unique_prefix("refused-send");
-    let fast = |config: RedisAdapterConfig| {
-        config
-            .command_timeout(Duration::from_millis(300))
-            .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(200))
+    let fast = Settings {
+        command_timeout: Some(Duration::from_millis(300)),
+        reconnect_backoff: Some((Duration::from_millis(50), Duration::from_millis(200))),
+        ..Settings::prefix(&prefix)
     };
-    let a = bind(&redis, &prefix, fast).await;
-    let b = bind(&redis, &prefix, fast).await;
+    let a = bind(&backend, &fast).await;
+    let b = bind(&backend, &fast).await;
     let hub_a = a.hub();
     let (server_a, server_b) = (TestServer::serve(a), TestServer::serve(b));
     let (mut listener, _) = connect_as(&server_b, "bob").await;
@@ -308,9 +298,9 @@ async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
         1
     );
 
-    // A frozen Redis (as in a partition) answers nothing; sends wait in the publish queue
+    // A frozen backend (as in a partition) answers nothing; sends wait in the publish queue
     // until the adapter notices, and are refused from then on.
-    redis.pause();
+    backend.pause();
     settle("a send to be refused", || async {
         hub_a
             .room("r")
@@ -329,12 +319,12 @@ async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
             })
             .await
             .is_err(),
-        "sends are refused while Redis is unreachable"
+        "sends are refused while the backend is unreachable"
     );
-    // Redis comes back at once: a refused send must not be in anything it still processes.
-    redis.resume();
+    // the backend comes back at once: a refused send must not be in anything it still processes.
+    backend.resume();
 
-    // Once Redis is back, markers get through; nothing refused may arrive before them.
+    // Once the backend is back, markers get through; nothing refused may arrive before them.
     let deadline = Instant::now() + SETTLE;
     let mut marker = 0;
     loop {
@@ -362,21 +352,23 @@ async fn a_send_refused_while_redis_is_unreachable_is_never_delivered_later() {
     assert!(server_b.shutdown().await.is_ok());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_publish_queue_is_bounded_in_bytes() {
-    let mut redis = RedisServer::start();
+async fn the_publish_queue_is_bounded_in_bytes(engine: Engine) {
+    let mut backend = engine.start();
     let prefix = unique_prefix("publish-bytes");
-    let bound = bind(&redis, &prefix, |config| {
-        config
-            .publish_queue_bytes(64 * 1024)
-            .command_timeout(Duration::from_secs(5))
-    })
+    let bound = bind(
+        &backend,
+        &Settings {
+            publish_queue_bytes: Some(64 * 1024),
+            command_timeout: Some(Duration::from_secs(5)),
+            ..Settings::prefix(&prefix)
+        },
+    )
     .await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
 
-    // A frozen Redis answers nothing: what is published waits in the queue.
-    redis.pause();
+    // A frozen backend answers nothing: what is published waits in the queue.
+    backend.pause();
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let sending = {
         let (hub, sent) = (hub.clone(), sent.clone());
@@ -394,7 +386,7 @@ async fn the_publish_queue_is_bounded_in_bytes() {
         (1..=3).contains(&queued),
         "{queued} messages of 20 KiB were accepted into a 64 KiB publish queue"
     );
-    redis.resume();
+    backend.resume();
     within("the remaining sends", sending)
         .await
         .expect("no panic");

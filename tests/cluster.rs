@@ -1,97 +1,97 @@
-//! The Redis adapter: two servers sharing one real `redis-server` act as one chat server.
-//! Global member counts, room messages, direct messages and broadcasts across servers, room
-//! channel subscriptions that follow local members, cleanup in Redis after a dropped
-//! connection, a Redis restart, and the chat example run as two OS processes.
+//! The adapter suite, once per distributed engine (Redis and NATS, each on a real server the
+//! test starts): two servers sharing one backend act as one chat server. Global member counts,
+//! room messages, direct messages and broadcasts across servers, room subscriptions that
+//! follow local members, cleanup in the backend after a dropped connection, a backend restart,
+//! a killed process swept out, and the chat example run as two OS processes.
 //!
-//! Needs `redis-server` on PATH (the tests fail, not skip, without it). "Does not receive" is
-//! proven without waiting: the sender then broadcasts a marker, which travels the same way
-//! (Redis pub/sub keeps one publisher's order), and each connection's next message must be it.
+//! Needs `redis-server` and `nats-server` on PATH for features `redis` and `nats` (the tests
+//! fail, not skip, without them). "Does not receive" is proven without waiting: the sender then
+//! broadcasts a marker, which travels the same way (each engine keeps one publisher's order),
+//! and each connection's next message must be it.
 
-#![cfg(feature = "redis")]
+#![cfg(any(feature = "redis", feature = "nats"))]
 
 mod harness;
 
-use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::ConnectionId;
 use harness::chat::{chat_server, ChatClient};
+use harness::engine::{unique_prefix, Backend, Engine, Settings};
 use harness::process::ExampleProcess;
-use harness::redis_server::RedisServer;
 use harness::{eventually, TestServer};
 use std::time::Duration;
 
-/// The chat example as a process on `redis`.
-async fn chat_process(redis: &RedisServer) -> ExampleProcess {
-    ExampleProcess::start(
-        "chat",
-        &[("EXWS_REDIS_URL", &redis.url()), ("RUST_LOG", "exws=info")],
-    )
-    .await
+engine_tests!(
+    room_member_counts_are_global,
+    a_room_message_crosses_servers_but_skips_the_sender,
+    a_burst_of_room_messages_and_a_direct_message_cross_in_order,
+    a_direct_message_crosses_servers,
+    a_direct_message_to_an_unknown_id_is_a_handler_error,
+    a_broadcast_reaches_both_servers_the_sender_included,
+    servers_subscribe_to_a_room_only_while_they_have_members_in_it,
+    an_abrupt_disconnect_removes_the_member_from_the_backend,
+    the_cluster_survives_a_backend_restart,
+    leaving_a_room_while_the_backend_is_down_answers_left,
+    joining_a_new_room_does_not_hang_while_the_backend_is_unresponsive,
+    the_chat_example_runs_as_two_processes,
+    the_chat_example_as_two_processes_survives_a_backend_restart,
+    a_killed_process_is_swept_out_by_the_others,
+    a_process_sweeps_out_its_own_connections_that_the_backend_was_not_told_had_closed,
+    a_direct_message_to_a_gone_process_removes_its_connection_with_its_memberships,
+    a_close_removes_memberships_that_only_the_backend_still_had,
+    two_adapters_in_one_process_are_two_nodes,
+);
+
+/// The chat example as a process on `backend` (its default prefix, `exws`).
+async fn chat_process(backend: &Backend) -> ExampleProcess {
+    let (variable, url) = backend.env();
+    ExampleProcess::start("chat", &[(variable, &url), ("RUST_LOG", "exws=info")]).await
 }
 
-/// How long state may take to settle in Redis (cleanup after a drop, a reconnection).
+/// How long state may take to settle in the backend (cleanup after a drop, a reconnection).
 const SETTLE: Duration = Duration::from_secs(15);
 
-/// A key prefix no other test uses.
-fn unique_prefix(test: &str) -> String {
-    format!("exws-test-{}-{test}", std::process::id())
-}
-
-/// Two chat servers, A and B, on one Redis.
+/// Two chat servers, A and B, on one backend.
 struct Cluster {
     a: TestServer,
     b: TestServer,
     a_node: String,
     b_node: String,
     prefix: String,
-    redis: RedisServer,
+    backend: Backend,
 }
 
 impl Cluster {
-    async fn start(test: &str) -> Cluster {
-        let redis = RedisServer::start();
+    async fn start(engine: Engine, test: &str) -> Cluster {
+        let backend = engine.start();
         let prefix = unique_prefix(test);
-        let adapter = || {
-            RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix(prefix.clone()))
-                .expect("a valid Redis URL")
-        };
-        let (a_adapter, b_adapter) = (adapter(), adapter());
-        let (a_node, b_node) = (
-            a_adapter.node_id().to_owned(),
-            b_adapter.node_id().to_owned(),
-        );
-        let a = TestServer::start(chat_server().adapter(a_adapter)).await;
-        let b = TestServer::start(chat_server().adapter(b_adapter)).await;
+        let settings = Settings::prefix(&prefix);
+        let (a_server, a_node) = backend.attach(chat_server(), &settings);
+        let (b_server, b_node) = backend.attach(chat_server(), &settings);
+        let a = TestServer::start(a_server).await;
+        let b = TestServer::start(b_server).await;
         Cluster {
             a,
             b,
             a_node,
             b_node,
             prefix,
-            redis,
+            backend,
         }
     }
 
-    /// The Redis set of `room`'s members (documented: `{prefix}:room:{room}`).
-    fn room_key(&self, room: &str) -> String {
-        format!("{}:room:{room}", self.prefix)
+    /// The members of `room` in the backend, sorted.
+    async fn room_members(&self, room: &str) -> Vec<String> {
+        self.backend.room_members(&self.prefix, room).await
     }
 
-    /// The Redis hash of connections (documented: `{prefix}:conns`).
-    fn conns_key(&self) -> String {
-        format!("{}:conns", self.prefix)
+    /// The connections in the backend, sorted.
+    async fn connections(&self) -> Vec<String> {
+        self.backend.connections(&self.prefix).await
     }
 
-    /// How many subscriptions the pub/sub channel of `room` has (0 when nobody subscribes).
+    /// How many subscriptions follow `room` (0 when nobody does).
     async fn room_subscribers(&self, room: &str) -> usize {
-        let channels = self
-            .redis
-            .channels(&format!("{}:*room:{room}", self.prefix))
-            .await;
-        let mut count = 0;
-        for channel in channels {
-            count += self.redis.subscribers(&channel).await;
-        }
-        count
+        self.backend.room_subscribers(&self.prefix, room).await
     }
 }
 
@@ -105,7 +105,7 @@ fn ids(clients: &[&ChatClient]) -> Vec<ConnectionId> {
     ids
 }
 
-/// The sorted ids of `clients`, as Redis holds them.
+/// The sorted ids of `clients`, as the backend holds them.
 fn id_strings(clients: &[&ChatClient]) -> Vec<String> {
     ids(clients)
         .iter()
@@ -125,22 +125,19 @@ async fn expect_only_marker(sender: &mut ChatClient, clients: &mut [&mut ChatCli
     }
 }
 
-#[test]
-fn two_adapters_in_one_process_are_two_nodes() {
-    let config = || RedisAdapterConfig::new("redis://127.0.0.1:6379/");
-    let a = RedisAdapter::with_config(config()).expect("a valid Redis URL");
-    let b = RedisAdapter::with_config(config()).expect("a valid Redis URL");
+async fn two_adapters_in_one_process_are_two_nodes(engine: Engine) {
+    let backend = engine.start();
+    let settings = Settings::prefix(&unique_prefix("two-nodes"));
+    let (_, a) = backend.attach(chat_server(), &settings);
+    let (_, b) = backend.attach(chat_server(), &settings);
     assert_ne!(
-        a.node_id(),
-        b.node_id(),
+        a, b,
         "two servers in one process would ignore each other's messages"
     );
-    assert_eq!(a.node_id(), a.clone().node_id(), "a clone is the same node");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn room_member_counts_are_global() {
-    let cluster = Cluster::start("counts").await;
+async fn room_member_counts_are_global(engine: Engine) {
+    let cluster = Cluster::start(engine, "counts").await;
     let mut a = ChatClient::connect(cluster.a.addr()).await;
     let mut b = ChatClient::connect(cluster.b.addr()).await;
 
@@ -150,10 +147,7 @@ async fn room_member_counts_are_global() {
         assert_eq!(hub.members("lobby").await.expect("members"), ids(&[&a, &b]));
         assert_eq!(hub.local_room_count(), 1);
     }
-    assert_eq!(
-        cluster.redis.set_members(&cluster.room_key("lobby")).await,
-        id_strings(&[&a, &b])
-    );
+    assert_eq!(cluster.room_members("lobby").await, id_strings(&[&a, &b]));
 
     b.leave("lobby").await;
     let mut a2 = ChatClient::connect(cluster.a.addr()).await;
@@ -165,9 +159,8 @@ async fn room_member_counts_are_global() {
     assert_eq!(cluster.b.hub().local_room_count(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_room_message_crosses_servers_but_skips_the_sender() {
-    let cluster = Cluster::start("room-message").await;
+async fn a_room_message_crosses_servers_but_skips_the_sender(engine: Engine) {
+    let cluster = Cluster::start(engine, "room-message").await;
     let mut a = ChatClient::connect(cluster.a.addr()).await;
     let mut a_outsider = ChatClient::connect(cluster.a.addr()).await;
     let mut b = ChatClient::connect(cluster.b.addr()).await;
@@ -187,11 +180,10 @@ async fn a_room_message_crosses_servers_but_skips_the_sender() {
     expect_only_marker(&mut b, &mut [&mut a, &mut b_member, &mut a_outsider]).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_of_room_messages_and_a_direct_message_cross_in_order() {
+async fn a_burst_of_room_messages_and_a_direct_message_cross_in_order(engine: Engine) {
     // Publishes are pipelined in batches: a burst still arrives complete and in sending order,
     // and a direct message sent after it does not overtake it.
-    let cluster = Cluster::start("burst").await;
+    let cluster = Cluster::start(engine, "burst").await;
     let mut a = ChatClient::connect(cluster.a.addr()).await;
     let mut b = ChatClient::connect(cluster.b.addr()).await;
     a.join("lobby").await;
@@ -209,9 +201,8 @@ async fn a_burst_of_room_messages_and_a_direct_message_cross_in_order() {
     b.expect_direct(&from, "after the burst").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_direct_message_crosses_servers() {
-    let cluster = Cluster::start("direct").await;
+async fn a_direct_message_crosses_servers(engine: Engine) {
+    let cluster = Cluster::start(engine, "direct").await;
     let mut a = ChatClient::connect(cluster.a.addr()).await;
     let mut b = ChatClient::connect(cluster.b.addr()).await;
     let mut b_other = ChatClient::connect(cluster.b.addr()).await;
@@ -225,9 +216,8 @@ async fn a_direct_message_crosses_servers() {
     expect_only_marker(&mut a, &mut [&mut b, &mut b_other]).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_direct_message_to_an_unknown_id_is_a_handler_error() {
-    let cluster = Cluster::start("direct-unknown").await;
+async fn a_direct_message_to_an_unknown_id_is_a_handler_error(engine: Engine) {
+    let cluster = Cluster::start(engine, "direct-unknown").await;
     let mut a = ChatClient::connect(cluster.a.addr()).await;
 
     a.direct("nobody-42", "anyone?").await;
@@ -240,14 +230,18 @@ async fn a_direct_message_to_an_unknown_id_is_a_handler_error() {
     let b = ChatClient::connect(cluster.b.addr()).await;
     let b_id = b.id().to_owned();
     b.drop_abruptly();
-    eventually("the closed connection to leave Redis", SETTLE, || async {
-        let conns = cluster.redis.hash_keys(&cluster.conns_key()).await;
-        if conns.contains(&b_id) {
-            Err(format!("connections in Redis: {conns:?}"))
-        } else {
-            Ok(())
-        }
-    })
+    eventually(
+        "the closed connection to leave the backend",
+        SETTLE,
+        || async {
+            let conns = cluster.connections().await;
+            if conns.contains(&b_id) {
+                Err(format!("connections in the backend: {conns:?}"))
+            } else {
+                Ok(())
+            }
+        },
+    )
     .await;
     a.direct(&b_id, "still there?").await;
     let error = a.expect_error("handler_error").await;
@@ -255,9 +249,8 @@ async fn a_direct_message_to_an_unknown_id_is_a_handler_error() {
     assert!(message.contains(&b_id), "names the id: {error}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broadcast_reaches_both_servers_the_sender_included() {
-    let cluster = Cluster::start("broadcast").await;
+async fn a_broadcast_reaches_both_servers_the_sender_included(engine: Engine) {
+    let cluster = Cluster::start(engine, "broadcast").await;
     let mut a1 = ChatClient::connect(cluster.a.addr()).await;
     let mut a2 = ChatClient::connect(cluster.a.addr()).await;
     let mut b1 = ChatClient::connect(cluster.b.addr()).await;
@@ -275,19 +268,15 @@ async fn a_broadcast_reaches_both_servers_the_sender_included() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn servers_subscribe_to_a_room_channel_only_while_they_have_members_in_it() {
-    let cluster = Cluster::start("subscriptions").await;
-    let everything = cluster
-        .redis
-        .channels(&format!("{}:*", cluster.prefix))
-        .await;
+async fn servers_subscribe_to_a_room_only_while_they_have_members_in_it(engine: Engine) {
+    let cluster = Cluster::start(engine, "subscriptions").await;
     for node in [&cluster.a_node, &cluster.b_node] {
         assert!(
-            everything
-                .iter()
-                .any(|channel| channel.contains(node.as_str())),
-            "node {node} listens for its direct messages: {everything:?}"
+            cluster
+                .backend
+                .listens_for_node(&cluster.prefix, node)
+                .await,
+            "node {node} listens for its direct messages"
         );
     }
     assert_eq!(cluster.room_subscribers("lobby").await, 0);
@@ -339,38 +328,27 @@ async fn servers_subscribe_to_a_room_channel_only_while_they_have_members_in_it(
     })
     .await;
     assert!(
-        cluster
-            .redis
-            .set_members(&cluster.room_key("lobby"))
-            .await
-            .is_empty(),
-        "the room is empty in Redis"
+        cluster.room_members("lobby").await.is_empty(),
+        "the room is empty in the backend"
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_abrupt_disconnect_removes_the_member_from_redis() {
-    let cluster = Cluster::start("disconnect").await;
+async fn an_abrupt_disconnect_removes_the_member_from_the_backend(engine: Engine) {
+    let cluster = Cluster::start(engine, "disconnect").await;
     let mut a = ChatClient::connect(cluster.a.addr()).await;
     let mut b = ChatClient::connect(cluster.b.addr()).await;
     a.join("lobby").await;
     b.join("lobby").await;
     b.join("b only").await;
     let b_id = b.id().to_owned();
-    assert!(cluster
-        .redis
-        .hash_keys(&cluster.conns_key())
-        .await
-        .contains(&b_id));
+    assert!(cluster.connections().await.contains(&b_id));
 
     b.drop_abruptly();
-    let room_key = cluster.room_key("lobby");
-    let other_key = cluster.room_key("b only");
     let a_only = id_strings(&[&a]);
-    eventually("b to leave Redis", SETTLE, || async {
-        let lobby = cluster.redis.set_members(&room_key).await;
-        let other = cluster.redis.set_members(&other_key).await;
-        let conns = cluster.redis.hash_keys(&cluster.conns_key()).await;
+    eventually("b to leave the backend", SETTLE, || async {
+        let lobby = cluster.room_members("lobby").await;
+        let other = cluster.room_members("b only").await;
+        let conns = cluster.connections().await;
         if lobby == a_only && other.is_empty() && !conns.contains(&b_id) {
             Ok(())
         } else {
@@ -395,9 +373,8 @@ async fn an_abrupt_disconnect_removes_the_member_from_redis() {
     a.leave("lobby").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cluster_survives_a_redis_restart() {
-    let mut cluster = Cluster::start("restart").await;
+async fn the_cluster_survives_a_backend_restart(engine: Engine) {
+    let mut cluster = Cluster::start(engine, "restart").await;
     let mut a1 = ChatClient::connect(cluster.a.addr()).await;
     let mut a2 = ChatClient::connect(cluster.a.addr()).await;
     let mut b1 = ChatClient::connect(cluster.b.addr()).await;
@@ -408,9 +385,9 @@ async fn the_cluster_survives_a_redis_restart() {
     let mut gone = ChatClient::connect(cluster.b.addr()).await;
     assert_eq!(gone.join("lobby").await, 5);
 
-    cluster.redis.stop();
+    cluster.backend.stop();
 
-    // A connection that drops meanwhile leaves its rooms, though Redis cannot be told.
+    // A connection that drops meanwhile leaves its rooms, though the backend cannot be told.
     let gone_id = ConnectionId::from(gone.id());
     gone.drop_abruptly();
     let b_hub = cluster.b.hub();
@@ -424,18 +401,20 @@ async fn the_cluster_survives_a_redis_restart() {
     .await;
 
     // Each server goes on serving its own connections.
-    a1.send_to_room("lobby", "A while Redis is down").await;
+    a1.send_to_room("lobby", "A while the backend is down")
+        .await;
     let from = a1.id().to_owned();
-    a2.expect_room_message("lobby", &from, "A while Redis is down")
+    a2.expect_room_message("lobby", &from, "A while the backend is down")
         .await;
     // The sender learns that the other server missed it.
     let error = a1.expect_error("handler_error").await;
     let message = error["message"].as_str().unwrap_or_default();
     assert!(message.contains("unavailable"), "{error}");
 
-    b1.send_to_room("lobby", "B while Redis is down").await;
+    b1.send_to_room("lobby", "B while the backend is down")
+        .await;
     let from = b1.id().to_owned();
-    b2.expect_room_message("lobby", &from, "B while Redis is down")
+    b2.expect_room_message("lobby", &from, "B while the backend is down")
         .await;
     b1.expect_error("handler_error").await;
 
@@ -448,7 +427,7 @@ async fn the_cluster_survives_a_redis_restart() {
     let mut a3 = ChatClient::connect(cluster.a.addr()).await;
     assert_eq!(a3.join("lobby").await, 3, "a1, a2 and a3 on A");
 
-    cluster.redis.restart();
+    cluster.backend.restart();
 
     // The servers reconnect and write their connections and memberships back (the dropped
     // connection not among them).
@@ -469,7 +448,7 @@ async fn the_cluster_survives_a_redis_restart() {
             .await
             .map_err(|e| format!("B: {e}"))?;
         let subscribers = cluster.room_subscribers("lobby").await;
-        let conns = cluster.redis.hash_keys(&cluster.conns_key()).await;
+        let conns = cluster.connections().await;
         if on_a == all_ids && on_b == all_ids && subscribers == 2 && conns == all_strings {
             Ok(())
         } else {
@@ -499,17 +478,16 @@ async fn the_cluster_survives_a_redis_restart() {
     assert_eq!(b3.join("lobby").await, 6, "counts span both servers again");
 }
 
-/// Bug: with Redis down, `Hub::join` falls back to the local count, but `Hub::leave` fails
+/// Bug: with the backend down, `Hub::join` falls back to the local count, but `Hub::leave` fails
 /// with `HubError::Adapter` after it has left locally, so the client is told its leave failed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leaving_a_room_while_redis_is_down_answers_left() {
-    let mut cluster = Cluster::start("leave-while-down").await;
+async fn leaving_a_room_while_the_backend_is_down_answers_left(engine: Engine) {
+    let mut cluster = Cluster::start(engine, "leave-while-down").await;
     let mut a1 = ChatClient::connect(cluster.a.addr()).await;
     let mut a2 = ChatClient::connect(cluster.a.addr()).await;
     a1.join("lobby").await;
     a2.join("lobby").await;
 
-    cluster.redis.stop();
+    cluster.backend.stop();
 
     a1.send("LeaveRoom", serde_json::json!({"room": "lobby"}))
         .await;
@@ -526,20 +504,19 @@ async fn leaving_a_room_while_redis_is_down_answers_left() {
 }
 
 /// Bug: the subscriber's SUBSCRIBE/UNSUBSCRIBE have no timeout, and `room_joined`,
-/// `room_left` and `connection_closed` wait for them: while Redis is unresponsive (frozen, or
-/// a network partition without a reset), joining a room new to the server hangs until Redis
+/// `room_left` and `connection_closed` wait for them: while the backend is unresponsive (frozen, or
+/// a network partition without a reset), joining a room new to the server hangs until the backend
 /// answers again, and with it every later message of that connection. Commands give up after
 /// the adapter's 1 s command timeout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn joining_a_new_room_does_not_hang_while_redis_is_unresponsive() {
-    let mut cluster = Cluster::start("join-while-frozen").await;
+async fn joining_a_new_room_does_not_hang_while_the_backend_is_unresponsive(engine: Engine) {
+    let mut cluster = Cluster::start(engine, "join-while-frozen").await;
     let mut a1 = ChatClient::connect(cluster.a.addr()).await;
     let mut a2 = ChatClient::connect(cluster.a.addr()).await;
     a1.join("lobby").await;
 
-    cluster.redis.pause();
+    cluster.backend.pause();
 
-    // A join to a room A already follows gives up on Redis after the command timeout...
+    // A join to a room A already follows gives up on the backend after the command timeout...
     assert_eq!(a2.join("lobby").await, 2, "the local count");
     // ...but the first local member of a room waits for the subscription, without limit.
     a1.send("JoinRoom", serde_json::json!({"room": "fresh"}))
@@ -550,11 +527,10 @@ async fn joining_a_new_room_does_not_hang_while_redis_is_unresponsive() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_chat_example_runs_as_two_processes() {
-    let redis = RedisServer::start();
-    let mut first = chat_process(&redis).await;
-    let mut second = chat_process(&redis).await;
+async fn the_chat_example_runs_as_two_processes(engine: Engine) {
+    let backend = engine.start();
+    let mut first = chat_process(&backend).await;
+    let mut second = chat_process(&backend).await;
     assert_ne!(first.addr(), second.addr());
 
     let mut x = ChatClient::connect(first.addr()).await;
@@ -587,20 +563,64 @@ async fn the_chat_example_runs_as_two_processes() {
     second.assert_running();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
-    let redis = RedisServer::start();
-    // The example uses the default key prefix, `exws`, on this test's own Redis.
-    let survivor = TestServer::start(
-        chat_server().adapter(
-            RedisAdapter::with_config(
-                RedisAdapterConfig::new(redis.url()).sweep_interval(Duration::from_millis(200)),
-            )
-            .expect("a valid Redis URL"),
-        ),
-    )
+async fn the_chat_example_as_two_processes_survives_a_backend_restart(engine: Engine) {
+    let mut backend = engine.start();
+    let mut first = chat_process(&backend).await;
+    let mut second = chat_process(&backend).await;
+    let mut x = ChatClient::connect(first.addr()).await;
+    let mut y = ChatClient::connect(second.addr()).await;
+    let (x_id, y_id) = (x.id().to_owned(), y.id().to_owned());
+    assert_eq!(x.join("general").await, 1);
+    assert_eq!(y.join("general").await, 2);
+
+    backend.restart();
+
+    // Both processes reconnect and write their connections and memberships back.
+    let both = {
+        let mut both = vec![x_id.clone(), y_id.clone()];
+        both.sort();
+        both
+    };
+    eventually("both processes to restore their state", SETTLE, || async {
+        let general = backend.room_members("exws", "general").await;
+        let conns = backend.connections("exws").await;
+        let subscribers = backend.room_subscribers("exws", "general").await;
+        if general == both && conns == both && subscribers == 2 {
+            Ok(())
+        } else {
+            Err(format!(
+                "general {general:?}, connections {conns:?}, {subscribers} room subscriptions"
+            ))
+        }
+    })
     .await;
-    let mut doomed = chat_process(&redis).await;
+
+    y.send_to_room("general", "after the restart").await;
+    x.expect_room_message("general", &y_id, "after the restart")
+        .await;
+    x.direct(&y_id, "direct after the restart").await;
+    y.expect_direct(&x_id, "direct after the restart").await;
+    x.broadcast("everyone after the restart").await;
+    x.expect_broadcast(&x_id, "everyone after the restart")
+        .await;
+    y.expect_broadcast(&x_id, "everyone after the restart")
+        .await;
+    let mut z = ChatClient::connect(second.addr()).await;
+    assert_eq!(z.join("general").await, 3, "counted across processes again");
+
+    first.assert_running();
+    second.assert_running();
+}
+
+async fn a_killed_process_is_swept_out_by_the_others(engine: Engine) {
+    let backend = engine.start();
+    // The example uses the default prefix, `exws`, on this test's own backend.
+    let settings = Settings {
+        sweep_interval: Some(Duration::from_millis(200)),
+        ..Settings::default()
+    };
+    let survivor = TestServer::start(backend.attach(chat_server(), &settings).0).await;
+    let mut doomed = chat_process(&backend).await;
     let mut x = ChatClient::connect(doomed.addr()).await;
     let mut y = ChatClient::connect(survivor.addr()).await;
     let (x_id, y_id) = (x.id().to_owned(), y.id().to_owned());
@@ -610,29 +630,21 @@ async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
 
     // While the process lives, the survivor's sweeps (every ~200 ms) leave its entries alone.
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(redis.hash_keys("exws:conns").await.contains(&x_id));
+    assert!(backend.connections("exws").await.contains(&x_id));
     assert_eq!(
-        redis.set_members("exws:room:general").await.len(),
+        backend.room_members("exws", "general").await.len(),
         2,
         "a live process's member is kept"
     );
-    assert_eq!(
-        redis
-            .set_members(&format!("exws:connrooms:{x_id}"))
-            .await
-            .len(),
-        2
-    );
+    assert_eq!(backend.rooms_of("exws", &x_id).await.len(), 2);
 
     // Killed: it cannot clean up after itself; the survivor does.
     doomed.kill();
     eventually("the survivor to sweep the killed process's entries", SETTLE, || async {
-        let conns = redis.hash_keys("exws:conns").await;
-        let general = redis.set_members("exws:room:general").await;
-        let x_only = redis.set_members("exws:room:x only").await;
-        let x_rooms = redis
-            .set_members(&format!("exws:connrooms:{x_id}"))
-            .await;
+        let conns = backend.connections("exws").await;
+        let general = backend.room_members("exws", "general").await;
+        let x_only = backend.room_members("exws", "x only").await;
+        let x_rooms = backend.rooms_of("exws", &x_id).await;
         if !conns.contains(&x_id) && general == [y_id.clone()] && x_only.is_empty() && x_rooms.is_empty()
         {
             Ok(())
@@ -644,7 +656,7 @@ async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
     })
     .await;
     assert!(
-        redis.hash_keys("exws:conns").await.contains(&y_id),
+        backend.connections("exws").await.contains(&y_id),
         "the survivor's own connection stays"
     );
 
@@ -662,68 +674,31 @@ async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
     y.expect_error("handler_error").await;
 }
 
-/// Writes the Redis entries of a connection `id` held by process `node`, in rooms `rooms`, as an
-/// adapter does (documented keys: `conns`, `room:{room}`, `connrooms:{id}`).
-async fn plant_connection(redis: &RedisServer, prefix: &str, id: &str, node: &str, rooms: &[&str]) {
-    let _: () = redis
-        .query(
-            redis::cmd("HSET")
-                .arg(format!("{prefix}:conns"))
-                .arg(id)
-                .arg(node),
-        )
-        .await;
-    for room in rooms {
-        let _: () = redis
-            .query(
-                redis::cmd("SADD")
-                    .arg(format!("{prefix}:room:{room}"))
-                    .arg(id),
-            )
-            .await;
-        let _: () = redis
-            .query(
-                redis::cmd("SADD")
-                    .arg(format!("{prefix}:connrooms:{id}"))
-                    .arg(*room),
-            )
-            .await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_process_sweeps_out_its_own_connections_that_redis_was_not_told_had_closed() {
-    let redis = RedisServer::start();
+async fn a_process_sweeps_out_its_own_connections_that_the_backend_was_not_told_had_closed(
+    engine: Engine,
+) {
+    let backend = engine.start();
     let prefix = unique_prefix("own-leftovers");
-    let adapter = RedisAdapter::with_config(
-        RedisAdapterConfig::new(redis.url())
-            .prefix(prefix.clone())
-            .sweep_interval(Duration::from_millis(200)),
-    )
-    .expect("a valid Redis URL");
-    let node = adapter.node_id().to_owned();
-    let server = TestServer::start(chat_server().adapter(adapter)).await;
+    let settings = Settings {
+        sweep_interval: Some(Duration::from_millis(200)),
+        ..Settings::prefix(&prefix)
+    };
+    let (server, node) = backend.attach(chat_server(), &settings);
+    let server = TestServer::start(server).await;
     let mut open = ChatClient::connect(server.addr()).await;
     let open_id = open.id().to_owned();
     assert_eq!(open.join("lobby").await, 1);
-    // What a close during a Redis outage leaves behind: an entry of this process for a
+    // What a close during an outage leaves behind: an entry of this process for a
     // connection it no longer has.
-    plant_connection(
-        &redis,
-        &prefix,
-        "leftover-1",
-        &node,
-        &["lobby", "elsewhere"],
-    )
-    .await;
+    backend
+        .plant_connection(&prefix, "leftover-1", &node, &["lobby", "elsewhere"])
+        .await;
 
     eventually("the process to remove its leftover", SETTLE, || async {
-        let conns = redis.hash_keys(&format!("{prefix}:conns")).await;
-        let lobby = redis.set_members(&format!("{prefix}:room:lobby")).await;
-        let elsewhere = redis.set_members(&format!("{prefix}:room:elsewhere")).await;
-        let rooms = redis
-            .set_members(&format!("{prefix}:connrooms:leftover-1"))
-            .await;
+        let conns = backend.connections(&prefix).await;
+        let lobby = backend.room_members(&prefix, "lobby").await;
+        let elsewhere = backend.room_members(&prefix, "elsewhere").await;
+        let rooms = backend.rooms_of(&prefix, "leftover-1").await;
         if conns == [open_id.clone()]
             && lobby == [open_id.clone()]
             && elsewhere.is_empty()
@@ -740,93 +715,60 @@ async fn a_process_sweeps_out_its_own_connections_that_redis_was_not_told_had_cl
     // Its open connection is untouched.
     let mut other = ChatClient::connect(server.addr()).await;
     assert_eq!(other.join("lobby").await, 2);
-    assert_eq!(
-        redis
-            .set_members(&format!("{prefix}:connrooms:{open_id}"))
-            .await,
-        ["lobby"]
-    );
+    assert_eq!(backend.rooms_of(&prefix, &open_id).await, ["lobby"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_direct_message_to_a_gone_process_removes_its_connection_with_its_memberships() {
-    let redis = RedisServer::start();
+async fn a_direct_message_to_a_gone_process_removes_its_connection_with_its_memberships(
+    engine: Engine,
+) {
+    let backend = engine.start();
     let prefix = unique_prefix("gone-direct");
     // The default sweep interval (30 s): only the failed direct message cleans up here.
-    let server = TestServer::start(
-        chat_server().adapter(
-            RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix(prefix.clone()))
-                .expect("a valid Redis URL"),
-        ),
-    )
-    .await;
+    let server = TestServer::start(backend.adapter(chat_server(), &prefix)).await;
     let mut sender = ChatClient::connect(server.addr()).await;
     assert_eq!(sender.join("lobby").await, 1);
-    plant_connection(&redis, &prefix, "ghost-1", "a-gone-process.1", &["lobby"]).await;
-    assert_eq!(
-        redis
-            .set_members(&format!("{prefix}:room:lobby"))
-            .await
-            .len(),
-        2
-    );
+    backend
+        .plant_connection(&prefix, "ghost-1", "a-gone-process-1", &["lobby"])
+        .await;
+    assert_eq!(backend.room_members(&prefix, "lobby").await.len(), 2);
 
     sender.direct("ghost-1", "anyone there?").await;
     sender.expect_error("handler_error").await;
-    assert!(!redis
-        .hash_keys(&format!("{prefix}:conns"))
+    assert!(!backend
+        .connections(&prefix)
         .await
         .contains(&"ghost-1".to_owned()));
     assert_eq!(
-        redis.set_members(&format!("{prefix}:room:lobby")).await,
+        backend.room_members(&prefix, "lobby").await,
         [sender.id().to_owned()]
     );
-    assert!(redis
-        .set_members(&format!("{prefix}:connrooms:ghost-1"))
-        .await
-        .is_empty());
+    assert!(backend.rooms_of(&prefix, "ghost-1").await.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_close_removes_memberships_that_only_redis_still_had() {
-    let cluster = Cluster::start("close-stale").await;
+async fn a_close_removes_memberships_that_only_the_backend_still_had(engine: Engine) {
+    let cluster = Cluster::start(engine, "close-stale").await;
     let mut a = ChatClient::connect(cluster.a.addr()).await;
     let mut b = ChatClient::connect(cluster.b.addr()).await;
     a.join("lobby").await;
     assert_eq!(b.join("lobby").await, 2);
     let b_id = b.id().to_owned();
-    // What a leave during a Redis outage leaves behind: Redis still counts b in a room it left.
-    plant_connection(
-        &cluster.redis,
-        &cluster.prefix,
-        &b_id,
-        &cluster.b_node,
-        &["left-long-ago"],
-    )
-    .await;
-    assert_eq!(
-        cluster
-            .redis
-            .set_members(&cluster.room_key("left-long-ago"))
-            .await,
-        [b_id.as_str()]
-    );
+    // What a leave during an outage leaves behind: the backend still counts b in a room it
+    // left.
+    cluster
+        .backend
+        .plant_connection(&cluster.prefix, &b_id, &cluster.b_node, &["left-long-ago"])
+        .await;
+    assert_eq!(cluster.room_members("left-long-ago").await, [b_id.as_str()]);
 
     b.drop_abruptly();
     let a_only = id_strings(&[&a]);
     eventually(
-        "b's close to clear every room Redis had it in",
+        "b's close to clear every room the backend had it in",
         SETTLE,
         || async {
-            let lobby = cluster.redis.set_members(&cluster.room_key("lobby")).await;
-            let stale = cluster
-                .redis
-                .set_members(&cluster.room_key("left-long-ago"))
-                .await;
-            let rooms = cluster
-                .redis
-                .set_members(&format!("{}:connrooms:{b_id}", cluster.prefix))
-                .await;
+            let lobby = cluster.room_members("lobby").await;
+            let stale = cluster.room_members("left-long-ago").await;
+            let rooms = cluster.backend.rooms_of(&cluster.prefix, &b_id).await;
             if lobby == a_only && stale.is_empty() && rooms.is_empty() {
                 Ok(())
             } else {

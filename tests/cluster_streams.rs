@@ -1,13 +1,13 @@
-//! A room subscription as a stream across two processes on a real `redis-server`: X-raptor's
-//! chat, where `sub` joins and listens (items with the request's `Id`) and `unsub` leaves.
+//! A room subscription as a stream across two processes on a real backend, once per engine
+//! (Redis and NATS): X-raptor's chat, where `sub` joins and listens (items with the request's
+//! `Id`) and `unsub` leaves.
 
-#![cfg(feature = "redis")]
+#![cfg(any(feature = "redis", feature = "nats"))]
 
 mod harness;
 
-use exws::adapter::{RedisAdapter, RedisAdapterConfig};
 use exws::{handlers, message, Connection, Hub, HubError, RoomSubscription, Server};
-use harness::redis_server::RedisServer;
+use harness::engine::{unique_prefix, Backend, Engine};
 use harness::{within, TestServer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -62,31 +62,34 @@ async fn ping(_request: Ping) -> Pong {
     Pong {}
 }
 
-async fn server(redis: &RedisServer, prefix: &str) -> TestServer {
-    let adapter = RedisAdapter::with_config(RedisAdapterConfig::new(redis.url()).prefix(prefix))
-        .expect("a valid URL");
-    TestServer::start(Server::with_handlers(handlers![subscribe, post, ping]).adapter(adapter))
-        .await
+engine_tests!(a_room_subscription_streams_the_rooms_messages_across_processes_and_leaves_on_cancel);
+
+async fn server(backend: &Backend, prefix: &str) -> TestServer {
+    TestServer::start(backend.adapter(
+        Server::with_handlers(handlers![subscribe, post, ping]),
+        prefix,
+    ))
+    .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_room_subscription_streams_the_rooms_messages_across_processes_and_leaves_on_cancel() {
-    let redis = RedisServer::start();
-    let prefix = format!("exws-test-{}-room-stream", std::process::id());
-    let a = server(&redis, &prefix).await;
-    let b = server(&redis, &prefix).await;
+async fn a_room_subscription_streams_the_rooms_messages_across_processes_and_leaves_on_cancel(
+    engine: Engine,
+) {
+    let backend = engine.start();
+    let prefix = unique_prefix("room-stream");
+    let a = server(&backend, &prefix).await;
+    let b = server(&backend, &prefix).await;
     let mut listener = a.connect().await;
     let mut poster = b.connect().await;
 
     listener
         .send_json(&json!({"Type": "Subscribe", "Data": {"room": "news"}, "Id": "sub-1"}))
         .await;
-    let room_key = format!("{prefix}:room:news");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while redis.set_members(&room_key).await.len() != 1 {
+    while backend.room_members(&prefix, "news").await.len() != 1 {
         assert!(
             Instant::now() < deadline,
-            "the subscription never joined the room in Redis"
+            "the subscription never joined the room in the backend"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -104,7 +107,7 @@ async fn a_room_subscription_streams_the_rooms_messages_across_processes_and_lea
         );
     }
 
-    // `unsub`: the cancel is answered with StreamEnd and the room is left, in Redis too.
+    // `unsub`: the cancel is answered with StreamEnd and the room is left, in the backend too.
     listener
         .send_json(&json!({"Type": "StreamCancel", "Id": "sub-1"}))
         .await;
@@ -112,7 +115,7 @@ async fn a_room_subscription_streams_the_rooms_messages_across_processes_and_lea
         listener.recv().await,
         json!({"Type": "StreamEnd", "Id": "sub-1"})
     );
-    while !redis.set_members(&room_key).await.is_empty() {
+    while !backend.room_members(&prefix, "news").await.is_empty() {
         assert!(
             Instant::now() < deadline,
             "the subscription stayed in the room"

@@ -1,5 +1,6 @@
-//! The payload of a message published on Redis: a one-line JSON header, then the body (the
-//! envelope of a message; the `Data` of a call; the answer of a callee).
+//! The payload of a hub message between processes, on any engine (Redis, NATS): a one-line
+//! JSON header, then the body (the envelope of a message; the `Data` of a call; the answer of
+//! a callee).
 
 use crate::ConnectionId;
 use serde::{Deserialize, Serialize};
@@ -22,11 +23,19 @@ struct Header<'a> {
     /// (`ok`), the refusal's `{"code","message"}` (`refused`), or empty.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     answer: Option<AnswerHeader>,
+    /// The publisher's sequence number, for an engine whose receiver puts several
+    /// subscriptions back in publishing order (0: none).
+    #[serde(rename = "s", default, skip_serializing_if = "is_zero")]
+    seq: u64,
+}
+
+fn is_zero(seq: &u64) -> bool {
+    *seq == 0
 }
 
 /// A server call published to the processes holding its callees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct CallHeader {
+pub(crate) struct CallHeader {
     /// The call's number on the asking process (the publisher), for its answers.
     #[serde(rename = "i")]
     pub id: u64,
@@ -40,7 +49,7 @@ pub(super) struct CallHeader {
 
 /// One callee's answer, published to the asking process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct AnswerHeader {
+pub(crate) struct AnswerHeader {
     /// The call's number on the asking process.
     #[serde(rename = "i")]
     pub id: u64,
@@ -55,7 +64,7 @@ pub(super) struct AnswerHeader {
 /// What came of calling one connection, on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(super) enum AnswerKind {
+pub(crate) enum AnswerKind {
     Ok,
     Refused,
     Timeout,
@@ -64,33 +73,44 @@ pub(super) enum AnswerKind {
 }
 
 /// A decoded payload.
-pub(super) struct Payload<'a> {
+pub(crate) struct Payload<'a> {
     pub node: &'a str,
+    /// Read by the engines that reorder (NATS).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub seq: u64,
     pub except: Vec<ConnectionId>,
     pub to: Option<ConnectionId>,
+    /// Read by the engines that carry server calls (Redis).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub call: Option<CallHeader>,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub answer: Option<AnswerHeader>,
     pub text: &'a str,
 }
 
 /// What a payload carries besides its node, exclusions and direct receiver.
-pub(super) enum Kind {
+pub(crate) enum Kind {
     Message,
+    /// Sent by the engines that carry server calls (Redis).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Call(CallHeader),
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Answer(AnswerHeader),
 }
 
-pub(super) fn encode(
+pub(crate) fn encode(
     node: &str,
+    seq: u64,
     except: &[ConnectionId],
     to: Option<&ConnectionId>,
     text: &str,
 ) -> Vec<u8> {
-    encode_kind(node, except, to, Kind::Message, text)
+    encode_kind(node, seq, except, to, Kind::Message, text)
 }
 
-pub(super) fn encode_kind(
+pub(crate) fn encode_kind(
     node: &str,
+    seq: u64,
     except: &[ConnectionId],
     to: Option<&ConnectionId>,
     kind: Kind,
@@ -103,6 +123,7 @@ pub(super) fn encode_kind(
     };
     let header = Header {
         node,
+        seq,
         except: except.to_vec(),
         to: to.cloned(),
         call,
@@ -115,12 +136,13 @@ pub(super) fn encode_kind(
     out
 }
 
-pub(super) fn decode(payload: &[u8]) -> Option<Payload<'_>> {
+pub(crate) fn decode(payload: &[u8]) -> Option<Payload<'_>> {
     let text = std::str::from_utf8(payload).ok()?;
     let (header, body) = text.split_once('\n')?;
     let header: Header<'_> = serde_json::from_str(header).ok()?;
     Some(Payload {
         node: header.node,
+        seq: header.seq,
         except: header.except,
         to: header.to,
         call: header.call,
@@ -139,12 +161,14 @@ mod tests {
         let to = ConnectionId::from("c");
         let bytes = encode(
             "node1",
+            7,
             &except,
             Some(&to),
             "{\"Type\":\"X\",\"Data\":\"1\\n2\"}",
         );
         let payload = decode(&bytes).expect("decodes");
         assert_eq!(payload.node, "node1");
+        assert_eq!(payload.seq, 7);
         assert_eq!(payload.except, except);
         assert_eq!(payload.to, Some(to));
         assert!(payload.call.is_none() && payload.answer.is_none());
@@ -158,7 +182,7 @@ mod tests {
             message_type: "Vote\n".to_owned(),
             timeout_ms: 1500,
         };
-        let bytes = encode_kind("n", &[], None, Kind::Call(call.clone()), "{\"q\":1}");
+        let bytes = encode_kind("n", 0, &[], None, Kind::Call(call.clone()), "{\"q\":1}");
         let payload = decode(&bytes).expect("decodes");
         assert_eq!(payload.call, Some(call));
         assert_eq!(payload.text, "{\"q\":1}");
@@ -168,7 +192,7 @@ mod tests {
             connection: ConnectionId::from("p.1"),
             kind: AnswerKind::Refused,
         };
-        let bytes = encode_kind("m", &[], None, Kind::Answer(answer.clone()), "");
+        let bytes = encode_kind("m", 0, &[], None, Kind::Answer(answer.clone()), "");
         let payload = decode(&bytes).expect("decodes");
         assert_eq!(payload.answer, Some(answer));
         assert_eq!(payload.text, "");
