@@ -1,4 +1,5 @@
-//! The server: its builder, its options, and the accept loop.
+//! The server: its builder and options, its start-up, the accept loop, and the endpoint that
+//! serves connections from any transport.
 
 #[cfg(feature = "axum")]
 mod axum;
@@ -10,7 +11,9 @@ mod contract;
 mod endpoint;
 mod extension;
 mod health;
+mod options;
 mod shutdown;
+mod start;
 mod static_files;
 #[cfg(feature = "tls")]
 mod tls;
