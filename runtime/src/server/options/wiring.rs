@@ -5,7 +5,7 @@ use crate::adapter::Adapter;
 use crate::context::Context;
 use crate::hooks::HandlerFailure;
 use crate::server::builder::Server;
-use crate::server::extension::{Fallback, PostHandler};
+use crate::server::{Fallback, PostHandler};
 use crate::session::DisconnectReason;
 use std::future::Future;
 use std::sync::Arc;
