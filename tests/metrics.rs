@@ -3,6 +3,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
+use std::future::IntoFuture;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -60,7 +61,7 @@ async fn counters_gauges_and_histograms_reach_the_prometheus_endpoint() {
         .await
         .expect("bind");
     let url = format!("ws://{}", server.local_addr());
-    tokio::spawn(server.serve());
+    tokio::spawn(server.serve().into_future());
 
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await

@@ -8,6 +8,7 @@ use exws::{handlers, message, Connection, Server, TlsConfig, TlsError};
 use harness::within;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,7 +96,7 @@ async fn serve(tls: TlsConfig) -> SocketAddr {
     .await
     .expect("the TLS server binds");
     let addr = server.local_addr();
-    tokio::spawn(server.serve());
+    tokio::spawn(server.serve().into_future());
     addr
 }
 
@@ -312,7 +313,7 @@ async fn handlers_see_the_tls_session() {
     .await
     .expect("binds");
     let plain_addr = plain.local_addr();
-    tokio::spawn(plain.serve());
+    tokio::spawn(plain.serve().into_future());
     let tcp = within("TCP connect", TcpStream::connect(plain_addr))
         .await
         .expect("TCP connect");

@@ -236,7 +236,8 @@ pub async fn run(args: GatewayArgs) -> Result<(), Failure> {
         gateway.backend_addr()
     );
     gateway
-        .serve_with_shutdown(exws::shutdown_signal())
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
         .await
         .map_err(|error| Failure::new(exit::CONNECTION, error.to_string()))
 }

@@ -4,6 +4,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -125,7 +126,7 @@ async fn diff_lists_the_breaking_changes_and_fails() {
         .await
         .expect("bind v2");
     let new_url = format!("http://{}", server.local_addr());
-    let running = tokio::spawn(server.serve());
+    let running = tokio::spawn(server.serve().into_future());
     let old_path = old.to_string_lossy().into_owned();
     let output =
         tokio::task::spawn_blocking(move || exws(&["contract", "diff", &old_path, &new_url]))

@@ -39,8 +39,8 @@ pub use hooks::HandlerFailure;
 pub use hub::{Hub, HubError, Recipients, RoomEnvelope, RoomSubscription};
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
-    shutdown_signal, AdapterHealth, BoundServer, Endpoint, HealthReport, Heartbeat, Processing,
-    RateLimit, Server, SlowConsumerPolicy,
+    shutdown_signal, AdapterHealth, BoundServer, Endpoint, HealthReport, Heartbeat, Listen,
+    Processing, RateLimit, Serve, Server, SlowConsumerPolicy,
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, TlsError};

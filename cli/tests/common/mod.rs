@@ -7,6 +7,7 @@ use exws::auth::{Admission, HandshakeRejection};
 use exws::{handlers, message, Connection, HandshakeRequest, Server, State};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::future::IntoFuture;
 use std::process::{Command, Output};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -179,9 +180,14 @@ async fn serve_with_notes(server: Server, notes: mpsc::UnboundedReceiver<String>
     let bound = within(server.bind("127.0.0.1:0")).await.expect("bind");
     let url = format!("ws://{}", bound.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bound.serve_with_shutdown(async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(
+        bound
+            .serve()
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
     Running {
         url,
         notes,

@@ -17,11 +17,13 @@ mod pool;
 mod protocol;
 mod publish;
 mod registry;
+mod serve;
 
 pub use client::GatewayClient;
 pub use config::{GatewayConfig, GatewayError};
 pub use gateway::{BoundGateway, Gateway, GatewayStatus};
 pub use protocol::ClientContext;
+pub use serve::ServeGateway;
 
 use crate::Hub;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,14 +10,18 @@ use crate::handler::{registered, Handler};
 use crate::hooks::Hooks;
 use std::sync::Arc;
 
-/// An exws server: its handlers and options. Start it with [`listen`](Server::listen), or
-/// [`bind`](Server::bind) then [`serve`](crate::BoundServer::serve).
+/// An exws server: its handlers and options. Start it with [`listen`](Server::listen); or
+/// [`bind`](Server::bind) it to read its address first (port 0), then
+/// [`serve`](crate::BoundServer::serve) it; or [`build`](Server::build) an
+/// [`Endpoint`](crate::Endpoint) to mount in another HTTP server. The first two serve until
+/// the process ends, or until a signal with `.with_graceful_shutdown(signal)`.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), exws::Error> {
 /// exws::Server::new()
 ///     .max_message_size(64 * 1024)
-///     .listen_with_shutdown("127.0.0.1:8765", exws::shutdown_signal())
+///     .listen("127.0.0.1:8765")
+///     .with_graceful_shutdown(exws::shutdown_signal())
 ///     .await
 /// # }
 /// ```

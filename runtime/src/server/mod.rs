@@ -12,6 +12,7 @@ mod endpoint;
 mod extension;
 mod health;
 mod options;
+mod serve;
 mod shutdown;
 mod start;
 mod static_files;
@@ -23,6 +24,7 @@ pub use builder::Server;
 pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
 pub use endpoint::Endpoint;
 pub use health::{AdapterHealth, HealthReport};
+pub use serve::{Listen, Serve};
 pub use shutdown::shutdown_signal;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};

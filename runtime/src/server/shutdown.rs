@@ -1,7 +1,8 @@
 //! A ready-made shutdown signal.
 
 /// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM: pass it to
-/// [`Server::listen_with_shutdown`](crate::Server::listen_with_shutdown).
+/// `with_graceful_shutdown` of [`Server::listen`](crate::Server::listen) or
+/// [`BoundServer::serve`](crate::BoundServer::serve).
 ///
 /// If a signal handler cannot be installed, that signal is never awaited (and a warning is
 /// logged) rather than ending the server at once.

@@ -5,19 +5,36 @@ use super::bound::BoundServer;
 use super::builder::Server;
 use super::endpoint::Endpoint;
 use super::health::Routes;
+use super::serve::Listen;
 use super::Shared;
 use crate::adapter::InProcess;
 use crate::error::Error;
 use crate::handler::{registered, Registry};
 use crate::hub::Hub;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::{TcpListener, ToSocketAddrs};
 
 impl Server {
-    /// Checks the handlers and options and binds the listening socket (port 0 picks a free
-    /// port; read it with [`BoundServer::local_addr`]).
+    /// Binds `addr` and serves on it: await the [`Listen`] to serve until the process ends,
+    /// or call [`Listen::with_graceful_shutdown`] first to stop on a signal. To learn the port
+    /// the system chose for port 0, [`bind`](Server::bind) instead.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), exws::Error> {
+    /// exws::Server::new().listen("127.0.0.1:8765").await
+    /// # }
+    /// ```
+    pub fn listen<A>(self, addr: A) -> Listen<A>
+    where
+        A: ToSocketAddrs + Send + 'static,
+    {
+        Listen::new(self, addr)
+    }
+
+    /// Checks the handlers and options, starts the hub and binds the listening socket (port 0
+    /// picks a free port; read it with [`BoundServer::local_addr`]), without accepting yet:
+    /// [`serve`](BoundServer::serve) the result.
     pub async fn bind(
         #[cfg_attr(not(feature = "tls"), allow(unused_mut))] mut self,
         addr: impl ToSocketAddrs,
@@ -120,23 +137,5 @@ impl Server {
             hub,
             connections: std::sync::atomic::AtomicUsize::new(0),
         })
-    }
-
-    /// Binds `addr` and serves until the process ends.
-    pub async fn listen(self, addr: impl ToSocketAddrs) -> Result<(), Error> {
-        self.bind(addr).await?.serve().await
-    }
-
-    /// Binds `addr` and serves until `signal` completes, then shuts down gracefully: stops
-    /// accepting, lets in-flight handlers finish, and closes every connection with 1001.
-    pub async fn listen_with_shutdown<F>(
-        self,
-        addr: impl ToSocketAddrs,
-        signal: F,
-    ) -> Result<(), Error>
-    where
-        F: Future + Send,
-    {
-        self.bind(addr).await?.serve_with_shutdown(signal).await
     }
 }

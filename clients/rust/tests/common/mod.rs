@@ -6,6 +6,7 @@
 use exws::{handlers, message, Connection, Server};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -171,9 +172,14 @@ pub async fn start_server(server: Server, addr: &str) -> Running {
     let bound = within(server.bind(addr)).await.expect("bind");
     let addr = bound.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bound.serve_with_shutdown(async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(
+        bound
+            .serve()
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
     Running {
         addr,
         stop: Some(stop),
