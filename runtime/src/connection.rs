@@ -12,11 +12,11 @@ pub use id::ConnectionId;
 pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 
 use crate::auth::UserId;
+use crate::handshake::HandshakeRequest;
 use crate::protocol::{encode, message_type_name, CloseCode};
 use crate::server::SlowConsumerPolicy;
 use crate::session::DisconnectReason;
 use crate::stream::StreamTable;
-use crate::HandshakeRequest;
 use serde::Serialize;
 use std::any::Any;
 use std::collections::HashMap;

@@ -1,7 +1,8 @@
 //! The engine side of the adapter contract.
 
 use super::{AdapterError, Inbound, Outgoing};
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 

@@ -25,7 +25,7 @@ pub use gateway::{BoundGateway, Gateway, GatewayStatus};
 pub use protocol::ClientContext;
 pub use serve::ServeGateway;
 
-use crate::Hub;
+use crate::hub::Hub;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 

@@ -1,9 +1,9 @@
 //! One call of a handler: the incoming `Data`, the connection's context, the `Id` to echo.
 
 use super::Outcome;
+use crate::context::Context;
 use crate::extract::Rejection;
 use crate::protocol::ReplyTo;
-use crate::Context;
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;

@@ -47,7 +47,7 @@ impl Probe<()> {
     pub const KIND: u8 = NOTHING;
 }
 
-impl Probe<crate::RoomSubscription> {
+impl Probe<crate::hub::RoomSubscription> {
     /// A room subscription: a stream of the room's messages.
     pub const KIND: u8 = ROOM_STREAM;
 }

@@ -1,7 +1,8 @@
 //! This process's connections and room memberships.
 
 use crate::adapter::{Inbound, Target};
-use crate::{Connection, ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::{Connection, ConnectionId};
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 use tokio_tungstenite::tungstenite::Utf8Bytes;

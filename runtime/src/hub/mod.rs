@@ -8,7 +8,10 @@ pub use recipients::Recipients;
 pub use subscription::{RoomEnvelope, RoomSubscription};
 
 use crate::adapter::{Adapter, AdapterError, Target};
-use crate::{Connection, ConnectionId, Context, FromContext, Rejection, UserId};
+use crate::auth::UserId;
+use crate::connection::{Connection, ConnectionId};
+use crate::context::Context;
+use crate::extract::{FromContext, Rejection};
 use local::{user_room, JoinRefused, LocalHub};
 use std::sync::Arc;
 

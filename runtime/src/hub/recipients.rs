@@ -2,8 +2,9 @@
 
 use super::{Hub, HubError};
 use crate::adapter::{Outgoing, Target};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use crate::protocol::{encode, message_type_name};
-use crate::{ConnectionId, UserId};
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -128,7 +129,7 @@ impl<'a> Recipients<'a> {
         self,
         request: &Req,
         timeout: std::time::Duration,
-    ) -> Vec<(ConnectionId, Result<Resp, crate::CallError>)>
+    ) -> Vec<(ConnectionId, Result<Resp, crate::connection::CallError>)>
     where
         Req: Serialize + ?Sized,
         Resp: serde::de::DeserializeOwned,

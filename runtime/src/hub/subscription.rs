@@ -2,10 +2,10 @@
 //! client gets the room's messages with its request's `Id` until it cancels.
 
 use super::{Hub, HubError};
+use crate::connection::Connection;
 use crate::connection::OutboundReceiver;
 use crate::protocol::{ErrorCode, ReplyTo};
 use crate::stream::{IntoStreamItem, Raw, StreamItem};
-use crate::Connection;
 use futures_util::Stream;
 use std::future::Future;
 use std::pin::Pin;

@@ -57,12 +57,12 @@ impl BoundServer {
 
     /// The handlers this server serves, by `Type`, module path and function name: the handler
     /// model of each ([`HandlerInfo`](crate::HandlerInfo)).
-    pub fn handlers(&self) -> Vec<&'static crate::HandlerInfo> {
+    pub fn handlers(&self) -> Vec<&'static crate::handler::HandlerInfo> {
         self.endpoint.handlers()
     }
 
     /// The server's hub, to send to rooms, users, connections or everyone from any task.
-    pub fn hub(&self) -> crate::Hub {
+    pub fn hub(&self) -> crate::hub::Hub {
         self.endpoint.hub()
     }
 

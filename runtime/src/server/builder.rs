@@ -91,7 +91,7 @@ impl Server {
     /// `Type`, module path and function name, each described by its
     /// [`HandlerInfo`](crate::HandlerInfo). Duplicates are reported by [`bind`](Server::bind),
     /// not here.
-    pub fn handlers(&self) -> Vec<&'static crate::HandlerInfo> {
+    pub fn handlers(&self) -> Vec<&'static crate::handler::HandlerInfo> {
         let mut handlers: Vec<&'static Handler> = match &self.handlers {
             Some(handlers) => handlers.clone(),
             None => registered(),

@@ -38,7 +38,7 @@ use crate::auth::SharedAuthenticator;
 use crate::context::AppState;
 use crate::handler::Registry;
 use crate::hooks::Hooks;
-use crate::Hub;
+use crate::hub::Hub;
 use std::sync::Arc;
 
 /// What every session of a server shares.

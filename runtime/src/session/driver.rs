@@ -8,9 +8,9 @@
 use super::frames::{self, Admit, HeartbeatState, TokenBucket};
 use super::{dispatch, DisconnectReason};
 use crate::connection::OutboundReceiver;
+use crate::context::Context;
 use crate::protocol::ErrorCode;
 use crate::server::{Processing, Shared};
-use crate::Context;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Sink, Stream};
 use std::future::Future;

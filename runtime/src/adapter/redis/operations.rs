@@ -5,7 +5,8 @@ use super::adapter::Inner;
 use super::scripts::Owner;
 use super::{keys, subscriber, wire};
 use crate::adapter::{AdapterError, Outgoing, Target};
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 
 impl Inner {
     pub(super) async fn connection_opened(

@@ -1,6 +1,6 @@
 //! The payload of a message published on Redis: a one-line JSON header, then the envelope.
 
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
