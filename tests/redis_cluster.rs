@@ -608,8 +608,17 @@ async fn a_killed_process_is_swept_out_of_redis_by_the_others() {
     assert_eq!(x.join("x only").await, 1);
     assert_eq!(y.join("general").await, 2);
 
-    // While the process lives, the survivor's sweeps (every ~200 ms) leave its entries alone.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // While the process lives, the survivor's sweeps (every ~200 ms) leave its entries alone:
+    // checked after three more sweeps (each asks `PUBSUB NUMSUB` about the other process).
+    let sweeps = redis.command_calls("pubsub|numsub").await;
+    harness::eventually("three sweeps", harness::TIMEOUT, || async {
+        let now = redis.command_calls("pubsub|numsub").await;
+        match now >= sweeps + 3 {
+            true => Ok(()),
+            false => Err(format!("{} sweeps", now - sweeps)),
+        }
+    })
+    .await;
     assert!(redis.hash_keys("exws:conns").await.contains(&x_id));
     assert_eq!(
         redis.set_members("exws:room:general").await.len(),

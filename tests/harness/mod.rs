@@ -33,5 +33,5 @@ pub mod transport;
 pub use client::{assert_error, error_message, Client, Received};
 pub use handlers::{add, calculate};
 pub use server::{ObservedServer, TestServer};
-pub use timing::{eventually, wait_for, within, within_for, TIMEOUT};
+pub use timing::{eventually, never_within, wait_for, within, within_for, TIMEOUT};
 pub use transport::{skipped_over, transport, Transport};
