@@ -156,6 +156,11 @@ impl Connection {
     /// processing (the default, [sequential](crate::Server::sequential), reads that
     /// connection's next frame only once the handler returns, so the call would time out).
     /// Calls from elsewhere (another connection's handler, a task of your own) need nothing.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future forgets the call: the request may already have gone to the client,
+    /// and its answer is then dropped. Nothing else is left behind.
     pub async fn call<Req, Resp>(&self, request: &Req) -> Result<Resp, CallError>
     where
         Req: Serialize + ?Sized,
@@ -166,6 +171,10 @@ impl Connection {
     }
 
     /// [`call`](Connection::call) with an explicit `Type` and timeout.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`call`](Connection::call): dropping the future forgets the call.
     pub async fn call_as<Req, Resp>(
         &self,
         message_type: &str,

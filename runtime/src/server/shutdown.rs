@@ -6,6 +6,11 @@
 ///
 /// If a signal handler cannot be installed, that signal is never awaited (and a warning is
 /// logged) rather than ending the server at once.
+///
+/// # Cancel safety
+///
+/// Cancel safe: a signal that comes while no future waits is not remembered, so create the
+/// future once and keep it (e.g. pass it to `with_graceful_shutdown`).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {
