@@ -28,7 +28,7 @@ Examples:
 /// {"Type", "Data", "Id"} per WebSocket text frame.
 #[derive(Debug, Parser)]
 #[command(name = "exws", version, after_help = format!("{EXIT_CODES}\n\n{AFTER_HELP}"))]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Options that apply to every command.
     #[command(flatten)]
     pub global: GlobalOptions,
@@ -39,7 +39,7 @@ pub struct Cli {
 
 /// Options of every command.
 #[derive(Debug, Args)]
-pub struct GlobalOptions {
+pub(crate) struct GlobalOptions {
     /// Extra header for the WebSocket upgrade request, as 'Name: value' (repeatable).
     #[arg(
         long = "header",
@@ -66,17 +66,17 @@ pub struct GlobalOptions {
 impl GlobalOptions {
     /// The timeout of connecting, of `call` and of each item of `stream`: `--timeout`, or
     /// 10 s.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
 }
 
 /// `--timeout` when not given.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Send a request and print the `Data` of its reply as compact JSON. A `Type` answered with
     /// a stream is reported: its first item is printed, the stream cancelled, exit 5.
     #[command(after_help = EXIT_CODES)]
@@ -109,7 +109,7 @@ pub enum Command {
 
 /// What `codegen` generates.
 #[derive(Debug, Subcommand)]
-pub enum Codegen {
+pub(crate) enum Codegen {
     /// TypeScript declarations exporting `Contract`, for `new ExwsClient<Contract>(url)`.
     #[command(after_help = "Examples:
   exws codegen typescript http://127.0.0.1:8765 --out contract.d.ts
@@ -119,7 +119,7 @@ pub enum Codegen {
 
 /// Where the contract is, and where the code goes.
 #[derive(Debug, Args)]
-pub struct CodegenArgs {
+pub(crate) struct CodegenArgs {
     /// The contract: a server's URL (http:// or ws://; without a path, its /asyncapi.json),
     /// or a saved AsyncAPI document.
     #[arg(value_name = "URL_OR_FILE")]
@@ -131,7 +131,7 @@ pub struct CodegenArgs {
 
 /// What `contract` does.
 #[derive(Debug, Subcommand)]
-pub enum ContractCommand {
+pub(crate) enum ContractCommand {
     /// List the changes from OLD to NEW; exit 1 when one breaks clients of OLD (a removed
     /// `Type` or field, a field that became required, a changed field type...).
     #[command(after_help = "Exit codes:
@@ -147,7 +147,7 @@ Example:
 
 /// The two contracts.
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The contract clients were written against (a file or a server's URL).
     #[arg(value_name = "OLD")]
     pub old: String,
@@ -158,7 +158,7 @@ pub struct DiffArgs {
 
 /// A URL, a `Type` and optional `Data`.
 #[derive(Debug, Args)]
-pub struct MessageArgs {
+pub(crate) struct MessageArgs {
     /// The server's WebSocket URL, e.g. ws://127.0.0.1:8765.
     pub url: String,
     /// The message `Type`, e.g. CalculateRequest.
@@ -171,7 +171,7 @@ pub struct MessageArgs {
 
 /// Arguments of `listen`.
 #[derive(Debug, Args)]
-pub struct ListenArgs {
+pub(crate) struct ListenArgs {
     /// The server's WebSocket URL.
     pub url: String,
     /// A message to send once connected, before listening (repeatable), e.g.
@@ -182,7 +182,7 @@ pub struct ListenArgs {
 
 impl ListenArgs {
     /// The `--send` pairs, with their `Data` parsed.
-    pub fn messages(&self) -> Result<Vec<(String, Value)>, String> {
+    pub(crate) fn messages(&self) -> Result<Vec<(String, Value)>, String> {
         self.send
             .chunks(2)
             .map(|pair| match pair {

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Options of `exws gateway`. PyStrands' own flags and environment variables keep their
 /// names and defaults.
 #[derive(Debug, Args)]
-pub struct GatewayArgs {
+pub(crate) struct GatewayArgs {
     /// The WebSocket port, on every interface (clients connect to ws://HOST:PORT/ws/...).
     #[arg(
         long,
@@ -130,7 +130,7 @@ pub struct GatewayArgs {
 
 /// `--slow-consumer`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum SlowConsumer {
+pub(crate) enum SlowConsumer {
     /// Close the client with 1008.
     Disconnect,
     /// Drop the newest messages for it (counted in metrics).
@@ -210,7 +210,7 @@ fn server(args: &GatewayArgs) -> Result<Server, Failure> {
 }
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
-pub async fn run(args: GatewayArgs) -> Result<(), Failure> {
+pub(crate) async fn run(args: GatewayArgs) -> Result<(), Failure> {
     let config = config(&args)?;
     let server = server(&args)?;
     if let Some(addr) = args.metrics_addr {
