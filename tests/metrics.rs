@@ -141,8 +141,7 @@ async fn counters_gauges_and_histograms_reach_the_prometheus_endpoint() {
     // An upgrade from an Origin the server does not admit: 403.
     let mut request =
         tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-            "ws://{}",
-            server_addr
+            "ws://{server_addr}"
         ))
         .expect("a request");
     request.headers_mut().insert(

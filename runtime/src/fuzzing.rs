@@ -11,6 +11,7 @@ use std::sync::Arc;
 /// A server's dispatch path without a network: [`FrameHarness::dispatch`] runs one text
 /// frame through envelope parsing, handler lookup, `Data` decoding and the handlers, and
 /// returns the envelopes the client would receive.
+#[derive(Debug)]
 pub struct FrameHarness {
     shared: Arc<Shared>,
 }

@@ -164,7 +164,7 @@ impl Client {
                 .await
                 .expect("the connection closes in time")
             {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                None | Some(Err(_) | Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => continue,
             }
         }

@@ -135,7 +135,7 @@ impl<T> Subscription<T> {
                 Ok(envelope) if envelope.message_type == self.message_type => {
                     return Some((self.decode)(envelope));
                 }
-                Ok(_) => continue,
+                Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(skipped)) => {
                     return Some(Err(RecvError::Lagged(skipped)));
                 }

@@ -2,7 +2,7 @@
 //! out, `{"Type": "Answer", "Call": n, "Data": R}` or `{"Type": "AnswerError", "Call": n,
 //! "Data": {"code", "message"}}` back (see `docs/PROTOCOL.md`, "Server calls").
 
-use super::{Connection, SendError};
+use super::Connection;
 use crate::protocol::message_type_name;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -199,7 +199,7 @@ impl Connection {
         let text = serde_json::to_string(&envelope).map_err(CallError::Serialize)?;
         match self.send_encoded(Utf8Bytes::from(text)).await {
             Ok(()) => {}
-            Err(SendError::Closed) | Err(_) => return Err(CallError::Closed),
+            Err(_) => return Err(CallError::Closed),
         }
         let answer = tokio::select! {
             answer = receiver => answer.map_err(|_| CallError::Closed)?,

@@ -13,6 +13,7 @@ pub type CallResult = Result<Pin<Box<dyn Future<Output = Outcome> + Send>>, Reje
 
 /// The input of one handler call. Used by the code `#[message]` generates.
 #[doc(hidden)]
+#[derive(Debug)]
 pub struct Call<'a> {
     pub(crate) message_type: &'a str,
     pub(crate) data: &'a str,

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Who a hub message goes to: made by [`Hub::to`], [`Hub::room`] or [`Hub::everyone`].
 #[must_use = "nothing is sent until you call `send`"]
+#[derive(Debug)]
 pub struct Recipients<'a> {
     hub: &'a Hub,
     target: Target,

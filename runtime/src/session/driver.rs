@@ -485,7 +485,7 @@ where
         std::future::poll_fn(|cx| loop {
             match Pin::new(&mut self.ws).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) | Poll::Ready(Some(Err(_))) => return Poll::Ready(()),
+                Poll::Ready(None | Some(Err(_))) => return Poll::Ready(()),
                 Poll::Ready(Some(Ok(_))) => {}
             }
         })

@@ -199,7 +199,7 @@ impl<T> ItemStream<T> {
         }
         while let Some(item) = self.next_item().await {
             match item {
-                Err(StreamError::Overflow { .. }) | Ok(_) | Err(StreamError::Decode { .. }) => {}
+                Ok(_) | Err(StreamError::Overflow { .. } | StreamError::Decode { .. }) => {}
                 Err(error) => return Err(error),
             }
         }
