@@ -63,5 +63,8 @@ async fn serve(addr: &str) -> Result<(), exws::Error> {
         .serve_asyncapi();
     let server = server.bind(addr).await?;
     println!("exws listening on ws://{}", server.local_addr());
-    server.serve_with_shutdown(exws::shutdown_signal()).await
+    server
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
+        .await
 }

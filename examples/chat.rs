@@ -202,7 +202,10 @@ async fn serve(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
     let server = server.bind(addr).await?;
     println!("exws listening on ws://{}", server.local_addr());
     println!("chat page: http://{}/", server.local_addr());
-    server.serve_with_shutdown(exws::shutdown_signal()).await?;
+    server
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -65,7 +65,11 @@ async fn main() -> ExitCode {
         gateway.ws_addr(),
         gateway.backend_addr()
     );
-    match gateway.serve_with_shutdown(exws::shutdown_signal()).await {
+    match gateway
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("gateway_bridge: {error}");

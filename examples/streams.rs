@@ -102,7 +102,11 @@ async fn main() -> ExitCode {
         }
     };
     println!("exws listening on ws://{}", server.local_addr());
-    match server.serve_with_shutdown(exws::shutdown_signal()).await {
+    match server
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

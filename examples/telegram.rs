@@ -79,6 +79,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .bind(addr.as_str())
         .await?;
     println!("exws listening on ws://{}", server.local_addr());
-    server.serve_with_shutdown(exws::shutdown_signal()).await?;
+    server
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
+        .await?;
     Ok(())
 }

@@ -71,6 +71,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             error => error.to_string(),
         })?;
     println!("exws listening on wss://{}", server.local_addr());
-    server.serve_with_shutdown(exws::shutdown_signal()).await?;
+    server
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
+        .await?;
     Ok(())
 }

@@ -68,13 +68,17 @@ struct JoinWhenClosed {
     room: String,
 }
 
+/// Joins made by [`join_when_closed`] that have returned (joined or refused).
+static LATE_JOINS_DONE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Joins `room` from another task as soon as the connection starts closing: a join racing the
-/// close's cleanup.
+/// close's cleanup. Counts the join in [`LATE_JOINS_DONE`] once it returned.
 #[message]
 async fn join_when_closed(request: JoinWhenClosed, connection: Connection, hub: Hub) {
     tokio::spawn(async move {
         connection.closed().await;
         let _ = hub.join(connection.id(), &request.room).await;
+        LATE_JOINS_DONE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
 }
 
@@ -261,8 +265,11 @@ async fn a_join_racing_its_connections_close_leaves_nothing_in_the_backend(engin
         hub.local_connection_count() == 0
     })
     .await;
-    // Joins still in flight land (or are taken back) within a few round trips.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Every late join has returned (joined, taken back or refused): nothing more comes.
+    wait_for("every late join to return", || {
+        LATE_JOINS_DONE.load(std::sync::atomic::Ordering::SeqCst) == ids.len()
+    })
+    .await;
     for room in 0..4 {
         let room = format!("race-{room}");
         settle(&format!("{room} to be empty"), || async {
@@ -380,16 +387,66 @@ async fn the_publish_queue_is_bounded_in_bytes(engine: Engine) {
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let queued = sent.load(std::sync::atomic::Ordering::SeqCst);
-    assert!(
-        (1..=3).contains(&queued),
-        "{queued} messages of 20 KiB were accepted into a 64 KiB publish queue"
-    );
+    // Three messages of 20 KiB fit in 64 KiB (each holds its bytes until Redis has it); the
+    // fourth waits for room.
+    let accepted = || sent.load(std::sync::atomic::Ordering::SeqCst);
+    wait_for("three messages to be accepted", || accepted() >= 3).await;
+    harness::never_within(
+        "a fourth message of 20 KiB was accepted into a 64 KiB publish queue",
+        Duration::from_millis(300),
+        || accepted() > 3,
+    )
+    .await;
     backend.resume();
     within("the remaining sends", sending)
         .await
         .expect("no panic");
     assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 10);
+    assert!(server.shutdown().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publish_queue_is_bounded_in_messages() {
+    const QUEUE: usize = 4;
+    let mut redis = RedisServer::start();
+    let prefix = unique_prefix("publish-messages");
+    let bound = bind(&redis, &prefix, |config| {
+        config
+            .publish_queue(QUEUE)
+            .command_timeout(Duration::from_secs(5))
+    })
+    .await;
+    let hub = bound.hub();
+    let server = TestServer::serve(bound);
+
+    // A frozen Redis answers nothing: what is published waits in the queue, or in the one
+    // pipeline the publisher has sent (it took what was queued then, at most the queue).
+    redis.pause();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sending = {
+        let (hub, sent) = (hub.clone(), sent.clone());
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                let _ = hub.everyone().send(&Note { text: "x".into() }).await;
+                sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    let accepted = || sent.load(std::sync::atomic::Ordering::SeqCst);
+    wait_for("the queue to fill", || accepted() >= QUEUE).await;
+    harness::never_within(
+        &format!(
+            "more than {} messages were accepted with a queue of {QUEUE}",
+            2 * QUEUE
+        ),
+        Duration::from_millis(300),
+        || accepted() > 2 * QUEUE,
+    )
+    .await;
+    redis.resume();
+    within("the remaining sends", sending)
+        .await
+        .expect("no panic");
+    assert_eq!(accepted(), 40);
     assert!(server.shutdown().await.is_ok());
 }

@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -503,7 +504,7 @@ async fn the_standalone_server_serves_its_document() {
         .expect("bind");
     let addr = server.local_addr();
     let expected = server.asyncapi().expect("document");
-    let running = tokio::spawn(server.serve());
+    let running = tokio::spawn(server.serve().into_future());
     let (status, body) = http_get(addr, "/asyncapi.json").await;
     assert!(status.contains("200"), "{status}");
     let served: Value = serde_json::from_str(&body).expect("JSON");

@@ -172,8 +172,19 @@ async fn a_connection_still_upgrading_holds_its_slot_until_the_handshake_timeout
     let addr = server.addr();
     // A TCP connection that never sends its upgrade request takes the only slot...
     let mut idle = harness::transport::connect_stream(addr).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(Client::try_connect(addr).await.err(), Some(503));
+    // (The server takes the slot once its accept loop has the connection: until then a probe
+    // is admitted, and closed again.)
+    harness::eventually("an upgrade refused with 503", harness::TIMEOUT, || async {
+        match Client::try_connect(addr).await {
+            Err(503) => Ok(()),
+            Err(status) => panic!("an upgrade past max_connections got {status}, not 503"),
+            Ok(probe) => {
+                probe.close().await;
+                Err("admitted: the idle connection has no slot yet".to_owned())
+            }
+        }
+    })
+    .await;
     // ...until the handshake timeout drops it.
     let mut client = connect_once_admitted(addr).await;
     client.assert_alive().await;

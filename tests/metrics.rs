@@ -1,8 +1,13 @@
-//! The `prometheus` feature: exws's metrics are served in Prometheus's text format.
+//! The `prometheus` feature: exws's metrics are served in Prometheus's text format, each of
+//! those the crate documents (`exws::metrics`) but the queue drops and the adapter's publish
+//! failures (`tests/slow_consumer.rs` and `tests/redis_reliability.rs` cover what they count).
 #![cfg(feature = "prometheus")]
+
+mod harness;
 
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
+use std::future::IntoFuture;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -15,6 +20,21 @@ struct Add {
 #[derive(Serialize)]
 struct Sum {
     result: i64,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    to: u32,
+}
+
+#[derive(Serialize)]
+struct Counted {
+    n: u32,
+}
+
+#[exws::message]
+async fn count(request: Count) -> impl futures_util::Stream<Item = Counted> {
+    futures_util::stream::iter((1..=request.to).map(|n| Counted { n }))
 }
 
 #[exws::message]
@@ -55,12 +75,14 @@ async fn counters_gauges_and_histograms_reach_the_prometheus_endpoint() {
     drop(probe);
     exws::metrics::install_prometheus(metrics_addr).expect("the endpoint starts");
 
-    let server = exws::Server::with_handlers(exws::handlers![add])
+    let server = exws::Server::with_handlers(exws::handlers![add, count])
+        .allowed_origins(["https://app.example"])
         .bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let url = format!("ws://{}", server.local_addr());
-    tokio::spawn(server.serve());
+    let server_addr = server.local_addr();
+    let url = format!("ws://{server_addr}");
+    tokio::spawn(server.serve().into_future());
 
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await
@@ -102,6 +124,98 @@ async fn counters_gauges_and_histograms_reach_the_prometheus_endpoint() {
     );
     assert!(
         body.contains("exws_handler_duration_seconds") && body.contains("type=\"Add\""),
+        "{body}"
+    );
+
+    // A stream of three items, to its end.
+    socket
+        .send(Message::text(r#"{"Type":"Count","Data":{"to":3},"Id":1}"#))
+        .await
+        .expect("send");
+    for _ in 0..4 {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("an item in time");
+        assert!(matches!(frame, Some(Ok(Message::Text(_)))), "{frame:?}");
+    }
+    // An upgrade from an Origin the server does not admit: 403.
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{server_addr}"
+        ))
+        .expect("a request");
+    request.headers_mut().insert(
+        "Origin",
+        "https://evil.example".parse().expect("a header value"),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
+    // The client closes: a disconnect by reason.
+    socket.close(None).await.expect("close");
+    // A TLS server that gets no TLS: a failed TLS handshake.
+    let tls = exws::Server::with_handlers(exws::handlers![add])
+        .tls(harness::transport::test_tls_config())
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let tls_addr = tls.local_addr();
+    tokio::spawn(tls.serve().into_future());
+    let mut plain = tokio::net::TcpStream::connect(tls_addr)
+        .await
+        .expect("connect");
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .expect("written");
+    let mut rest = Vec::new();
+    let _ = harness::within(
+        "the TLS server to drop the connection",
+        plain.read_to_end(&mut rest),
+    )
+    .await;
+
+    let body = harness::eventually("every metric", harness::TIMEOUT, || async {
+        let body = scrape(metrics_addr).await;
+        let missing: Vec<&str> = [
+            "exws_streams_open ",
+            "exws_stream_items_total ",
+            "exws_streams_ended_total{reason=\"end\"} ",
+            "exws_handshakes_rejected_total{status=\"403\"} ",
+            "exws_disconnects_total{reason=",
+            "exws_tls_handshakes_failed_total{reason=\"error\"} ",
+        ]
+        .into_iter()
+        .filter(|name| !body.lines().any(|line| line.starts_with(name)))
+        .collect();
+        match missing.is_empty() {
+            true => Ok(body),
+            false => Err(format!("missing {missing:?} in {body}")),
+        }
+    })
+    .await;
+    assert_eq!(sample(&body, "exws_streams_open "), Some(0.0), "{body}");
+    assert_eq!(
+        sample(&body, "exws_stream_items_total "),
+        Some(3.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, "exws_streams_ended_total{reason=\"end\"} "),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, "exws_handshakes_rejected_total{status=\"403\"} "),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, "exws_tls_handshakes_failed_total{reason=\"error\"} "),
+        Some(1.0),
         "{body}"
     );
 }

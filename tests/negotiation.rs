@@ -6,6 +6,7 @@ use exws::{handlers, message, Connection, Server};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -35,7 +36,7 @@ type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 async fn start(server: Server) -> SocketAddr {
     let bound = server.bind("127.0.0.1:0").await.expect("binds");
     let addr = bound.local_addr();
-    tokio::spawn(bound.serve());
+    tokio::spawn(bound.serve().into_future());
     addr
 }
 

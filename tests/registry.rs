@@ -37,22 +37,22 @@ mod nested {
     use serde::{Deserialize, Serialize};
 
     #[derive(Deserialize)]
-    pub struct Gamma;
+    pub(crate) struct Gamma;
 
     #[derive(Serialize)]
-    pub struct GammaSeen;
+    pub(crate) struct GammaSeen;
 
     #[message]
-    pub async fn gamma(_request: Gamma) -> GammaSeen {
+    pub(crate) async fn gamma(_request: Gamma) -> GammaSeen {
         GammaSeen
     }
 
-    pub mod deeper {
+    pub(crate) mod deeper {
         use exws::message;
 
         /// Observes the same `Type` as `gamma`, from another module.
         #[message(type = "Gamma", reply = "GammaAlsoSeen")]
-        pub async fn gamma(_request: super::Gamma) -> u8 {
+        pub(crate) async fn gamma(_request: super::Gamma) -> u8 {
             1
         }
     }
@@ -215,13 +215,13 @@ mod model {
     use serde::{Deserialize, Serialize};
 
     #[derive(Deserialize)]
-    pub struct Search {}
+    pub(crate) struct Search {}
 
     #[derive(Serialize)]
-    pub struct Hits {}
+    pub(crate) struct Hits {}
 
     #[derive(Debug)]
-    pub struct SearchError;
+    pub(crate) struct SearchError;
 
     impl std::fmt::Display for SearchError {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -229,13 +229,13 @@ mod model {
         }
     }
 
-    pub type SearchResult<T> = Result<T, SearchError>;
+    pub(crate) type SearchResult<T> = Result<T, SearchError>;
 
     /// Searches the index.
     ///
     /// Answers nothing when the query is empty.
     #[message(type = "search")]
-    pub async fn search(
+    pub(crate) async fn search(
         _request: Search,
         _connection: Connection,
         State(_limit): State<u32>,
@@ -244,7 +244,7 @@ mod model {
     }
 
     #[message(type = "search.strict")]
-    pub async fn strict(_request: Search) -> Result<Hits, SearchError> {
+    pub(crate) async fn strict(_request: Search) -> Result<Hits, SearchError> {
         Ok(Hits {})
     }
 }

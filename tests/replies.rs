@@ -112,9 +112,9 @@ struct Wrapper<T> {
 }
 
 mod api {
-    pub mod v1 {
+    pub(crate) mod v1 {
         #[derive(serde::Serialize)]
-        pub struct Answer {
+        pub(crate) struct Answer {
             pub value: u8,
         }
     }

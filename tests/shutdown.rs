@@ -1,5 +1,5 @@
 //! Graceful shutdown: in-flight handlers finish and are answered, connections close with 1001,
-//! the listener stops accepting, and `serve_with_shutdown` returns.
+//! the listener stops accepting, and the server's future completes.
 
 mod harness;
 

@@ -8,9 +8,10 @@ use exws::{handlers, message, Connection, Server, TlsConfig, TlsError};
 use harness::within;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -35,6 +36,41 @@ fn certificate(common_name: &str) -> Certificate {
         cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
         cert_der: cert.der().to_vec(),
+    }
+}
+
+/// What this test binary logs at `WARN` and above (a failed certificate reload among it),
+/// from the first call on.
+fn warnings() -> Arc<Mutex<String>> {
+    static LOG: OnceLock<Arc<Mutex<String>>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Arc::new(Mutex::new(String::new()));
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+        log
+    })
+    .clone()
+}
+
+/// Appends what is logged to a shared string.
+struct LogWriter(Arc<Mutex<String>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push_str(&String::from_utf8_lossy(bytes));
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -95,7 +131,7 @@ async fn serve(tls: TlsConfig) -> SocketAddr {
     .await
     .expect("the TLS server binds");
     let addr = server.local_addr();
-    tokio::spawn(server.serve());
+    tokio::spawn(server.serve().into_future());
     addr
 }
 
@@ -258,10 +294,17 @@ async fn a_failed_reload_from_the_files_keeps_serving_the_old_certificate() {
     let tls = TlsConfig::from_pem_files(&cert, &key)
         .expect("valid files")
         .reload_interval(Duration::from_millis(10));
+    let warnings = warnings();
     let addr = serve(tls).await;
     std::fs::write(&key, "not a key").expect("written");
-    // Polled dozens of times meanwhile, each time failing.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The watcher's poll finds the broken pair and says so: reloading ran, and failed.
+    harness::wait_for("the watcher to try the broken files", || {
+        let warnings = warnings.lock().unwrap_or_else(|poison| poison.into_inner());
+        warnings
+            .lines()
+            .any(|line| line.contains("cannot be loaded") && line.contains("-broken"))
+    })
+    .await;
     assert_eq!(
         presented_certificate(addr, &[&first.cert_der]).await,
         first.cert_der
@@ -312,7 +355,7 @@ async fn handlers_see_the_tls_session() {
     .await
     .expect("binds");
     let plain_addr = plain.local_addr();
-    tokio::spawn(plain.serve());
+    tokio::spawn(plain.serve().into_future());
     let tcp = within("TCP connect", TcpStream::connect(plain_addr))
         .await
         .expect("TCP connect");
@@ -524,4 +567,92 @@ async fn start_example(binary: &Path, cert: &Path, key: &Path) -> (Child, Socket
         .and_then(|addr| addr.parse().ok())
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     (child, addr)
+}
+
+/// A TLS client that only speaks TLS 1.2, trusting `root`.
+fn tls12_connector(root: &[u8]) -> tokio_rustls::TlsConnector {
+    let mut store = rustls::RootCertStore::empty();
+    store
+        .add(rustls::pki_types::CertificateDer::from(root.to_vec()))
+        .expect("a valid root");
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS12])
+    .expect("TLS 1.2")
+    .with_root_certificates(store)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+#[tokio::test]
+async fn a_tls_1_2_client_is_served() {
+    let folder = Folder::new("tls12");
+    let certificate = certificate("tls 1.2");
+    let (cert, key) = folder.write(&certificate);
+    let addr = serve(TlsConfig::from_pem_files(&cert, &key).expect("valid files")).await;
+
+    let tcp = within("TCP connect", TcpStream::connect(addr))
+        .await
+        .expect("TCP connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
+    let tls = within(
+        "the TLS 1.2 handshake",
+        tls12_connector(&certificate.cert_der).connect(name, tcp),
+    )
+    .await
+    .expect("the server accepts TLS 1.2");
+    let (ws, _) = within(
+        "the upgrade",
+        tokio_tungstenite::client_async(
+            "wss://localhost/",
+            Box::new(tls) as harness::transport::TestStream,
+        ),
+    )
+    .await
+    .expect("the upgrade succeeds");
+    let mut client = harness::Client::from_websocket(ws);
+    let reply = client.call("tls", json!({})).await;
+    assert_eq!(reply["Data"]["version"], "TLSv1.2", "{reply}");
+    let reply = client
+        .call("CalculateRequest", json!({"numbers": [40, 2]}))
+        .await;
+    assert_eq!(reply["Data"], json!({"result": 42}), "{reply}");
+}
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_completes_is_dropped_at_the_handshake_timeout() {
+    let folder = Folder::new("slow-hello");
+    let (cert, key) = folder.write(&certificate("slow hello"));
+    let server = within(
+        "bind",
+        Server::with_handlers(handlers![harness::calculate])
+            .tls(TlsConfig::from_pem_files(&cert, &key).expect("valid files"))
+            .handshake_timeout(Duration::from_millis(200))
+            .bind("127.0.0.1:0"),
+    )
+    .await
+    .expect("the TLS server binds");
+    let addr = server.local_addr();
+    tokio::spawn(server.serve().into_future());
+
+    // The header of a TLS handshake record announcing 512 bytes, then nothing: without the
+    // timeout the server would wait for the rest forever (and the test would time out).
+    let mut tcp = within("TCP connect", TcpStream::connect(addr))
+        .await
+        .expect("TCP connect");
+    tcp.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00])
+        .await
+        .expect("written");
+    let mut rest = Vec::new();
+    let read = within(
+        "the server to drop the stalled handshake",
+        tcp.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(
+        rest.is_empty() || rest[0] == 0x15,
+        "the server sent nothing but perhaps a TLS alert: {rest:?} ({read:?})"
+    );
 }

@@ -63,7 +63,7 @@ pub struct GlobalOptions {
 impl GlobalOptions {
     /// The timeout of connecting, of `call` and of each item of `stream`: `--timeout`, or
     /// 10 s.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
 
@@ -103,7 +103,7 @@ impl GlobalOptions {
 }
 
 /// `--timeout` when not given.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `listen --idle` when not given.
 pub const DEFAULT_LISTEN_IDLE: Duration = Duration::from_secs(300);
@@ -145,7 +145,7 @@ pub enum Command {
 
 /// What `codegen` generates.
 #[derive(Debug, Subcommand)]
-pub enum Codegen {
+pub(crate) enum Codegen {
     /// TypeScript declarations exporting `Contract`, for `new ExwsClient<Contract>(url)`.
     #[command(after_help = "Examples:
   exws codegen typescript http://127.0.0.1:8765 --out contract.d.ts
@@ -155,7 +155,7 @@ pub enum Codegen {
 
 /// Where the contract is, and where the code goes.
 #[derive(Debug, Args)]
-pub struct CodegenArgs {
+pub(crate) struct CodegenArgs {
     /// The contract: a server's URL (http:// or ws://; without a path, its /asyncapi.json),
     /// or a saved AsyncAPI document.
     #[arg(value_name = "URL_OR_FILE")]
@@ -170,7 +170,7 @@ pub struct CodegenArgs {
 
 /// What `contract` does.
 #[derive(Debug, Subcommand)]
-pub enum ContractCommand {
+pub(crate) enum ContractCommand {
     /// List the changes from OLD to NEW; exit 1 when one breaks clients of OLD (a removed
     /// `Type` or field, a field that became required, a changed field type...).
     #[command(after_help = "Exit codes:
@@ -186,7 +186,7 @@ Example:
 
 /// The two contracts.
 #[derive(Debug, Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The contract clients were written against (a file or a server's URL).
     #[arg(value_name = "OLD")]
     pub old: String,
@@ -200,7 +200,7 @@ pub struct DiffArgs {
 
 /// A URL, a `Type` and optional `Data`.
 #[derive(Debug, Args)]
-pub struct MessageArgs {
+pub(crate) struct MessageArgs {
     /// The server's WebSocket URL, e.g. ws://127.0.0.1:8765.
     pub url: String,
     /// The message `Type`, e.g. CalculateRequest.
@@ -216,7 +216,7 @@ pub struct MessageArgs {
 
 /// Arguments of `listen`.
 #[derive(Debug, Args)]
-pub struct ListenArgs {
+pub(crate) struct ListenArgs {
     /// The server's WebSocket URL.
     pub url: String,
     /// A message to send once connected, before listening (repeatable), e.g.
@@ -253,7 +253,7 @@ impl ListenArgs {
 
 impl ListenArgs {
     /// The `--send` pairs, with their `Data` parsed.
-    pub fn messages(&self) -> Result<Vec<(String, Value)>, String> {
+    pub(crate) fn messages(&self) -> Result<Vec<(String, Value)>, String> {
         self.send
             .chunks(2)
             .map(|pair| match pair {

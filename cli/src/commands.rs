@@ -65,7 +65,7 @@ async fn connect(url: &str, global: &GlobalOptions) -> Result<Client, Failure> {
 
 /// `exws call`: prints the reply's `Data` as compact JSON. The request is opened as a
 /// stream so that a `Type` answered with one is noticed instead of passing for a reply.
-pub async fn call(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
+pub(crate) async fn call(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
     let client = connect(&args.url, global).await?;
     let opened = client
         .stream_raw_with(
@@ -135,7 +135,7 @@ fn stream_options(global: &GlobalOptions) -> StreamOptions {
 }
 
 /// `exws send`: sends one message, then closes cleanly.
-pub async fn send(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
+pub(crate) async fn send(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
     let client = connect(&args.url, global).await?;
     let mut envelope = Envelope::new(args.message_type, args.data.unwrap_or(Value::Null));
     envelope.id = global.id.as_deref().map(Id::parse);
@@ -146,7 +146,7 @@ pub async fn send(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failu
 }
 
 /// `exws stream`: prints the `Data` of each item as a compact JSON line until `StreamEnd`.
-pub async fn stream(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
+pub(crate) async fn stream(global: &GlobalOptions, args: MessageArgs) -> Result<(), Failure> {
     let client = connect(&args.url, global).await?;
     let opened = client
         .stream_raw_with(

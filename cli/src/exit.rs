@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 /// Why the command failed: what to print on stderr, and the exit code.
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// Exit code: see [`SERVER_ERROR`] and the others.
     pub code: u8,
     /// One line for stderr, without the `error: ` prefix.
@@ -13,24 +13,24 @@ pub struct Failure {
 }
 
 /// The server answered with an `Error` envelope (or an unusable reply).
-pub const SERVER_ERROR: u8 = 1;
+pub(crate) const SERVER_ERROR: u8 = 1;
 /// `exws contract diff` found changes that break clients of the old contract.
-pub const BREAKING: u8 = 1;
+pub(crate) const BREAKING: u8 = 1;
 /// Bad arguments (clap uses 2 for its own usage errors too).
-pub const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 /// Connecting failed or the connection was lost.
-pub const CONNECTION: u8 = 3;
+pub(crate) const CONNECTION: u8 = 3;
 /// Connecting or waiting for the reply (or the next stream item) took too long.
-pub const TIMEOUT: u8 = 4;
+pub(crate) const TIMEOUT: u8 = 4;
 /// The `Type` answers in the other way: `call` got a stream (its first item was printed, the
 /// stream cancelled), or `stream` got one reply and no stream (the reply was printed).
-pub const WRONG_KIND: u8 = 5;
+pub(crate) const WRONG_KIND: u8 = 5;
 /// `stream` was interrupted by Ctrl-C (128 + SIGINT, the shells' convention).
-pub const INTERRUPTED: u8 = 130;
+pub(crate) const INTERRUPTED: u8 = 130;
 
 impl Failure {
     /// A failure with this code and message.
-    pub fn new(code: u8, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: u8, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
@@ -38,13 +38,13 @@ impl Failure {
     }
 
     /// Prints `error: <message>` on stderr and returns the exit code.
-    pub fn report(self) -> ExitCode {
+    pub(crate) fn report(self) -> ExitCode {
         eprintln!("error: {}", self.message);
         ExitCode::from(self.code)
     }
 
     /// A failed connection attempt to `url`.
-    pub fn connect(url: &str, error: ConnectError) -> Self {
+    pub(crate) fn connect(url: &str, error: ConnectError) -> Self {
         let code = match error {
             ConnectError::Timeout(_) => TIMEOUT,
             ConnectError::InvalidUrl { .. }
@@ -56,7 +56,7 @@ impl Failure {
     }
 
     /// A stream that failed to open or ended with an error.
-    pub fn stream(error: StreamError) -> Self {
+    pub(crate) fn stream(error: StreamError) -> Self {
         match error {
             StreamError::Server { code, message, .. } => {
                 Failure::new(SERVER_ERROR, format!("{code}: {message}"))
@@ -72,7 +72,7 @@ impl Failure {
     }
 
     /// A failed send.
-    pub fn send(error: SendError) -> Self {
+    pub(crate) fn send(error: SendError) -> Self {
         match error {
             SendError::Disconnected => Failure::new(CONNECTION, "the connection is closed"),
             other => Failure::new(USAGE, other.to_string()),

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Options of `exws gateway`. PyStrands' own flags and environment variables keep their
 /// names and defaults.
 #[derive(Debug, Args)]
-pub struct GatewayArgs {
+pub(crate) struct GatewayArgs {
     /// The WebSocket port, on every interface (clients connect to ws://HOST:PORT/ws/...).
     #[arg(
         long,
@@ -141,7 +141,7 @@ pub struct GatewayArgs {
 
 /// `--slow-consumer`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum SlowConsumer {
+pub(crate) enum SlowConsumer {
     /// Close the client with 1008.
     Disconnect,
     /// Drop the newest messages for it (counted in metrics).
@@ -226,7 +226,7 @@ fn server(args: &GatewayArgs) -> Result<Server, Failure> {
 }
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
-pub async fn run(args: GatewayArgs) -> Result<(), Failure> {
+pub(crate) async fn run(args: GatewayArgs) -> Result<(), Failure> {
     let config = config(&args)?;
     let server = server(&args)?;
     if let Some(addr) = args.metrics_addr {
@@ -252,7 +252,8 @@ pub async fn run(args: GatewayArgs) -> Result<(), Failure> {
         gateway.backend_addr()
     );
     gateway
-        .serve_with_shutdown(exws::shutdown_signal())
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
         .await
         .map_err(|error| Failure::new(exit::CONNECTION, error.to_string()))
 }

@@ -4,6 +4,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -12,20 +13,20 @@ mod v1 {
 
     #[derive(Deserialize, JsonSchema)]
     #[allow(dead_code)]
-    pub struct JoinRoom {
+    pub(crate) struct JoinRoom {
         pub room: String,
         pub nickname: Option<String>,
     }
 
     #[derive(Serialize, JsonSchema)]
-    pub struct Joined {
+    pub(crate) struct Joined {
         pub room: String,
         pub members: u32,
     }
 
     /// Joins a room.
     #[exws::message]
-    pub async fn join(request: JoinRoom) -> Joined {
+    pub(crate) async fn join(request: JoinRoom) -> Joined {
         Joined {
             room: request.room,
             members: 1,
@@ -33,22 +34,22 @@ mod v1 {
     }
 
     #[derive(Deserialize, JsonSchema)]
-    pub struct Ping {
+    pub(crate) struct Ping {
         pub n: u32,
     }
 
     #[derive(Serialize, JsonSchema)]
-    pub struct Pong {
+    pub(crate) struct Pong {
         pub n: u32,
     }
 
     #[exws::message]
-    pub async fn ping(request: Ping) -> Pong {
+    pub(crate) async fn ping(request: Ping) -> Pong {
         Pong { n: request.n }
     }
 
     #[derive(Serialize, JsonSchema)]
-    pub struct Notice {
+    pub(crate) struct Notice {
         pub text: String,
         pub level: u8,
     }
@@ -59,7 +60,7 @@ mod v2 {
 
     #[derive(Deserialize, JsonSchema)]
     #[allow(dead_code)]
-    pub struct JoinRoom {
+    pub(crate) struct JoinRoom {
         pub room: String,
         /// Now required.
         pub nickname: String,
@@ -67,20 +68,20 @@ mod v2 {
 
     /// `members` removed, `room` now a number.
     #[derive(Serialize, JsonSchema)]
-    pub struct Joined {
+    pub(crate) struct Joined {
         pub room: u64,
     }
 
     /// Joins a room.
     #[exws::message]
-    pub async fn join(request: JoinRoom) -> Joined {
+    pub(crate) async fn join(request: JoinRoom) -> Joined {
         Joined {
             room: request.room.len() as u64,
         }
     }
 
     #[derive(Serialize, JsonSchema)]
-    pub struct Notice {
+    pub(crate) struct Notice {
         pub text: String,
         pub level: u8,
         /// An added field: compatible.
@@ -125,7 +126,7 @@ async fn diff_lists_the_breaking_changes_and_fails() {
         .await
         .expect("bind v2");
     let new_url = format!("http://{}", server.local_addr());
-    let running = tokio::spawn(server.serve());
+    let running = tokio::spawn(server.serve().into_future());
     let old_path = old.to_string_lossy().into_owned();
     let output =
         tokio::task::spawn_blocking(move || exws(&["contract", "diff", &old_path, &new_url]))

@@ -6,8 +6,8 @@
 //! the correlation id a client chooses and every reply to its request echoes unchanged.
 //! Unknown extra top-level fields are ignored.
 
+use crate::error_code::ErrorCode;
 use crate::message_type::ERROR;
-use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 /// The name of the `Type` field.

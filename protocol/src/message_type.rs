@@ -65,7 +65,7 @@ mod tests {
     use super::*;
 
     mod api {
-        pub struct CalculateResponse<T>(#[allow(dead_code)] pub T);
+        pub(super) struct CalculateResponse<T>(#[allow(dead_code)] pub T);
     }
 
     #[test]

@@ -12,11 +12,11 @@ pub use id::ConnectionId;
 pub(crate) use queue::{Offer, OutboundQueue, OutboundReceiver, QueueLimits};
 
 use crate::auth::UserId;
+use crate::handshake::HandshakeRequest;
 use crate::protocol::{encode, message_type_name, CloseCode};
 use crate::server::SlowConsumerPolicy;
 use crate::session::DisconnectReason;
 use crate::stream::StreamTable;
-use crate::HandshakeRequest;
 use serde::Serialize;
 use std::any::Any;
 use std::collections::HashMap;
@@ -179,11 +179,20 @@ impl Connection {
 
     /// Sends `message` with the `Type` named after its Rust type (the last path segment, no
     /// generics). Waits while the connection's outbound queue is full.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped while it waits for room in the queue, the message is not sent; once
+    /// it has returned `Ok`, the message is queued and goes out.
     pub async fn send<T: Serialize + ?Sized>(&self, message: &T) -> Result<(), SendError> {
         self.send_as(message_type_name::<T>(), message).await
     }
 
     /// Sends `data` with an explicit `Type`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`send`](Connection::send).
     pub async fn send_as<T: Serialize + ?Sized>(
         &self,
         message_type: &str,
@@ -332,6 +341,10 @@ impl Connection {
     }
 
     /// Waits until the connection is closed or closing.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn closed(&self) {
         self.inner.closed.cancelled().await;
     }

@@ -1,6 +1,7 @@
 //! What extractors build handler arguments from.
 
-use crate::{Connection, Hub};
+use crate::connection::Connection;
+use crate::hub::Hub;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Arc;

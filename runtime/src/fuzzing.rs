@@ -1,15 +1,17 @@
 //! Dispatch without sockets, for the fuzz target and property tests: feed one frame's text
 //! to a server's handlers and collect what would be sent back.
 
+use crate::connection::Connection;
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
+use crate::context::Context;
 use crate::handler::Handler;
 use crate::server::{Server, Shared};
-use crate::{Connection, Context};
 use std::sync::Arc;
 
 /// A server's dispatch path without a network: [`FrameHarness::dispatch`] runs one text
 /// frame through envelope parsing, handler lookup, `Data` decoding and the handlers, and
 /// returns the envelopes the client would receive.
+#[derive(Debug)]
 pub struct FrameHarness {
     shared: Arc<Shared>,
 }
@@ -17,7 +19,7 @@ pub struct FrameHarness {
 impl FrameHarness {
     /// A harness serving `handlers` with the server's default options. Fails on an
     /// inconsistent handler set, as `bind` would: it is assembled by the same constructor.
-    pub fn new(handlers: Vec<&'static Handler>) -> Result<Self, crate::Error> {
+    pub fn new(handlers: Vec<&'static Handler>) -> Result<Self, crate::error::Error> {
         let shared = Server::with_handlers(handlers).into_shared()?;
         Ok(FrameHarness {
             shared: Arc::new(shared),

@@ -1,9 +1,10 @@
 //! Lifecycle hooks: code that runs when a connection opens, when it closes, and when a
 //! handler fails. Registered with builder methods of [`Server`](crate::Server).
 
+use crate::context::Context;
 use crate::handler::Handler;
 use crate::protocol::ErrorCode;
-use crate::{Context, DisconnectReason};
+use crate::session::DisconnectReason;
 use futures_util::FutureExt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

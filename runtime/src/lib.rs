@@ -42,8 +42,8 @@ pub use hub::{
 };
 pub use protocol::{CloseCode, ErrorCode};
 pub use server::{
-    shutdown_signal, AdapterHealth, BoundServer, Endpoint, HealthReport, Heartbeat, Processing,
-    RateLimit, Server, SlowConsumerPolicy,
+    shutdown_signal, AdapterHealth, BoundServer, Endpoint, HealthReport, Heartbeat, Listen,
+    Processing, RateLimit, Serve, Server, SlowConsumerPolicy,
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, TlsError};

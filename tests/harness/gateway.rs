@@ -9,6 +9,7 @@ use exws::gateway::{Gateway, GatewayConfig, GatewayStatus};
 use exws::{Hub, Server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -65,9 +66,14 @@ pub async fn start_with(server: Server, config: GatewayConfig) -> TestGateway {
         status: bound.status(),
         stop: Some(stop),
     };
-    tokio::spawn(bound.serve_with_shutdown(async move {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(
+        bound
+            .serve()
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
     gateway
 }
 
@@ -158,7 +164,7 @@ impl Client {
                 .await
                 .expect("the connection closes in time")
             {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                None | Some(Err(_) | Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => continue,
             }
         }

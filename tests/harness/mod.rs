@@ -19,8 +19,9 @@
 //! - [`ports`]: free ports for those servers;
 //! - [`memory`]: the process's resident memory.
 
-// Each test binary uses a different subset of the harness.
-#![allow(dead_code, unused_imports)]
+// Each test binary uses a different subset of the harness; its `pub` items are its interface
+// to the test files of each binary, not a public API.
+#![allow(dead_code, unused_imports, unreachable_pub)]
 
 pub mod chat;
 pub mod client;
@@ -43,5 +44,5 @@ pub mod transport;
 pub use client::{assert_error, error_message, Client, Received};
 pub use handlers::{add, calculate};
 pub use server::{ObservedServer, TestServer};
-pub use timing::{eventually, wait_for, within, within_for, TIMEOUT};
+pub use timing::{eventually, never_within, wait_for, within, within_for, TIMEOUT};
 pub use transport::{skipped_over, transport, Transport};

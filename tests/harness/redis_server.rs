@@ -151,6 +151,24 @@ impl RedisServer {
         count
     }
 
+    /// How many times the server ran `command` (e.g. `"pubsub|numsub"`, as `INFO commandstats`
+    /// names it; Redis before 7 names subcommands by their command only): a marker that
+    /// something polling Redis has run.
+    pub async fn command_calls(&self, command: &str) -> u64 {
+        let stats: String = self.query(redis::cmd("INFO").arg("commandstats")).await;
+        let older = command.split('|').next().unwrap_or(command);
+        [command, older]
+            .iter()
+            .find_map(|name| {
+                let line = stats
+                    .lines()
+                    .find(|line| line.starts_with(&format!("cmdstat_{name}:")))?;
+                let calls = line.split("calls=").nth(1)?.split(',').next()?;
+                calls.parse().ok()
+            })
+            .unwrap_or(0)
+    }
+
     /// The channels with at least one subscriber that match `pattern`, sorted
     /// (`PUBSUB CHANNELS`).
     pub async fn channels(&self, pattern: &str) -> Vec<String> {

@@ -8,6 +8,7 @@ use super::client::Client;
 use super::timing::within;
 use super::transport::{test_tls_config, transport, Transport};
 use exws::{Connection, ConnectionId, DisconnectReason, Hub, Server};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -42,7 +43,7 @@ impl TestServer {
         TestServer::serve(bind(server).await)
     }
 
-    /// Serves a server bound with [`bind`] with `serve_with_shutdown`, or, for the `axum`
+    /// Serves a server bound with [`bind`] with a graceful shutdown, or, for the `axum`
     /// transport, its endpoint as the fallback of an axum app on another loopback port (the
     /// bound listener is closed).
     pub fn serve(bound: exws::BoundServer) -> TestServer {
@@ -54,9 +55,14 @@ impl TestServer {
         }
         let addr = bound.local_addr();
         let (trigger, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(bound.serve_with_shutdown(async move {
-            let _ = signal.await;
-        }));
+        let task = tokio::spawn(
+            bound
+                .serve()
+                .with_graceful_shutdown(async move {
+                    let _ = signal.await;
+                })
+                .into_future(),
+        );
         TestServer {
             addr,
             hub,
@@ -96,7 +102,7 @@ impl TestServer {
                 let _ = endpoint_stopped.await;
                 endpoint.shutdown().await;
             };
-            let (served, ()) = tokio::join!(std::future::IntoFuture::into_future(app), shutdown);
+            let (served, ()) = tokio::join!(app.into_future(), shutdown);
             served.expect("axum::serve serves until the shutdown");
             Ok(())
         });

@@ -58,3 +58,16 @@ where
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Checks that `condition` stays false for `period`: for a bound that must hold (what is
+/// blocked stays blocked), once the test has waited for the state it is about. Looks every
+/// 10 ms and fails at once with `what` if the condition turns true: a slow machine can make it
+/// miss a defect, never fail a correct program.
+pub async fn never_within(what: &str, period: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + period;
+    while Instant::now() < deadline {
+        assert!(!condition(), "{what}");
+        tokio::time::sleep(POLL).await;
+    }
+    assert!(!condition(), "{what}");
+}

@@ -138,6 +138,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let server = server.bind(args.addr.as_str()).await?;
     announce(server.local_addr());
-    server.serve_with_shutdown(exws::shutdown_signal()).await?;
+    server
+        .serve()
+        .with_graceful_shutdown(exws::shutdown_signal())
+        .await?;
     Ok(())
 }

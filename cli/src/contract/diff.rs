@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashSet};
 
 /// The changes found.
 #[derive(Debug, Default)]
-pub struct Changes {
+pub(super) struct Changes {
     /// Changes that break clients of the old contract.
     pub breaking: Vec<String>,
     /// Changes that old clients do not notice (additions, relaxations).
@@ -28,7 +28,7 @@ enum Direction {
 }
 
 /// Compares two documents.
-pub fn diff(old: &Document, new: &Document) -> Result<Changes, String> {
+pub(super) fn diff(old: &Document, new: &Document) -> Result<Changes, String> {
     let before = old.contract()?;
     let after = new.contract()?;
     let mut walk = Walk {

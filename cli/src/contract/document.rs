@@ -5,13 +5,13 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// A parsed document.
-pub struct Document {
+pub(super) struct Document {
     root: Value,
 }
 
 /// The messages of a server by `Type`: what `Data` each carries.
 #[derive(Debug, Default)]
-pub struct Contract {
+pub(super) struct Contract {
     /// Request `Type` → its `Data`.
     pub requests: BTreeMap<String, Value>,
     /// Request `Type` answered with one reply → the reply's `Data`.
@@ -33,7 +33,7 @@ pub struct Contract {
 
 impl Document {
     /// Reads a document from its JSON text, checking that it is an AsyncAPI 3 document.
-    pub fn parse(text: &str) -> Result<Document, String> {
+    pub(super) fn parse(text: &str) -> Result<Document, String> {
         let root: Value =
             serde_json::from_str(text).map_err(|error| format!("not valid JSON: {error}"))?;
         match root.get("asyncapi").and_then(Value::as_str) {
@@ -46,7 +46,7 @@ impl Document {
     }
 
     /// `info.title`, or a stand-in.
-    pub fn title(&self) -> String {
+    pub(super) fn title(&self) -> String {
         let info = &self.root["info"];
         match (info["title"].as_str(), info["version"].as_str()) {
             (Some(title), Some(version)) => format!("{title} {version}"),
@@ -56,19 +56,19 @@ impl Document {
     }
 
     /// The named schemas, by name.
-    pub fn schemas(&self) -> impl Iterator<Item = (&String, &Value)> {
+    pub(super) fn schemas(&self) -> impl Iterator<Item = (&String, &Value)> {
         self.root["components"]["schemas"]
             .as_object()
             .into_iter()
             .flat_map(|schemas| schemas.iter())
     }
 
-    pub fn schema_names(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn schema_names(&self) -> impl Iterator<Item = &str> {
         self.schemas().map(|(name, _)| name.as_str())
     }
 
     /// The named schema `name`.
-    pub fn schema(&self, name: &str) -> Option<&Value> {
+    pub(super) fn schema(&self, name: &str) -> Option<&Value> {
         self.root["components"]["schemas"].get(name)
     }
 
@@ -106,7 +106,7 @@ impl Document {
     }
 
     /// The operations by request or pushed `Type`.
-    pub fn contract(&self) -> Result<Contract, String> {
+    pub(super) fn contract(&self) -> Result<Contract, String> {
         let operations = self.root["operations"]
             .as_object()
             .ok_or("the document has no `operations`")?;

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const MAX_BODY: usize = 32 << 20;
 
 /// Whether `source` is a URL rather than a file path.
-pub fn is_url(source: &str) -> bool {
+pub(super) fn is_url(source: &str) -> bool {
     source.contains("://")
 }
 
@@ -63,7 +63,7 @@ fn target(url: &str) -> Result<Target, Failure> {
 }
 
 /// `GET`s `url` and returns the body of a 200 answer.
-pub async fn get(url: &str, timeout: Duration) -> Result<String, Failure> {
+pub(super) async fn get(url: &str, timeout: Duration) -> Result<String, Failure> {
     let target = target(url)?;
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(&target.authority)

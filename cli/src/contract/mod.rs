@@ -13,7 +13,10 @@ use document::Document;
 use std::time::Duration;
 
 /// `exws codegen typescript URL_OR_FILE [--out FILE]`.
-pub async fn codegen_typescript(args: CodegenArgs, timeout: Duration) -> Result<(), Failure> {
+pub(crate) async fn codegen_typescript(
+    args: CodegenArgs,
+    timeout: Duration,
+) -> Result<(), Failure> {
     let document = load(&args.source, timeout).await?;
     let declarations = typescript::generate(&document)
         .map_err(|reason| Failure::new(USAGE, format!("{}: {reason}", args.source)))?;
@@ -29,7 +32,7 @@ pub async fn codegen_typescript(args: CodegenArgs, timeout: Duration) -> Result<
 }
 
 /// `exws contract diff OLD NEW`: prints the changes; breaking ones make the exit code 1.
-pub async fn contract_diff(args: DiffArgs, timeout: Duration) -> Result<(), Failure> {
+pub(crate) async fn contract_diff(args: DiffArgs, timeout: Duration) -> Result<(), Failure> {
     let old = load(&args.old, timeout).await?;
     let new = load(&args.new, timeout).await?;
     let changes = diff::diff(&old, &new)

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 /// The declarations, as the text of a `.d.ts` (or `.ts`) module.
-pub fn generate(document: &Document) -> Result<String, String> {
+pub(super) fn generate(document: &Document) -> Result<String, String> {
     let contract = document.contract()?;
     let names = Names::new(document.schema_names());
     let mut out = String::new();
@@ -104,7 +104,7 @@ fn write_contract(out: &mut String, contract: &Contract, names: &Names) {
 }
 
 /// TypeScript names for the schemas' names: identifiers, distinct.
-pub struct Names {
+pub(super) struct Names {
     by_schema: BTreeMap<String, String>,
 }
 
@@ -163,7 +163,7 @@ fn identifier(name: &str) -> String {
 const COMPONENTS: &str = "#/components/schemas/";
 
 /// The TypeScript type of a JSON Schema; `depth` is the indentation of the line it is on.
-pub fn type_of(schema: &Value, names: &Names, depth: usize) -> String {
+pub(super) fn type_of(schema: &Value, names: &Names, depth: usize) -> String {
     let object = match schema {
         Value::Bool(true) => return "unknown".to_owned(),
         Value::Bool(false) => return "never".to_owned(),

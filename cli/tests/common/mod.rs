@@ -7,16 +7,17 @@ use exws::auth::{Admission, HandshakeRejection};
 use exws::{handlers, message, Connection, HandshakeRequest, Server, State};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::future::IntoFuture;
 use std::process::{Command, Output};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// The limit of every single await in the tests.
-pub const LIMIT: Duration = Duration::from_secs(20);
+pub(crate) const LIMIT: Duration = Duration::from_secs(20);
 
 /// Awaits `future`, failing the test if it takes longer than [`LIMIT`].
-pub async fn within<F: Future>(future: F) -> F::Output {
+pub(crate) async fn within<F: Future>(future: F) -> F::Output {
     match tokio::time::timeout(LIMIT, future).await {
         Ok(output) => output,
         Err(_) => panic!("timed out after {LIMIT:?}"),
@@ -24,62 +25,62 @@ pub async fn within<F: Future>(future: F) -> F::Output {
 }
 
 #[derive(Deserialize)]
-pub struct CalculateRequest {
+pub(crate) struct CalculateRequest {
     pub numbers: Vec<i64>,
 }
 
 #[derive(Serialize)]
-pub struct CalculateResponse {
+pub(crate) struct CalculateResponse {
     pub result: i64,
 }
 
 #[message]
-pub async fn calculate(request: CalculateRequest) -> CalculateResponse {
+pub(crate) async fn calculate(request: CalculateRequest) -> CalculateResponse {
     CalculateResponse {
         result: request.numbers.iter().sum(),
     }
 }
 
 #[derive(Deserialize)]
-pub struct FailRequest {}
+pub(crate) struct FailRequest {}
 
 #[message(type = "calc.fail")]
-pub async fn fail(_request: FailRequest) -> Result<CalculateResponse, String> {
+pub(crate) async fn fail(_request: FailRequest) -> Result<CalculateResponse, String> {
     Err("boom".into())
 }
 
 /// Takes no data (`null`).
 #[derive(Deserialize)]
-pub struct Ping;
+pub(crate) struct Ping;
 
 #[derive(Serialize)]
-pub struct Pong {
+pub(crate) struct Pong {
     pub pong: bool,
 }
 
 #[message]
-pub async fn ping(_request: Ping) -> Pong {
+pub(crate) async fn ping(_request: Ping) -> Pong {
     Pong { pong: true }
 }
 
 #[derive(Deserialize)]
-pub struct Silent {}
+pub(crate) struct Silent {}
 
 #[message]
-pub async fn silent(_request: Silent) {}
+pub(crate) async fn silent(_request: Silent) {}
 
 #[derive(Deserialize)]
-pub struct StartTicks {
+pub(crate) struct StartTicks {
     pub count: u32,
 }
 
 #[derive(Serialize)]
-pub struct Tick {
+pub(crate) struct Tick {
     pub n: u32,
 }
 
 #[message]
-pub async fn start_ticks(request: StartTicks, conn: Connection) {
+pub(crate) async fn start_ticks(request: StartTicks, conn: Connection) {
     for n in 0..request.count {
         if conn.send(&Tick { n }).await.is_err() {
             return;
@@ -89,35 +90,35 @@ pub async fn start_ticks(request: StartTicks, conn: Connection) {
 
 /// Where the server reports the notes it received.
 #[derive(Clone)]
-pub struct Sink(pub mpsc::UnboundedSender<String>);
+pub(crate) struct Sink(pub mpsc::UnboundedSender<String>);
 
 #[derive(Deserialize)]
-pub struct Note {
+pub(crate) struct Note {
     pub text: String,
 }
 
 #[message]
-pub async fn note(request: Note, State(sink): State<Sink>) {
+pub(crate) async fn note(request: Note, State(sink): State<Sink>) {
     let _ = sink.0.send(request.text);
 }
 
 #[derive(Deserialize)]
-pub struct WhoAmI {}
+pub(crate) struct WhoAmI {}
 
 #[derive(Serialize)]
-pub struct YouAre {
+pub(crate) struct YouAre {
     pub token: Option<String>,
 }
 
 #[message]
-pub async fn who_am_i(_request: WhoAmI, conn: Connection) -> YouAre {
+pub(crate) async fn who_am_i(_request: WhoAmI, conn: Connection) -> YouAre {
     YouAre {
         token: conn.metadata("token"),
     }
 }
 
 /// A server running in the background until [`Running::stop`].
-pub struct Running {
+pub(crate) struct Running {
     pub url: String,
     /// The texts of the `Note`s received.
     pub notes: mpsc::UnboundedReceiver<String>,
@@ -127,7 +128,7 @@ pub struct Running {
 
 impl Running {
     /// Shuts the server down gracefully and waits for it.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -140,7 +141,7 @@ impl Running {
 
 /// Starts a server with the test handlers; with `guarded`, handshakes need
 /// `Authorization: tma <token>`.
-pub async fn start(guarded: bool) -> Running {
+pub(crate) async fn start(guarded: bool) -> Running {
     let (sink, notes) = mpsc::unbounded_channel();
     let mut server = Server::with_handlers(handlers![
         calculate,
@@ -170,7 +171,7 @@ pub async fn start(guarded: bool) -> Running {
 }
 
 /// Starts `server` (its own handlers and state) on a free port.
-pub async fn serve(server: Server) -> Running {
+pub(crate) async fn serve(server: Server) -> Running {
     let (_, notes) = mpsc::unbounded_channel();
     serve_with_notes(server, notes).await
 }
@@ -179,9 +180,14 @@ async fn serve_with_notes(server: Server, notes: mpsc::UnboundedReceiver<String>
     let bound = within(server.bind("127.0.0.1:0")).await.expect("bind");
     let url = format!("ws://{}", bound.local_addr());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bound.serve_with_shutdown(async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(
+        bound
+            .serve()
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
     Running {
         url,
         notes,
@@ -191,7 +197,7 @@ async fn serve_with_notes(server: Server, notes: mpsc::UnboundedReceiver<String>
 }
 
 /// The `exws` binary with these arguments.
-pub fn exws<I, S>(args: I) -> Command
+pub(crate) fn exws<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
@@ -202,7 +208,7 @@ where
 }
 
 /// Runs `exws` with `args` to completion (off the async runtime), with the limit.
-pub async fn run<I, S>(args: I) -> Output
+pub(crate) async fn run<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
@@ -215,11 +221,11 @@ where
 }
 
 /// stdout as text.
-pub fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// stderr as text.
-pub fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

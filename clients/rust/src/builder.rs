@@ -145,6 +145,11 @@ impl ClientBuilder {
 
     /// Opens the connection. Fails if the first connection attempt fails (no retry then);
     /// reconnection only applies to connections lost later.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped midway, the connection being opened is closed and nothing is left
+    /// running.
     pub async fn connect(self) -> Result<Client, ConnectError> {
         Client::open(self).await.map(|(client, _)| client)
     }

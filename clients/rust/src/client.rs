@@ -162,6 +162,12 @@ impl Client {
     ///
     /// The reply's `Type` must be `Resp`'s type name (else [`CallError::UnexpectedType`]);
     /// see the [type-level docs](Self#calls) for zero or several replies.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future forgets the call: the request may already be queued or sent (the
+    /// server then handles it), and its reply goes to [`events`](Self::events) as an unmatched
+    /// message.
     pub async fn call<Req, Resp>(&self, request: &Req) -> Result<Resp, CallError>
     where
         Req: Serialize + ?Sized,
@@ -244,6 +250,11 @@ impl Client {
     /// Sends `message` with `Type` = its type name and no `Id`, expecting no reply (any reply
     /// still reaches [`events`](Self::events)). Returns once the frame is queued; use
     /// [`close`](Self::close) to wait until everything queued is written.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped while it waits for room in the outbound queue, the message is not
+    /// sent; once it has returned `Ok`, it is queued.
     pub async fn send<T: Serialize + ?Sized>(&self, message: &T) -> Result<(), SendError> {
         self.send_as(type_name_of::<T>(), message).await
     }
@@ -456,6 +467,11 @@ impl Client {
     /// briefly for the server's answer) and stops reconnecting. Then the state is
     /// [`Offline`](ConnectionState::Offline), waiting calls have failed with
     /// [`CallError::Disconnected`], and every clone of this client is closed too.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe once polled: the close is handed to the connection task, which completes it
+    /// even if the future is dropped; a future dropped before its first poll closes nothing.
     pub async fn close(&self) {
         let (done, closed) = oneshot::channel();
         if self
@@ -473,6 +489,10 @@ impl Client {
     /// Waits until the connection is closed for good: by [`close`](Self::close), or because it
     /// was lost and reconnection is off or gave up. The final state is then in
     /// [`current_state`](Self::current_state).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn closed(&self) {
         let mut stopped = self.inner.shared.stopped.subscribe();
         // An error means the sender is gone, which only happens once everything is gone.

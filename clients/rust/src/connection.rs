@@ -448,7 +448,10 @@ mod tests {
         let shared = Shared::new(8);
         let mut events = shared.events.subscribe();
         shared.go_online(1);
-        let mut registration = shared.pending.register(crate::Id::Int(9)).unwrap();
+        let mut registration = shared
+            .pending
+            .register(crate::envelope::Id::Int(9))
+            .unwrap();
         shared.dispatch(r#"{"Type":"R","Data":1,"Id":9}"#);
         shared.dispatch("not json");
         shared.dispatch(r#"{"Type":"Push"}"#);

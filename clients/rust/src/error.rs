@@ -249,7 +249,7 @@ pub enum RecvError {
     #[error("cannot decode a {:?} envelope: {source}", .envelope.message_type)]
     Decode {
         /// The envelope whose `Data` did not decode.
-        envelope: Box<crate::Envelope>,
+        envelope: Box<crate::envelope::Envelope>,
         /// The decoding error.
         #[source]
         source: serde_json::Error,

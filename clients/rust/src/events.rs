@@ -27,6 +27,10 @@ impl Events {
     }
 
     /// The next envelope; `None` once the client is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an envelope is taken only when the future completes.
     pub async fn recv(&mut self) -> Option<Result<Envelope, RecvError>> {
         match self.receiver.recv().await {
             Ok(envelope) => Some(Ok(envelope)),
@@ -120,13 +124,18 @@ impl<T> Subscription<T> {
     }
 
     /// The next envelope of this `Type`, decoded; `None` once the client is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: envelopes of other `Type`s it skipped are gone for this subscription either
+    /// way; one of its `Type` is taken only when the future completes.
     pub async fn recv(&mut self) -> Option<Result<T, RecvError>> {
         loop {
             match self.receiver.recv().await {
                 Ok(envelope) if envelope.message_type == self.message_type => {
                     return Some((self.decode)(envelope));
                 }
-                Ok(_) => continue,
+                Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(skipped)) => {
                     return Some(Err(RecvError::Lagged(skipped)));
                 }

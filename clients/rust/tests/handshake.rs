@@ -8,6 +8,7 @@ use exws::auth::{Admission, HandshakeRejection};
 use exws::{handlers, message, Connection, HandshakeRequest, Server};
 use exws_client::{Client, ConnectError};
 use serde::{Deserialize, Serialize};
+use std::future::IntoFuture;
 
 #[derive(Serialize, Deserialize)]
 struct WhoAmI {}
@@ -41,9 +42,14 @@ async fn start_guarded() -> (String, tokio::sync::oneshot::Sender<()>) {
     let bound = within(server.bind("127.0.0.1:0")).await.unwrap();
     let url = format!("ws://{}", bound.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve_with_shutdown(async move {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(
+        bound
+            .serve()
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
     (url, stop)
 }
 

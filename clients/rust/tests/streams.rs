@@ -394,7 +394,7 @@ async fn a_lost_connection_ends_open_streams_with_disconnected_and_nothing_resub
     within(client.send(&Kick {})).await.unwrap();
     let error = loop {
         match next(&mut ticks).await {
-            Some(Ok(_)) => continue,
+            Some(Ok(_)) => {}
             Some(Err(error)) => break error,
             None => panic!("the stream ended without an error"),
         }

@@ -10,6 +10,7 @@ mod tls_support;
 use common::{within, CalculateRequest, CalculateResponse};
 use exws::{handlers, Server};
 use exws_client::{Client, ConnectError};
+use std::future::IntoFuture;
 
 /// An exws server behind a TLS proxy; returns the proxy's `wss://localhost:PORT/` URL and its
 /// certificate (DER).
@@ -18,7 +19,7 @@ async fn start_tls_server() -> (String, Vec<u8>) {
         .await
         .expect("the server binds");
     let backend = server.local_addr();
-    tokio::spawn(server.serve());
+    tokio::spawn(server.serve().into_future());
     let proxy = tls_support::start(backend).await;
     (proxy.url, proxy.cert_der)
 }

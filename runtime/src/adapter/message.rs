@@ -1,6 +1,6 @@
 //! One hub message on its way to other processes, and who it is for.
 
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Who a hub message is for.

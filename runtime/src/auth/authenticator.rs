@@ -1,7 +1,7 @@
 //! The authenticator trait and its type-erased form the server keeps.
 
 use super::{Admission, HandshakeRejection};
-use crate::HandshakeRequest;
+use crate::handshake::HandshakeRequest;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The authenticated user as a handler argument.
 
-use crate::{Context, FromContext, Rejection};
+use crate::context::Context;
+use crate::extract::{FromContext, Rejection};
 use std::ops::Deref;
 
 /// The user an [`Authenticator`](super::Authenticator) admitted the connection with, of the

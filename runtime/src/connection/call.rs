@@ -2,7 +2,7 @@
 //! out, `{"Type": "Answer", "Call": n, "Data": R}` or `{"Type": "AnswerError", "Call": n,
 //! "Data": {"code", "message"}}` back (see `docs/PROTOCOL.md`, "Server calls").
 
-use super::{Connection, SendError};
+use super::Connection;
 use crate::adapter::CallOutcome;
 use crate::protocol::message_type_name;
 use futures_util::task::AtomicWaker;
@@ -179,6 +179,11 @@ impl Connection {
     /// are held, in order, and handled once a slot is free (at most 16 of them, and
     /// `max_message_size` bytes: past that reading pauses, and an answer sent after them
     /// comes too late).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future forgets the call: the request may already have gone to the client,
+    /// and its answer is then dropped. Nothing else is left behind.
     pub async fn call<Req, Resp>(&self, request: &Req) -> Result<Resp, CallError>
     where
         Req: Serialize + ?Sized,
@@ -189,6 +194,10 @@ impl Connection {
     }
 
     /// [`call`](Connection::call) with an explicit `Type` and timeout.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`call`](Connection::call): dropping the future forgets the call.
     pub async fn call_as<Req, Resp>(
         &self,
         message_type: &str,
@@ -213,7 +222,7 @@ impl Connection {
         let text = serde_json::to_string(&envelope).map_err(CallError::Serialize)?;
         match self.send_encoded(Utf8Bytes::from(text)).await {
             Ok(()) => {}
-            Err(SendError::Closed) | Err(_) => return Err(CallError::Closed),
+            Err(_) => return Err(CallError::Closed),
         }
         let answer = tokio::select! {
             answer = receiver => answer.map_err(|_| CallError::Closed)?,

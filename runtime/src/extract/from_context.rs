@@ -1,7 +1,8 @@
 //! The extractor trait.
 
 use super::Rejection;
-use crate::{Connection, Context};
+use crate::connection::Connection;
+use crate::context::Context;
 use std::any::TypeId;
 use std::future::Future;
 

@@ -1,7 +1,7 @@
 //! Application state given to the server once.
 
 use super::{FromContext, Rejection};
-use crate::Context;
+use crate::context::Context;
 use std::ops::{Deref, DerefMut};
 
 /// Application state given to the server with [`Server::with_state`](crate::Server::with_state),

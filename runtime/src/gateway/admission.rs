@@ -6,7 +6,7 @@ use super::client::GatewayClient;
 use super::protocol::{canonical_header, error_event, event_line, ClientContext};
 use super::{metrics, Core};
 use crate::auth::{Admission, Authenticator, HandshakeRejection};
-use crate::HandshakeRequest;
+use crate::handshake::HandshakeRequest;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -133,7 +133,7 @@ async fn admit(core: &Core, request: &HandshakeRequest) -> Result<Admission, Ref
     if let Some(hub) = core.hub.get() {
         // Another process of the same Redis may hold it.
         match hub
-            .user_connections(&crate::UserId::from(client_id.as_str()))
+            .user_connections(&crate::auth::UserId::from(client_id.as_str()))
             .await
         {
             Ok(connections) if !connections.is_empty() => return Err(duplicate()),

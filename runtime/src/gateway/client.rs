@@ -5,7 +5,7 @@ use super::pool::Assignment;
 use super::protocol::{context_event, message_event, ClientContext};
 use super::registry::Reservation;
 use super::Core;
-use crate::Context;
+use crate::context::Context;
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 

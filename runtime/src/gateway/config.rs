@@ -139,7 +139,7 @@ pub enum GatewayError {
     },
     /// The WebSocket server failed to start or serve.
     #[error(transparent)]
-    Server(#[from] crate::Error),
+    Server(#[from] crate::error::Error),
 }
 
 /// Compares two tokens in time independent of where they differ.

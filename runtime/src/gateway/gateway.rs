@@ -2,9 +2,10 @@
 
 use super::admission::BackendAdmission;
 use super::config::{GatewayConfig, GatewayError};
+use super::serve::ServeGateway;
 use super::{backend, client, publish, Core};
-use crate::server::{Fallback, PostHandler};
-use crate::{BoundServer, Hub, Server};
+use crate::hub::Hub;
+use crate::server::{BoundServer, Fallback, PostHandler, Server};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 /// let gateway = Gateway::new(GatewayConfig::default())
 ///     .bind(exws::Server::with_handlers([]), "0.0.0.0:8080")
 ///     .await?;
-/// gateway.serve_with_shutdown(exws::shutdown_signal()).await
+/// gateway.serve().with_graceful_shutdown(exws::shutdown_signal()).await
 /// # }
 /// ```
 #[derive(Debug)]
@@ -125,15 +126,16 @@ impl BoundGateway {
         }
     }
 
-    /// Serves until the process ends.
-    pub async fn serve(self) -> Result<(), GatewayError> {
-        self.serve_with_shutdown(std::future::pending::<()>()).await
+    /// Serves this gateway: await the [`ServeGateway`] to serve until the process ends, or
+    /// call [`ServeGateway::with_graceful_shutdown`] first to stop on a signal.
+    pub fn serve(self) -> ServeGateway {
+        ServeGateway::new(self)
     }
 
     /// Serves until `signal` completes, then closes the clients (1001) and the backends.
-    pub async fn serve_with_shutdown<F>(self, signal: F) -> Result<(), GatewayError>
+    pub(super) async fn run<F>(self, signal: F) -> Result<(), GatewayError>
     where
-        F: Future + Send,
+        F: Future<Output = ()> + Send + 'static,
     {
         let stop = CancellationToken::new();
         let accept = tokio::spawn(accept_backends(
@@ -141,7 +143,7 @@ impl BoundGateway {
             Arc::clone(&self.core),
             stop.clone(),
         ));
-        let served = self.server.serve_with_shutdown(signal).await;
+        let served = self.server.serve().with_graceful_shutdown(signal).await;
         stop.cancel();
         let _ = accept.await;
         served.map_err(GatewayError::from)

@@ -17,13 +17,15 @@ mod pool;
 mod protocol;
 mod publish;
 mod registry;
+mod serve;
 
 pub use client::GatewayClient;
 pub use config::{GatewayConfig, GatewayError};
 pub use gateway::{BoundGateway, Gateway, GatewayStatus};
 pub use protocol::ClientContext;
+pub use serve::ServeGateway;
 
-use crate::Hub;
+use crate::hub::Hub;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 

@@ -7,7 +7,8 @@ use super::backend::to_client;
 use super::config::same_token;
 use super::protocol::{parse_action, Action};
 use super::Core;
-use crate::{HandshakeRequest, HubError};
+use crate::handshake::HandshakeRequest;
+use crate::hub::HubError;
 use std::sync::Arc;
 
 /// The path publish requests are sent to.

@@ -1,9 +1,9 @@
 //! One call of a handler: the incoming `Data`, the connection's context, the `Id` to echo.
 
 use super::Outcome;
+use crate::context::Context;
 use crate::extract::Rejection;
 use crate::protocol::ReplyTo;
-use crate::Context;
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
@@ -13,6 +13,7 @@ pub type CallResult = Result<Pin<Box<dyn Future<Output = Outcome> + Send>>, Reje
 
 /// The input of one handler call. Used by the code `#[message]` generates.
 #[doc(hidden)]
+#[derive(Debug)]
 pub struct Call<'a> {
     pub(crate) message_type: &'a str,
     pub(crate) data: &'a str,

@@ -126,6 +126,7 @@ pub trait HandlerItem {
 
 /// A handler registered through `inventory` by `#[message]`.
 #[doc(hidden)]
+#[derive(Debug)]
 pub struct Registered(pub &'static Handler);
 
 inventory::collect!(Registered);

@@ -212,7 +212,9 @@ impl Registry {
     }
 
     /// Every handler, by `Type`, module path and function name.
-    pub(crate) fn handlers(&self) -> impl Iterator<Item = &'static crate::HandlerInfo> + '_ {
+    pub(crate) fn handlers(
+        &self,
+    ) -> impl Iterator<Item = &'static crate::handler::HandlerInfo> + '_ {
         self.all.iter().map(|handler| handler.info())
     }
 

@@ -30,6 +30,7 @@ pub const STREAM: u8 = 5;
 pub const ROOM_STREAM: u8 = 6;
 
 /// Asks for the shape of `T` with `Probe::<T>::KIND`. Never constructed.
+#[derive(Debug)]
 pub struct Probe<T: ?Sized>(PhantomData<fn() -> *const T>);
 
 impl<T, E> Probe<Result<T, E>> {
@@ -47,7 +48,7 @@ impl Probe<()> {
     pub const KIND: u8 = NOTHING;
 }
 
-impl Probe<crate::RoomSubscription> {
+impl Probe<crate::hub::RoomSubscription> {
     /// A room subscription: a stream of the room's messages.
     pub const KIND: u8 = ROOM_STREAM;
 }
@@ -64,6 +65,7 @@ impl<T: ?Sized> ProbeValue for Probe<T> {
 }
 
 /// A shape code as a type, to pick the [`IntoOutcome`] marker.
+#[derive(Debug)]
 pub struct Shape<const KIND: u8>;
 
 /// The [`IntoOutcome`] marker for a level of shape `Self` whose written first type argument is
@@ -74,14 +76,19 @@ pub trait Select<X: ?Sized, Inner> {
 }
 
 /// Marker: serialize the value.
+#[derive(Debug)]
 pub struct Value;
 /// Marker: no reply.
+#[derive(Debug)]
 pub struct Nothing;
 /// Marker: `Option<T>` whose `T` has the marker `K`.
+#[derive(Debug)]
 pub struct Optional<T, K>(PhantomData<(fn() -> T, K)>);
 /// Marker: `Result<T, E>` whose `T` has the marker `K`.
+#[derive(Debug)]
 pub struct Fallible<T, K>(PhantomData<(fn() -> T, K)>);
 /// Marker: a stream whose items have the (stream item) marker `K`.
+#[derive(Debug)]
 pub struct Streamed<K>(PhantomData<K>);
 
 impl<X: ?Sized, I> Select<X, I> for Shape<VALUE> {
@@ -258,6 +265,7 @@ pub const fn resolve_reply(
 }
 
 /// A boolean as a type, for the compile-time checks below.
+#[derive(Debug)]
 pub struct Flag<const FAILS: bool>;
 
 /// Holds when the reply `Type` could be named.
@@ -306,6 +314,7 @@ pub const fn value_level(kinds: &[u8]) -> usize {
 
 /// Stands for the type inside an alias of `Result` or `Option` that takes no type arguments:
 /// the signature does not show it, so the reply cannot be read from it.
+#[derive(Debug)]
 pub struct AliasWithoutTypeArguments;
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub type SchemaFn = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
 pub enum SchemaFn {}
 
 /// Stands for the type `T` in the autoref probe. Never holds a `T`.
+#[derive(Debug)]
 pub struct Of<T: ?Sized>(PhantomData<fn() -> *const T>);
 
 impl<T: ?Sized> Of<T> {

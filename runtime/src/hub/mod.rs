@@ -11,7 +11,10 @@ pub use recipients::Recipients;
 pub use subscription::{RoomEnvelope, RoomSubscription};
 
 use crate::adapter::{Adapter, AdapterError, Target};
-use crate::{Connection, ConnectionId, Context, FromContext, Rejection, UserId};
+use crate::auth::UserId;
+use crate::connection::{Connection, ConnectionId};
+use crate::context::Context;
+use crate::extract::{FromContext, Rejection};
 use local::{user_room, JoinRefused, LocalHub};
 use std::sync::Arc;
 
@@ -177,6 +180,12 @@ impl Hub {
     /// Puts the connection `id` (of this process) in `room`, creating the room if needed.
     /// Returns the room's member count after joining, across every process (on this process
     /// only while the adapter's backend is unavailable).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe with an adapter: the connection joins on this process at the first poll;
+    /// dropped while the adapter records the join, the other processes may not count it.
+    /// [`leave`](Hub::leave) puts it right; so does the connection closing.
     pub async fn join(&self, id: &ConnectionId, room: &str) -> Result<usize, HubError> {
         check_room(room)?;
         self.join_unchecked(id, room).await
@@ -228,6 +237,12 @@ impl Hub {
 
     /// Takes the connection `id` out of `room`. Returns whether it was in it. A room without
     /// members no longer exists. Succeeds while the adapter's backend is unavailable.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe with an adapter: the connection leaves on this process at the first
+    /// poll; dropped while the adapter records the leave, the other processes may still count
+    /// it until the connection closes.
     pub async fn leave(&self, id: &ConnectionId, room: &str) -> Result<bool, HubError> {
         check_room(room)?;
         let Some(last_here) = self.inner.local.leave(id, room) else {
@@ -248,6 +263,10 @@ impl Hub {
     }
 
     /// The members of `room` across every process, sorted.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
     pub async fn members(&self, room: &str) -> Result<Vec<ConnectionId>, HubError> {
         match self.inner.adapter.room_members(room).await? {
             Some(mut members) => {
@@ -261,6 +280,10 @@ impl Hub {
     /// The users with a connection in `room`, across every process, sorted and each once
     /// (a user with two connections in the room is listed once; connections without a user
     /// are not listed: [`members`](Hub::members) has every connection).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
     pub async fn member_users(&self, room: &str) -> Result<Vec<UserId>, HubError> {
         let members = self.members(room).await?;
         let users = match self.inner.adapter.user_ids(&members).await? {
@@ -274,6 +297,10 @@ impl Hub {
     }
 
     /// The open connections of user `id`, across every process, sorted.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads.
     pub async fn user_connections(&self, id: &UserId) -> Result<Vec<ConnectionId>, HubError> {
         self.members(&user_room(id)).await
     }

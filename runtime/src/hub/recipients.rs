@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Who a hub message goes to: made by [`Hub::to`], [`Hub::room`] or [`Hub::everyone`].
 #[must_use = "nothing is sent until you call `send`"]
+#[derive(Debug)]
 pub struct Recipients<'a> {
     hub: &'a Hub,
     target: Target,
@@ -48,6 +49,12 @@ impl<'a> Recipients<'a> {
     }
 
     /// Sends `message` with the `Type` named after its Rust type.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe with an adapter: the receivers on this process get the message at the
+    /// first poll; dropped while it is handed to the adapter, the other processes may miss it.
+    /// Without an adapter (one process) it completes at the first poll.
     pub async fn send<T: Serialize + ?Sized>(self, message: &T) -> Result<(), HubError> {
         self.send_as(message_type_name::<T>(), message).await
     }
@@ -59,6 +66,10 @@ impl<'a> Recipients<'a> {
     /// Errors: [`HubError::UnknownConnection`] for a direct message to a connection that no
     /// process holds, [`HubError::UnknownUser`] for a message to a user with no connection. A room or broadcast reaches this process's receivers even when the
     /// adapter's backend is down (then [`HubError::Adapter`] says the others missed it).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Recipients::send).
     pub async fn send_as<T: Serialize + ?Sized>(
         self,
         message_type: &str,
@@ -71,6 +82,10 @@ impl<'a> Recipients<'a> {
     /// Sends `text` as it is, without an envelope: a text frame the receivers get unchanged
     /// (the gateway relays its backends' messages this way). Same delivery and errors as
     /// [`send_as`](Recipients::send_as).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send`](Recipients::send).
     pub async fn send_text(self, text: impl Into<Utf8Bytes>) -> Result<(), HubError> {
         let text: Utf8Bytes = text.into();
         let local = self.hub.local();
@@ -144,6 +159,11 @@ impl<'a> Recipients<'a> {
     /// [`CallError::Timeout`]: crate::CallError::Timeout
     /// [`Hub::everyone`]: crate::Hub::everyone
     /// [`Server::max_call_recipients`]: crate::Server::max_call_recipients
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future forgets every call: requests already sent stay sent, and their
+    /// answers are dropped.
     pub async fn call<Req, Resp>(
         self,
         request: &Req,

@@ -2,10 +2,10 @@
 //! client gets the room's messages with its request's `Id` until it cancels.
 
 use super::{Hub, HubError};
+use crate::connection::Connection;
 use crate::connection::OutboundReceiver;
 use crate::protocol::{ErrorCode, ReplyTo};
 use crate::stream::{IntoStreamItem, Raw, StreamItem};
-use crate::Connection;
 use futures_util::Stream;
 use std::future::Future;
 use std::pin::Pin;
@@ -76,6 +76,12 @@ impl Hub {
     /// Subscribes `connection` to the messages of `room`: returns the stream a handler
     /// answers with (see [`RoomSubscription`]). Counts as a member of the room (member counts
     /// and lists include it) while the stream is open.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe with an adapter, as [`Hub::join`]: dropped midway, the subscription is
+    /// never returned and its member leaves this process, but the other processes may count it
+    /// until the connection closes.
     pub async fn subscribe(
         &self,
         connection: &Connection,

@@ -1,8 +1,8 @@
 //! Per-`Type` rate limits, per connection.
 
 use super::{Middleware, Next, Request, Response};
+use crate::connection::ConnectionId;
 use crate::protocol::{CloseCode, ErrorCode};
-use crate::ConnectionId;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};

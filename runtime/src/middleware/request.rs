@@ -1,7 +1,8 @@
 //! What a middleware sees of a message.
 
+use crate::connection::Connection;
+use crate::context::Context;
 use crate::extract::{FromContext, Rejection};
-use crate::{Connection, Context};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 

@@ -4,8 +4,8 @@
 //! server.
 
 use super::Endpoint;
+use crate::handshake::HandshakeRequest;
 use crate::session::{self, Admitted, ConnectionSlot, HttpAnswer};
-use crate::HandshakeRequest;
 use ::axum::body::Body;
 use ::axum::extract::{ConnectInfo, Request};
 use ::axum::http::{header, HeaderValue, StatusCode};

@@ -1,20 +1,21 @@
 //! A server bound to its address: the accept loop and graceful shutdown.
 
-use super::Endpoint;
-use crate::Error;
+use super::endpoint::Endpoint;
+use super::serve::Serve;
+use crate::error::Error;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// A server whose listening socket is bound; serve it with [`serve`](BoundServer::serve) or
-/// [`serve_with_shutdown`](BoundServer::serve_with_shutdown).
+/// A server whose listening socket is bound, made by [`Server::bind`](crate::Server::bind):
+/// read its address (port 0 picks a free port), then [`serve`](BoundServer::serve) it.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), exws::Error> {
 /// let server = exws::Server::new().bind("127.0.0.1:0").await?;
 /// println!("listening on ws://{}", server.local_addr());
-/// server.serve().await
+/// server.serve().with_graceful_shutdown(exws::shutdown_signal()).await
 /// # }
 /// ```
 #[derive(Debug)]
@@ -56,12 +57,12 @@ impl BoundServer {
 
     /// The handlers this server serves, by `Type`, module path and function name: the handler
     /// model of each ([`HandlerInfo`](crate::HandlerInfo)).
-    pub fn handlers(&self) -> Vec<&'static crate::HandlerInfo> {
+    pub fn handlers(&self) -> Vec<&'static crate::handler::HandlerInfo> {
         self.endpoint.handlers()
     }
 
     /// The server's hub, to send to rooms, users, connections or everyone from any task.
-    pub fn hub(&self) -> crate::Hub {
+    pub fn hub(&self) -> crate::hub::Hub {
         self.endpoint.hub()
     }
 
@@ -72,23 +73,14 @@ impl BoundServer {
         &self.endpoint
     }
 
-    /// Serves until the process ends.
-    pub async fn serve(self) -> Result<(), Error> {
-        self.serve_with_shutdown(std::future::pending::<()>()).await
+    /// Serves this server: await the [`Serve`] to serve until the process ends, or call
+    /// [`Serve::with_graceful_shutdown`] first to stop on a signal.
+    pub fn serve(self) -> Serve {
+        Serve::new(self)
     }
 
-    /// Serves until `signal` completes, then shuts down gracefully: stops accepting, lets
-    /// in-flight handlers finish (up to the shutdown timeout, then they are cancelled), closes
-    /// every connection with 1001 and returns once all of them are gone, in at most the
-    /// shutdown timeout plus twice the close timeout. Connections still open then are
-    /// dropped; their disconnect hooks run all the same.
-    ///
-    /// # Cancel safety
-    ///
-    /// Not cancel safe: dropping the future stops accepting and drops the listening socket
-    /// without the graceful shutdown (open connections are cut, their handlers cancelled).
-    /// To stop the server, complete `signal` instead.
-    pub async fn serve_with_shutdown<F>(self, signal: F) -> Result<(), Error>
+    /// The accept loop, until `signal` completes; then the graceful shutdown.
+    pub(super) async fn run<F>(self, signal: F) -> Result<(), Error>
     where
         F: Future + Send,
     {

@@ -130,3 +130,39 @@ impl Default for Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every default of README.md's "Server options" table (and the option docs), so that a
+    /// changed default cannot go unnoticed by the documentation.
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let config = Config::default();
+        assert_eq!(config.max_message_size, 1024 * 1024, "1 MiB");
+        assert_eq!(config.processing, Processing::Sequential);
+        assert_eq!(config.outbound_queue, 1024);
+        assert_eq!(config.outbound_queue_bytes, 512 * 1024, "512 KiB");
+        assert_eq!(config.slow_consumer, SlowConsumerPolicy::Disconnect);
+        assert_eq!(
+            config.heartbeat,
+            Some(Heartbeat {
+                interval: Duration::from_secs(30),
+                timeout: Duration::from_secs(60),
+            })
+        );
+        assert_eq!(config.max_connections, 10_000);
+        assert_eq!(config.rate_limit, None);
+        assert_eq!(config.max_rooms_per_connection, 128);
+        assert_eq!(config.handshake_timeout, Duration::from_secs(10));
+        assert_eq!(config.max_handshake_size, 16 * 1024, "16 KiB");
+        assert_eq!(config.read_buffer_size, 2 * 1024, "2 KiB");
+        assert_eq!(config.close_timeout, Duration::from_secs(2));
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(config.handler_grace, Duration::from_secs(5));
+        assert_eq!(config.allowed_origins, None, "any origin");
+        assert_eq!(config.max_streams, 64);
+        assert!(config.protocols.is_empty());
+    }
+}

@@ -2,8 +2,8 @@
 //! or a route of another HTTP server.
 
 use super::Shared;
+use crate::hub::Hub;
 use crate::session;
-use crate::Hub;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -71,7 +71,7 @@ impl Endpoint {
 
     /// The handlers this endpoint serves, by `Type`, module path and function name: the
     /// handler model of each ([`HandlerInfo`](crate::HandlerInfo)).
-    pub fn handlers(&self) -> Vec<&'static crate::HandlerInfo> {
+    pub fn handlers(&self) -> Vec<&'static crate::handler::HandlerInfo> {
         self.inner.shared.registry.handlers().collect()
     }
 

@@ -1,7 +1,8 @@
 //! Extension points for servers built inside the crate (the gateway): where text frames no
 //! handler claims go, and who answers plain HTTP `POST` requests.
 
-use crate::{Context, HandshakeRequest};
+use crate::context::Context;
+use crate::handshake::HandshakeRequest;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;

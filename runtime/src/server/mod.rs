@@ -1,4 +1,5 @@
-//! The server: its builder, its options, and the accept loop.
+//! The server: its builder and options, its start-up, the accept loop, and the endpoint that
+//! serves connections from any transport.
 
 #[cfg(feature = "axum")]
 mod axum;
@@ -10,7 +11,10 @@ mod contract;
 mod endpoint;
 mod extension;
 mod health;
+mod options;
+mod serve;
 mod shutdown;
+mod start;
 mod static_files;
 #[cfg(feature = "tls")]
 mod tls;
@@ -20,6 +24,7 @@ pub use builder::Server;
 pub use config::{Heartbeat, Processing, RateLimit, SlowConsumerPolicy};
 pub use endpoint::Endpoint;
 pub use health::{AdapterHealth, HealthReport};
+pub use serve::{Listen, Serve};
 pub use shutdown::shutdown_signal;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
@@ -33,7 +38,7 @@ use crate::auth::SharedAuthenticator;
 use crate::context::AppState;
 use crate::handler::Registry;
 use crate::hooks::Hooks;
-use crate::Hub;
+use crate::hub::Hub;
 use std::sync::Arc;
 
 /// What every session of a server shares.

@@ -1,10 +1,16 @@
 //! A ready-made shutdown signal.
 
 /// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM: pass it to
-/// [`Server::listen_with_shutdown`](crate::Server::listen_with_shutdown).
+/// `with_graceful_shutdown` of [`Server::listen`](crate::Server::listen) or
+/// [`BoundServer::serve`](crate::BoundServer::serve).
 ///
 /// If a signal handler cannot be installed, that signal is never awaited (and a warning is
 /// logged) rather than ending the server at once.
+///
+/// # Cancel safety
+///
+/// Cancel safe: a signal that comes while no future waits is not remembered, so create the
+/// future once and keep it (e.g. pass it to `with_graceful_shutdown`).
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {

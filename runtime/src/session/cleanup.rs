@@ -3,8 +3,8 @@
 //! once and the hub (with its adapter) forgets the connection.
 
 use super::DisconnectReason;
+use crate::context::Context;
 use crate::server::Shared;
-use crate::Context;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 

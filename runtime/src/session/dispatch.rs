@@ -1,13 +1,14 @@
 //! Dispatching one text frame: parse the envelope, call every handler of its `Type`, send
 //! their replies and errors.
 
+use crate::connection::Connection;
 use crate::connection::{ANSWER, ANSWER_ERROR};
+use crate::context::Context;
 use crate::handler::{Call, Handler, Outcome, OutcomeKind};
 use crate::hooks::HandlerFailure;
 use crate::middleware::Handled;
 use crate::protocol::{encode_error, ErrorCode, Incoming, ReplyTo};
 use crate::server::Shared;
-use crate::{Connection, Context};
 use futures_util::FutureExt;
 use std::any::Any;
 use std::panic::AssertUnwindSafe;

@@ -9,9 +9,9 @@ use super::frames::{self, Admit, HeartbeatState, TokenBucket};
 use super::signal::Signal;
 use super::{dispatch, DisconnectReason};
 use crate::connection::OutboundReceiver;
+use crate::context::Context;
 use crate::protocol::ErrorCode;
 use crate::server::{Processing, Shared};
-use crate::Context;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Sink, Stream};
 use std::collections::VecDeque;
@@ -643,7 +643,7 @@ where
         std::future::poll_fn(|cx| loop {
             match Pin::new(&mut self.ws).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) | Poll::Ready(Some(Err(_))) => return Poll::Ready(()),
+                Poll::Ready(None | Some(Err(_))) => return Poll::Ready(()),
                 Poll::Ready(Some(Ok(_))) => {}
             }
         })

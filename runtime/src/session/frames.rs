@@ -2,9 +2,9 @@
 //! and how a read failure becomes a [`DisconnectReason`].
 
 use super::{dispatch, DisconnectReason};
+use crate::context::Context;
 use crate::protocol::{CloseCode, ErrorCode, Incoming};
 use crate::server::{Heartbeat, RateLimit};
-use crate::Context;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::Message;

@@ -22,10 +22,12 @@ pub(crate) use dispatch::{handlers as dispatch_handlers, message as dispatch_mes
 pub(crate) use http_answer::HttpAnswer;
 
 use crate::auth::Admission;
+use crate::connection::Connection;
 use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
+use crate::context::Context;
+use crate::handshake::HandshakeRequest;
 use crate::handshake::TlsInfo;
 use crate::server::Shared;
-use crate::{Connection, Context, HandshakeRequest};
 use cleanup::Cleanup;
 use driver::Session;
 use std::net::SocketAddr;
@@ -225,7 +227,7 @@ mod size_guard {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let stream = tokio::net::TcpStream::connect(addr).await?;
-        let server = crate::Server::with_handlers(Vec::new())
+        let server = crate::server::Server::with_handlers(Vec::new())
             .bind("127.0.0.1:0")
             .await?;
         let future =
@@ -253,7 +255,9 @@ mod task_size_guard {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let stream = tokio::net::TcpStream::connect(addr).await?;
-        let endpoint = crate::Server::with_handlers(Vec::new()).build().await?;
+        let endpoint = crate::server::Server::with_handlers(Vec::new())
+            .build()
+            .await?;
         let future = endpoint.serve_connection(stream, addr);
         let size = std::mem::size_of_val(&future);
         assert!(

@@ -94,7 +94,7 @@ async fn read_request<S: AsyncRead + Unpin>(
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(&buffer) {
-            Ok(httparse::Status::Partial) => continue,
+            Ok(httparse::Status::Partial) => {}
             Ok(httparse::Status::Complete(head_len)) => {
                 if let (Some("POST"), Some(handler)) = (parsed.method, &shared.config.post_handler)
                 {

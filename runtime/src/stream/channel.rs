@@ -43,11 +43,20 @@ pub struct StreamClosed;
 impl<T> StreamSender<T> {
     /// Sends one item, waiting while `capacity` items already wait (the client reads slower
     /// than the items come). Fails once the stream has ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped while it waits for room, the item is not sent (and is dropped with
+    /// the future).
     pub async fn send(&self, item: T) -> Result<(), StreamClosed> {
         self.sender.send(item).await.map_err(|_| StreamClosed)
     }
 
     /// Waits until the stream has ended: the producer can stop then.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn closed(&self) {
         self.sender.closed().await;
     }

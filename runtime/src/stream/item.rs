@@ -34,6 +34,7 @@ pub trait IntoStreamItem<K> {
 
 /// Marker: an envelope already encoded (a room message), to which the `Id` is added.
 #[doc(hidden)]
+#[derive(Debug)]
 pub struct Raw;
 
 impl<T: Serialize> IntoStreamItem<Value> for T {

@@ -2,8 +2,8 @@
 
 use super::table::{OpenError, Reserved};
 use super::StreamItem;
+use crate::connection::Connection;
 use crate::protocol::ErrorCode;
-use crate::Connection;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Utf8Bytes;

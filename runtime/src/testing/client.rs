@@ -2,7 +2,7 @@
 
 use super::Handshake;
 use crate::protocol::{message_type, message_type_name, ErrorBody};
-use crate::Endpoint;
+use crate::server::Endpoint;
 use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;

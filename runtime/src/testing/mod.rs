@@ -37,7 +37,9 @@ mod client;
 
 pub use client::{Closed, KitError, TestClient, TestStream};
 
-use crate::{Endpoint, Error, Hub, Server};
+use crate::error::Error;
+use crate::hub::Hub;
+use crate::server::{Endpoint, Server};
 use std::net::SocketAddr;
 
 /// A server for tests: the same [`Endpoint`] a production server serves, reached through

@@ -168,6 +168,10 @@ impl<T> ItemStream<T> {
     }
 
     /// The next item; `None` once the stream has ended (see the [type docs](Self)).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: an item is taken only when the future completes.
     pub async fn next_item(&mut self) -> Option<Result<T, StreamError>> {
         std::future::poll_fn(|cx| self.poll_item(cx)).await
     }
@@ -176,6 +180,11 @@ impl<T> ItemStream<T> {
     /// server's producer has stopped then. Items still arriving meanwhile are dropped. `Ok`
     /// too when the stream had already ended; the stream's last error if it failed
     /// meanwhile (an `Error` from the server, the connection lost).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the stream: the cancel goes to the server if it was queued
+    /// (else the dropped stream sends it), without waiting for the server's `StreamEnd`.
     pub async fn cancel(mut self) -> Result<(), StreamError> {
         if self.finished {
             return Ok(());
@@ -190,7 +199,7 @@ impl<T> ItemStream<T> {
         }
         while let Some(item) = self.next_item().await {
             match item {
-                Err(StreamError::Overflow { .. }) | Ok(_) | Err(StreamError::Decode { .. }) => {}
+                Ok(_) | Err(StreamError::Overflow { .. } | StreamError::Decode { .. }) => {}
                 Err(error) => return Err(error),
             }
         }

@@ -151,7 +151,7 @@ impl StreamTable {
                 let data = ServerErrorData::from_data(&envelope.data);
                 // The refusal of a second stream with this `Id` (sent as a raw envelope): the
                 // open stream goes on.
-                if data.code == crate::ErrorCode::DuplicateId {
+                if data.code == crate::error::ErrorCode::DuplicateId {
                     return Routed::NotAStream;
                 }
                 if let Some(mut entry) = state.open.remove(id) {
@@ -321,7 +321,7 @@ mod tests {
         assert_eq!(table.route(&Id::from("s"), &error), Routed::Taken);
         match lock(&registration.ending).take() {
             Some(Ending::Failed(StreamError::Server { code, message, .. })) => {
-                assert_eq!(code, crate::ErrorCode::HandlerError);
+                assert_eq!(code, crate::error::ErrorCode::HandlerError);
                 assert_eq!(message, "boom");
             }
             other => panic!("unexpected {other:?}"),

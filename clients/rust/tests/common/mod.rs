@@ -6,16 +6,17 @@
 use exws::{handlers, message, Connection, Server};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The limit of every single await in the tests.
-pub const LIMIT: Duration = Duration::from_secs(10);
+pub(crate) const LIMIT: Duration = Duration::from_secs(10);
 
 /// Awaits `future`, failing the test if it takes longer than [`LIMIT`].
-pub async fn within<F: Future>(future: F) -> F::Output {
+pub(crate) async fn within<F: Future>(future: F) -> F::Output {
     match tokio::time::timeout(LIMIT, future).await {
         Ok(output) => output,
         Err(_) => panic!("timed out after {LIMIT:?}"),
@@ -23,68 +24,68 @@ pub async fn within<F: Future>(future: F) -> F::Output {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct CalculateRequest {
+pub(crate) struct CalculateRequest {
     pub numbers: Vec<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct CalculateResponse {
+pub(crate) struct CalculateResponse {
     pub result: i64,
 }
 
 #[message]
-pub async fn calculate(request: CalculateRequest) -> CalculateResponse {
+pub(crate) async fn calculate(request: CalculateRequest) -> CalculateResponse {
     CalculateResponse {
         result: request.numbers.iter().sum(),
     }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct FailRequest {}
+pub(crate) struct FailRequest {}
 
 #[message(type = "calc.fail")]
-pub async fn fail(_request: FailRequest) -> Result<CalculateResponse, String> {
+pub(crate) async fn fail(_request: FailRequest) -> Result<CalculateResponse, String> {
     Err("boom".into())
 }
 
 /// Echoes `tag` after sleeping `delay_ms`: replies of concurrent calls leave out of order.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct SlowEcho {
+pub(crate) struct SlowEcho {
     pub tag: u32,
     pub delay_ms: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct Echoed {
+pub(crate) struct Echoed {
     pub tag: u32,
 }
 
 #[message]
-pub async fn slow_echo(request: SlowEcho) -> Echoed {
+pub(crate) async fn slow_echo(request: SlowEcho) -> Echoed {
     tokio::time::sleep(Duration::from_millis(request.delay_ms)).await;
     Echoed { tag: request.tag }
 }
 
 /// Sends no reply at all.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Silent {}
+pub(crate) struct Silent {}
 
 #[message]
-pub async fn silent(_request: Silent) {}
+pub(crate) async fn silent(_request: Silent) {}
 
 /// Makes the server push `count` [`Tick`]s to the caller, and no reply.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct StartTicks {
+pub(crate) struct StartTicks {
     pub count: u32,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Clone)]
-pub struct Tick {
+pub(crate) struct Tick {
     pub n: u32,
 }
 
 #[message]
-pub async fn start_ticks(request: StartTicks, conn: Connection) {
+pub(crate) async fn start_ticks(request: StartTicks, conn: Connection) {
     for n in 0..request.count {
         if conn.send(&Tick { n }).await.is_err() {
             return;
@@ -94,34 +95,34 @@ pub async fn start_ticks(request: StartTicks, conn: Connection) {
 
 /// Pushes a `Tick` whose `Data` does not fit [`Tick`], then a good one.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct BadTick {}
+pub(crate) struct BadTick {}
 
 #[message]
-pub async fn bad_tick(_request: BadTick, conn: Connection) {
+pub(crate) async fn bad_tick(_request: BadTick, conn: Connection) {
     let _ = conn.send_as("Tick", &"not a tick").await;
     let _ = conn.send(&Tick { n: 99 }).await;
 }
 
 /// Asks for a reply of `size` bytes of text.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Big {
+pub(crate) struct Big {
     pub size: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Blob {
+pub(crate) struct Blob {
     pub text: String,
 }
 
 #[message]
-pub async fn big(request: Big) -> Blob {
+pub(crate) async fn big(request: Big) -> Blob {
     Blob {
         text: "x".repeat(request.size),
     }
 }
 
 /// The handlers every test server has.
-pub fn server() -> Server {
+pub(crate) fn server() -> Server {
     Server::with_handlers(handlers![
         calculate,
         fail,
@@ -137,7 +138,7 @@ pub fn server() -> Server {
 }
 
 /// A server running in the background until [`Running::stop`].
-pub struct Running {
+pub(crate) struct Running {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), exws::Error>>,
@@ -145,12 +146,12 @@ pub struct Running {
 
 impl Running {
     /// `ws://IP:PORT`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("ws://{}", self.addr)
     }
 
     /// Shuts the server down gracefully (connections closed with 1001) and waits for it.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -162,18 +163,23 @@ impl Running {
 }
 
 /// Starts [`server`] on `addr` (port 0 for a free port).
-pub async fn start_on(addr: &str) -> Running {
+pub(crate) async fn start_on(addr: &str) -> Running {
     start_server(server(), addr).await
 }
 
 /// Starts `server` on `addr` (port 0 for a free port).
-pub async fn start_server(server: Server, addr: &str) -> Running {
+pub(crate) async fn start_server(server: Server, addr: &str) -> Running {
     let bound = within(server.bind(addr)).await.expect("bind");
     let addr = bound.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(bound.serve_with_shutdown(async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(
+        bound
+            .serve()
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
     Running {
         addr,
         stop: Some(stop),
@@ -182,6 +188,6 @@ pub async fn start_server(server: Server, addr: &str) -> Running {
 }
 
 /// Starts [`server`] on a free port.
-pub async fn start() -> Running {
+pub(crate) async fn start() -> Running {
     start_on("127.0.0.1:0").await
 }

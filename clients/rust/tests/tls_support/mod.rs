@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 /// A running proxy.
-pub struct TlsProxy {
+pub(crate) struct TlsProxy {
     /// `wss://localhost:PORT/`.
     pub url: String,
     /// The proxy's certificate, DER.
@@ -22,7 +22,7 @@ pub struct TlsProxy {
 }
 
 /// Starts a proxy on 127.0.0.1 that terminates TLS and forwards each connection to `backend`.
-pub async fn start(backend: SocketAddr) -> TlsProxy {
+pub(crate) async fn start(backend: SocketAddr) -> TlsProxy {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
         .expect("a self-signed certificate");
     let cert_der = certified.cert.der().to_vec();

@@ -23,7 +23,7 @@ pub(crate) fn handler(ctxt: &mut Ctxt, function: &ItemFn, args: MessageArgs) -> 
         (_, Some(explicit)) => Some(explicit),
         (Some((request, true)), None) => naming::request_message_type(ctxt, request),
         // The argument was refused above; no second error for its name.
-        (Some((_, false)), None) | (None, None) => None,
+        (Some((_, false)) | None, None) => None,
     };
     signature::require_request(ctxt, sig, request.is_some());
 

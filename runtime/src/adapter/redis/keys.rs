@@ -1,7 +1,7 @@
 //! The names of the adapter's Redis keys, all under the deployment's prefix (the pub/sub
 //! channels are named in `subscriber`).
 
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 
 /// The hash from connection id to the node holding it.
 pub(super) fn conns(prefix: &str) -> String {

@@ -6,7 +6,8 @@ use super::scripts::Owner;
 use super::{keys, subscriber};
 use crate::adapter::wire;
 use crate::adapter::{AdapterError, Outgoing, Target};
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 
 impl Inner {
     pub(super) async fn connection_opened(

@@ -7,7 +7,7 @@ use crate::adapter::wire;
 use crate::adapter::AdapterError;
 use crate::adapter::Inbound;
 use crate::adapter::Target;
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, PubSubSink, PubSubStream};
 use std::collections::{HashMap, HashSet};

@@ -13,7 +13,7 @@ use super::publisher::Health;
 use super::scripts::{Owner, Scripts};
 use super::subscriber::node_channel;
 use crate::adapter::Inbound;
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use redis::aio::ConnectionManager;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

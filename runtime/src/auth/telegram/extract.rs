@@ -2,7 +2,9 @@
 
 use super::{InitData, TelegramAuth, WebAppUser};
 use crate::auth::{Admission, Authenticator, HandshakeRejection};
-use crate::{Context, FromContext, HandshakeRequest, Rejection};
+use crate::context::Context;
+use crate::extract::{FromContext, Rejection};
+use crate::handshake::HandshakeRequest;
 
 /// Reads `initData` from the `initData` query parameter or an `Authorization: tma <initData>`
 /// header, validates it and admits the connection with the [`InitData`] as its user.

@@ -4,7 +4,7 @@
 use super::super::{ContractError, Declared, MissingSchema};
 use crate::handler::schema::HandlerSchemas;
 use crate::handler::HandlerInfo;
-use crate::ReplyKind;
+use crate::handler::ReplyKind;
 
 /// Every handler with its schemas, or the list of every schema that is missing.
 pub(super) fn described<'a>(

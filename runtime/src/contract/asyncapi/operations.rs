@@ -9,8 +9,8 @@ use super::components::type_doc;
 use super::messages::{message_ref, IdUse, Message, Messages};
 use super::CHANNEL;
 use crate::handler::HandlerInfo;
+use crate::handler::ReplyKind;
 use crate::protocol::message_type;
-use crate::ReplyKind;
 use serde_json::{json, Map, Value};
 
 /// A handler with its request's `Data` schema and the index of its reply's output schema.
