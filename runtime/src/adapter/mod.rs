@@ -19,6 +19,7 @@
 
 mod engine;
 mod error;
+mod history;
 mod in_process;
 mod inbound;
 mod message;
@@ -27,6 +28,7 @@ mod redis;
 
 pub use engine::Adapter;
 pub use error::AdapterError;
+pub use history::{HistoryEntry, HistoryLimits, HistoryPage, HistoryQuery, Position};
 pub use in_process::InProcess;
 pub use inbound::Inbound;
 pub use message::{Outgoing, Target};

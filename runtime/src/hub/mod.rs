@@ -1,7 +1,9 @@
 //! The hub: rooms, broadcasts and direct messages, from handlers or from anywhere.
 
+mod history;
 mod local;
 mod recipients;
+mod sessions;
 mod subscription;
 
 pub use recipients::Recipients;
@@ -9,7 +11,8 @@ pub use subscription::{RoomEnvelope, RoomSubscription};
 
 use crate::adapter::{Adapter, AdapterError, Target};
 use crate::{Connection, ConnectionId, Context, FromContext, Rejection, UserId};
-use local::{user_room, JoinRefused, LocalHub};
+pub(crate) use local::user_room;
+use local::{JoinRefused, LocalHub};
 use std::sync::Arc;
 
 /// Rooms, broadcasts and direct messages.
@@ -45,6 +48,12 @@ struct HubInner {
     local: Arc<LocalHub>,
     adapter: Arc<dyn Adapter>,
     max_rooms_per_connection: usize,
+    /// Room history, when on: its limits.
+    history: Option<crate::history::HistoryLimits>,
+    /// Connection recovery, when on: its window.
+    recovery: Option<std::time::Duration>,
+    /// History and sessions kept here when the adapter keeps none.
+    memory: crate::history::Memory,
 }
 
 /// Why a hub operation failed.
@@ -66,25 +75,40 @@ pub enum HubError {
     /// The message could not be serialized to JSON.
     #[error("the message could not be serialized to JSON: {0}")]
     Serialize(#[from] serde_json::Error),
+    /// Room history is off on this server.
+    #[error("room history is off: turn it on with `Server::history` or `Server::recovery`")]
+    HistoryOff,
     /// The adapter's backend is unavailable; local delivery happened, remote did not.
     #[error(transparent)]
     Adapter(#[from] AdapterError),
 }
 
 impl Hub {
-    pub(crate) fn new(adapter: Arc<dyn Adapter>, max_rooms_per_connection: usize) -> Self {
+    pub(crate) fn new(
+        adapter: Arc<dyn Adapter>,
+        max_rooms_per_connection: usize,
+        history: Option<crate::history::HistoryLimits>,
+        recovery: Option<std::time::Duration>,
+    ) -> Self {
         Hub {
             inner: Arc::new(HubInner {
                 local: Arc::new(LocalHub::default()),
                 adapter,
                 max_rooms_per_connection,
+                history,
+                recovery,
+                memory: crate::history::Memory::default(),
             }),
         }
     }
 
     /// Starts the adapter.
     pub(crate) async fn start(&self) -> Result<(), AdapterError> {
-        self.inner.adapter.start(self.inner.local.clone()).await
+        self.inner.adapter.start(self.inner.local.clone()).await?;
+        if let Some(window) = self.inner.recovery {
+            sessions::keep_alive(self, window);
+        }
+        Ok(())
     }
 
     /// A connection opened: it can now be addressed, and through its user if it has one.
@@ -108,6 +132,7 @@ impl Hub {
                 {
                     tracing::warn!(%error, %id, "the adapter could not record a user's connection");
                 }
+                self.joined_recoverable(connection, &room).await;
             }
         }
     }
@@ -157,6 +182,12 @@ impl Hub {
             }
             return Err(HubError::UnknownConnection(id.clone()));
         }
+        if let Some(connection) = self.inner.local.connection(id) {
+            if connection.recover().is_some() {
+                self.joined_recoverable(&connection, room).await;
+                self.save_session_of(&connection).await;
+            }
+        }
         match recorded {
             Ok(Some(everywhere)) => Ok(everywhere),
             Ok(None) => Ok(joined.members_here),
@@ -174,12 +205,39 @@ impl Hub {
         let Some(last_here) = self.inner.local.leave(id, room) else {
             return Ok(false);
         };
+        if let Some(connection) = self.inner.local.connection(id) {
+            if let Some(recover) = connection.recover() {
+                recover.left(room);
+                self.save_session_of(&connection).await;
+            }
+        }
         if let Err(error) = self.inner.adapter.room_left(room, id, last_here).await {
             // The leave happened here; the backend learns it when it comes back (a restored
             // process writes its memberships again).
             tracing::warn!(%error, room, "the adapter could not record a leave");
         }
         Ok(true)
+    }
+
+    /// Closes the connection `id` wherever it is open, because its session was resumed on a
+    /// new connection. Returns whether it is still open somewhere (closing).
+    pub(crate) async fn close_resumed(&self, id: &ConnectionId) -> bool {
+        if let Some(connection) = self.inner.local.connection(id) {
+            connection.close_because(crate::session::DisconnectReason::Resumed);
+            return true;
+        }
+        let takeover = crate::adapter::Outgoing {
+            target: Target::Connection(id.clone()),
+            except: Vec::new(),
+            text: crate::recovery::TAKEOVER.into(),
+        };
+        match self.inner.adapter.publish(takeover).await {
+            Ok(reached) => reached,
+            Err(error) => {
+                tracing::warn!(%error, %id, "could not reach a resumed session's old connection");
+                false
+            }
+        }
     }
 
     /// The rooms the connection `id` (of this process) is in, sorted.

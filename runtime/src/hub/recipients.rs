@@ -36,6 +36,14 @@ impl<'a> Recipients<'a> {
         }
     }
 
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub(crate) fn hub(&self) -> &'a Hub {
+        self.hub
+    }
+
     /// Leaves the connection `id` out (e.g. the sender).
     pub fn except(mut self, id: &ConnectionId) -> Self {
         self.except.push(id.clone());
@@ -69,6 +77,17 @@ impl<'a> Recipients<'a> {
     pub async fn send_text(self, text: impl Into<Utf8Bytes>) -> Result<(), HubError> {
         let text: Utf8Bytes = text.into();
         let local = self.hub.local();
+        if let (Target::Room(room), Some(_)) = (&self.target, self.hub.history_limits()) {
+            // Recorded in the room's history, with a position.
+            if let Some(user) = &self.user {
+                if !local.has_room(room) && self.hub.members(room).await?.is_empty() {
+                    return Err(HubError::UnknownUser(user.clone()));
+                }
+            }
+            let room = room.clone();
+            self.hub.send_recorded(&room, self.except, text).await?;
+            return Ok(());
+        }
         let delivered_here = local.deliver(&self.target, &self.except, &text);
         if let Target::Connection(id) = &self.target {
             if delivered_here > 0 || local.connection(id).is_some() {

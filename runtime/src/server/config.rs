@@ -64,6 +64,10 @@ pub(crate) struct Config {
     /// `None`: any `Origin`; `Some`: only these (exact, ASCII case-insensitive).
     pub allowed_origins: Option<Vec<String>>,
     pub max_rooms_per_connection: usize,
+    /// Room history, when on ([`Server::history`](crate::Server::history)).
+    pub history: Option<crate::history::HistoryLimits>,
+    /// The recovery window, when recovery is on.
+    pub recovery: Option<Duration>,
     pub outbound_queue_bytes: usize,
     pub slow_consumer: SlowConsumerPolicy,
     pub heartbeat: Option<Heartbeat>,
@@ -103,6 +107,8 @@ impl Default for Config {
             read_buffer_size: 2 * 1024,
             allowed_origins: None,
             max_rooms_per_connection: 128,
+            history: None,
+            recovery: None,
             outbound_queue_bytes: 512 * 1024,
             slow_consumer: SlowConsumerPolicy::Disconnect,
             heartbeat: Some(Heartbeat {

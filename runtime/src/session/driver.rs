@@ -52,6 +52,9 @@ pub(super) struct Session<S> {
     /// Data frames may still be written: false once the client's close frame was read (the
     /// close echo is the last frame) or writing failed.
     writable: bool,
+    /// A recovering connection's start: its session frame and replay, before the connect
+    /// hooks.
+    restored: Option<Box<crate::recovery::Restored>>,
 }
 
 impl<S> Session<S>
@@ -63,6 +66,7 @@ where
         queue: OutboundReceiver,
         context: Context,
         shared: Arc<Shared>,
+        restored: Option<Box<crate::recovery::Restored>>,
     ) -> Self {
         let max_in_flight = match shared.config.processing {
             Processing::Sequential => 1,
@@ -83,6 +87,7 @@ where
             bucket,
             unflushed: false,
             writable: true,
+            restored,
         }
     }
 
@@ -94,7 +99,13 @@ where
         let hooks = {
             let context = self.context.clone();
             let shared = self.shared.clone();
-            Box::pin(async move { shared.hooks.connected(&context).await })
+            let restored = self.restored.take();
+            Box::pin(async move {
+                if let Some(restored) = restored {
+                    restored.replay(&shared.hub, context.connection()).await;
+                }
+                shared.hooks.connected(&context).await
+            })
         };
         self.starting = true;
         self.in_flight.push(hooks);

@@ -21,7 +21,7 @@ pub(crate) use dispatch::{handlers as dispatch_handlers, message as dispatch_mes
 pub(crate) use http_answer::HttpAnswer;
 
 use crate::auth::Admission;
-use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
+use crate::connection::{ConnectionParts, OutboundQueue, QueueLimits};
 use crate::handshake::TlsInfo;
 use crate::server::Shared;
 use crate::{Connection, Context, HandshakeRequest};
@@ -159,14 +159,24 @@ pub(crate) async fn serve_websocket<S>(
         bytes: config.outbound_queue_bytes,
         policy: config.slow_consumer,
     });
+    // Connection recovery, if the client asked: a new session, or the one it resumes.
+    let hold = config.outbound_queue.saturating_mul(4);
+    let plan = Box::pin(crate::recovery::begin(
+        crate::recovery::requested(&request),
+        &shared.hub,
+        admission.user_id.as_ref(),
+        hold,
+    ))
+    .await;
     let connection = Connection::new(ConnectionParts {
-        id: ConnectionId::generate(),
+        id: plan.id.clone(),
         user_id: admission.user_id,
         remote_addr,
         outbound,
         user: admission.user,
         metadata: admission.metadata,
         request: Arc::new(request),
+        recover: plan.recover.clone(),
     });
     let context = Context::new(connection.clone(), shared.app.clone(), shared.hub.clone());
     // From here on, whatever ends the session (even its future being dropped), the cleanup
@@ -175,9 +185,27 @@ pub(crate) async fn serve_websocket<S>(
     Box::pin(shared.hub.register(&connection)).await;
     tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
     crate::metrics::connection_opened();
+    let restored = match plan.recover.is_some() {
+        true => Box::pin(crate::recovery::restore(
+            &shared.hub,
+            &connection,
+            plan,
+            config.max_streams,
+            hold,
+        ))
+        .await
+        .map(Box::new),
+        false => None,
+    };
 
     // Boxed: the socket and its state are one allocation, not part of the future's size.
-    let mut session = Box::new(Session::new(websocket, queue, context, shared.clone()));
+    let mut session = Box::new(Session::new(
+        websocket,
+        queue,
+        context,
+        shared.clone(),
+        restored,
+    ));
     session.run(&shutdown).await;
     // Cold paths, boxed: a future's size is what every idle connection holds.
     Box::pin(cleanup.finish()).await;

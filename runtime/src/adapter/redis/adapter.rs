@@ -6,12 +6,15 @@ use super::keys;
 use super::publisher::{Health, Publisher};
 use super::scripts::Scripts;
 use super::subscriber::Subscriber;
-use crate::adapter::{Adapter, AdapterError, Inbound, Outgoing};
+use crate::adapter::{
+    Adapter, AdapterError, HistoryLimits, HistoryPage, HistoryQuery, Inbound, Outgoing, Position,
+};
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use redis::aio::ConnectionManager;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Carries hub messages between the processes connected to the same Redis (feature `redis`).
@@ -42,6 +45,7 @@ pub(super) struct Inner {
     /// Dropped with the adapter, which ends the sweeping task.
     pub(super) sweeper: OnceLock<oneshot::Sender<()>>,
     pub(super) scripts: Scripts,
+    pub(super) history_scripts: super::history::HistoryScripts,
     pub(super) health: Arc<Health>,
 }
 
@@ -66,6 +70,7 @@ impl RedisAdapter {
                 publisher: OnceLock::new(),
                 sweeper: OnceLock::new(),
                 scripts: Scripts::new(),
+                history_scripts: super::history::HistoryScripts::new(),
                 health: Health::new(),
             }),
         })
@@ -180,6 +185,57 @@ impl Adapter for RedisAdapter {
         room: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<ConnectionId>>, AdapterError>> {
         self.inner.room_members(room).boxed()
+    }
+
+    // ---- history and recovery ----
+
+    fn publish_recorded<'a>(
+        &'a self,
+        message: Outgoing,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Option<Position>, AdapterError>> {
+        self.inner.publish_recorded(message, limits).boxed()
+    }
+
+    fn history_position<'a>(
+        &'a self,
+        room: &'a str,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Option<Position>, AdapterError>> {
+        self.inner.history_position(room, limits).boxed()
+    }
+
+    fn history_read<'a>(
+        &'a self,
+        room: &'a str,
+        query: HistoryQuery,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Option<HistoryPage>, AdapterError>> {
+        self.inner.history_read(room, query, limits).boxed()
+    }
+
+    fn session_store<'a>(
+        &'a self,
+        key: &'a str,
+        record: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
+        self.inner.session_store(key, record, ttl).boxed()
+    }
+
+    fn session_touch<'a>(
+        &'a self,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
+        self.inner.session_touch(keys, ttl).boxed()
+    }
+
+    fn session_take<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, AdapterError>> {
+        self.inner.session_take(key).boxed()
     }
 }
 

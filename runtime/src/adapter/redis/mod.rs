@@ -9,6 +9,8 @@
 //!   member lists);
 //! - `{prefix}:connrooms:{id}`, a set of the rooms a connection is in (for cleaning up after a
 //!   process that is gone);
+//! - room history (`hist:{room}` streams, `hmeta:{room}` hashes) and session records
+//!   (`session:{id}:{token}`), see [`history`](self) for connection recovery;
 //! - the pub/sub channels `{prefix}:msg:all` (broadcasts), `{prefix}:msg:room:{room}` (room
 //!   messages; a process subscribes only while it has members in the room) and
 //!   `{prefix}:msg:node:{node}` (direct messages to that process's connections).
@@ -33,6 +35,7 @@
 mod adapter;
 mod config;
 mod connect;
+mod history;
 mod keys;
 mod operations;
 mod publisher;

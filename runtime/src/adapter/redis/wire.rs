@@ -14,6 +14,14 @@ struct Header<'a> {
     /// The receiving connection of a direct message.
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     to: Option<ConnectionId>,
+    /// A recorded room message: a line `epoch:seq` follows the header (every process, the
+    /// publisher included, delivers it).
+    #[serde(rename = "r", default, skip_serializing_if = "is_false")]
+    recorded: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// A decoded payload.
@@ -21,7 +29,22 @@ pub(super) struct Payload<'a> {
     pub node: &'a str,
     pub except: Vec<ConnectionId>,
     pub to: Option<ConnectionId>,
+    /// The position of a recorded room message.
+    pub position: Option<crate::adapter::Position>,
     pub text: &'a str,
+}
+
+/// The header line of a recorded room message (the history script adds the position line and
+/// the text).
+pub(super) fn recorded_header(node: &str, except: &[ConnectionId]) -> String {
+    let header = Header {
+        node,
+        except: except.to_vec(),
+        to: None,
+        recorded: true,
+    };
+    // A header of strings always serializes.
+    serde_json::to_string(&header).unwrap_or_default()
 }
 
 pub(super) fn encode(
@@ -34,6 +57,7 @@ pub(super) fn encode(
         node,
         except: except.to_vec(),
         to: to.cloned(),
+        recorded: false,
     };
     // A header of strings always serializes.
     let mut out = serde_json::to_vec(&header).unwrap_or_default();
@@ -46,10 +70,20 @@ pub(super) fn decode(payload: &[u8]) -> Option<Payload<'_>> {
     let text = std::str::from_utf8(payload).ok()?;
     let (header, body) = text.split_once('\n')?;
     let header: Header<'_> = serde_json::from_str(header).ok()?;
+    let (position, body) = match header.recorded {
+        false => (None, body),
+        true => {
+            let (position, body) = body.split_once('\n')?;
+            let (epoch, seq) = position.rsplit_once(':')?;
+            let position = crate::adapter::Position::new(epoch, seq.parse().ok()?);
+            (Some(position), body)
+        }
+    };
     Some(Payload {
         node: header.node,
         except: header.except,
         to: header.to,
+        position,
         text: body,
     })
 }
@@ -73,6 +107,19 @@ mod tests {
         assert_eq!(payload.except, except);
         assert_eq!(payload.to, Some(to));
         assert_eq!(payload.text, "{\"Type\":\"X\",\"Data\":\"1\\n2\"}");
+    }
+
+    #[test]
+    fn a_recorded_payload_carries_its_position() {
+        let mut bytes = recorded_header("n1", &[]).into_bytes();
+        bytes.extend_from_slice(b"\nab12:42\n{\"Type\":\"X\"}");
+        let payload = decode(&bytes).expect("decodes");
+        assert_eq!(
+            payload.position,
+            Some(crate::adapter::Position::new("ab12", 42))
+        );
+        assert_eq!(payload.text, "{\"Type\":\"X\"}");
+        assert!(decode(b"{\"n\":\"n\",\"r\":true}\nno position").is_none());
     }
 
     #[test]
