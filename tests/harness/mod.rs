@@ -11,6 +11,7 @@
 //! - [`handlers`]: the calculator and `Add` handlers;
 //! - [`chat`]: the chat example's handlers and a chat client;
 //! - [`process`]: the examples and the CLI as OS processes;
+//! - [`recovery`]: the recovery example's handlers and a raw recovering client;
 //! - [`redis_server`]: a real `redis-server` on a free port;
 //! - [`memory`]: the process's resident memory.
 
@@ -25,6 +26,7 @@ pub mod handlers;
 pub mod memory;
 pub mod process;
 pub mod raw;
+pub mod recovery;
 pub mod redis_server;
 pub mod server;
 pub mod timing;

@@ -60,7 +60,8 @@ impl<'a> Recipients<'a> {
     /// consumer policy; the sender never waits for them.
     ///
     /// Errors: [`HubError::UnknownConnection`] for a direct message to a connection that no
-    /// process holds, [`HubError::UnknownUser`] for a message to a user with no connection. A room or broadcast reaches this process's receivers even when the
+    /// process holds, [`HubError::UnknownUser`] for a message to a user with no connection
+    /// (unless [room history](crate::history) is on: the user's history keeps it). A room or broadcast reaches this process's receivers even when the
     /// adapter's backend is down (then [`HubError::Adapter`] says the others missed it).
     pub async fn send_as<T: Serialize + ?Sized>(
         self,
@@ -78,12 +79,8 @@ impl<'a> Recipients<'a> {
         let text: Utf8Bytes = text.into();
         let local = self.hub.local();
         if let (Target::Room(room), Some(_)) = (&self.target, self.hub.history_limits()) {
-            // Recorded in the room's history, with a position.
-            if let Some(user) = &self.user {
-                if !local.has_room(room) && self.hub.members(room).await?.is_empty() {
-                    return Err(HubError::UnknownUser(user.clone()));
-                }
-            }
+            // Recorded in the room's history, with a position (a user with no open
+            // connection gets it too: a recovering client of that user finds it there).
             let room = room.clone();
             self.hub.send_recorded(&room, self.except, text).await?;
             return Ok(());
