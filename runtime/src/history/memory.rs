@@ -220,13 +220,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn keeps_the_newest_messages_within_every_bound() {
         let memory = Memory::default();
-        let limits = limits(3, 10);
+        let limits = limits(3, 9);
         for text in ["aaaa", "bbbb", "cccc", "dd"] {
             memory.append("r", &Utf8Bytes::from(text), &limits, |_| ());
         }
         let page = memory.read("r", HistoryQuery::Since(0), &limits);
         let seqs: Vec<u64> = page.entries.iter().map(|entry| entry.seq).collect();
-        assert_eq!(seqs, [3, 4], "10 bytes keep only the last two");
+        assert_eq!(seqs, [3, 4], "9 bytes keep only the last two");
         assert_eq!(page.current.seq, 4);
         assert!(!page.complete_since(1));
         assert!(page.complete_since(2));

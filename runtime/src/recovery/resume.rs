@@ -133,7 +133,7 @@ pub(crate) struct Restored {
 pub(crate) async fn restore(
     hub: &Hub,
     connection: &Connection,
-    mut plan: Plan,
+    mut plan: Box<Plan>,
     max_streams: usize,
     hold: usize,
 ) -> Option<Restored> {
