@@ -60,6 +60,7 @@ mod envelope;
 mod error;
 mod events;
 mod reconnect;
+mod recovery;
 mod state;
 mod stream;
 #[cfg(feature = "tls")]
@@ -82,5 +83,6 @@ pub use events::{Events, Subscription};
 /// ```
 pub use exws_protocol::type_name_of;
 pub use reconnect::ReconnectPolicy;
+pub use recovery::{Gap, Recovered, SESSION_TYPE};
 pub use state::ConnectionState;
 pub use stream::{ItemStream, StreamOptions, STREAM_CANCEL_TYPE, STREAM_END_TYPE};
