@@ -178,6 +178,12 @@ pub struct ListenArgs {
     /// --send room.join '{"room":"lobby"}'.
     #[arg(long = "send", num_args = 2, value_names = ["TYPE", "DATA_JSON"])]
     pub send: Vec<String>,
+    /// Ask the server for connection recovery, and when the connection is lost, reconnect
+    /// and resume: the messages missed meanwhile are printed (in order, before new ones), and
+    /// the `exws.session` lines say whether the session was resumed and complete. Ends on
+    /// Ctrl-C or `--timeout` without a message.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 impl ListenArgs {
