@@ -11,7 +11,7 @@
 mod harness;
 
 use exws::adapter::{RedisAdapter, RedisAdapterConfig};
-use exws::history::HistoryLimits;
+use exws::history::{HistoryLimits, HistoryQuery};
 use exws::recovery::Recovery;
 use exws::{ConnectionId, Hub, UserId};
 use exws_workspace::recovery::Said;
@@ -240,7 +240,12 @@ async fn a_resume_after_redis_lost_the_history_is_told_the_epoch_changed() {
     redis.restart();
     within("both processes to write through Redis again", async {
         for hub in [a.hub(), b.hub()] {
-            while hub.room("probe").send(&said("probe", "")).await.is_err() {
+            while hub
+                .room("probe")
+                .history(HistoryQuery::Last(1))
+                .await
+                .is_err()
+            {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }

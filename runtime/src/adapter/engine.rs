@@ -133,16 +133,18 @@ pub trait Adapter: Send + Sync + 'static {
     /// Appends `message` (whose target is a room) to the room's history, within `limits`, and
     /// delivers it to every process, **this one included**, through
     /// [`Inbound::deliver_recorded`] with its position. Every process receives a room's
-    /// recorded messages in the order of their positions. Returns the message's position, or
-    /// `Ok(None)` if the engine keeps no history (the hub then records and delivers it
-    /// itself, and calls [`publish`](Adapter::publish) for the other processes).
+    /// recorded messages in the order of their positions, and the messages one process
+    /// records in the order it recorded them. Returns `true` once the message is on its way
+    /// (an engine may record and deliver it after returning, as `publish` does), or `false`
+    /// if the engine keeps no history (the hub then records and delivers it itself, and calls
+    /// [`publish`](Adapter::publish) for the other processes).
     fn publish_recorded<'a>(
         &'a self,
         message: Outgoing,
         limits: &'a HistoryLimits,
-    ) -> BoxFuture<'a, Result<Option<Position>, AdapterError>> {
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
         let _ = (message, limits);
-        Box::pin(async { Ok(None) })
+        Box::pin(async { Ok(false) })
     }
 
     /// The room's current position (its epoch, and the sequence number of its newest

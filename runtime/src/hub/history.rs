@@ -36,9 +36,9 @@ impl Hub {
             .publish_recorded(outgoing.clone(), &limits)
             .await
         {
-            // The engine delivered it everywhere, here included.
-            Ok(Some(_)) => Ok(true),
-            Ok(None) => {
+            // The engine delivers it everywhere, here included.
+            Ok(true) => Ok(true),
+            Ok(false) => {
                 let local = &self.inner.local;
                 self.inner
                     .memory
@@ -114,9 +114,13 @@ impl Recipients<'_> {
     /// ```no_run
     /// # async fn run(hub: exws::Hub) -> Result<(), exws::HubError> {
     /// use exws::history::HistoryQuery;
+    /// // The last 20 messages, e.g. for a client that just joined:
     /// let page = hub.room("lobby").history(HistoryQuery::Last(20)).await?;
-    /// let since_then = hub.room("lobby").history(HistoryQuery::Since(page.current.seq)).await?;
-    /// assert!(since_then.complete_since(page.current.seq) || since_then.current.epoch != page.current.epoch);
+    /// // Later, what came since (unless the room's history was lost meanwhile):
+    /// let newer = hub.room("lobby").history(HistoryQuery::Since(page.current.seq)).await?;
+    /// if newer.current.epoch != page.current.epoch || !newer.complete_since(page.current.seq) {
+    ///     // Some messages are gone: load the room's state another way.
+    /// }
     /// # Ok(()) }
     /// ```
     pub async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, HubError> {

@@ -201,3 +201,67 @@ fn remember(state: &mut State, room: &str, position: &Position) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{ConnectionParts, OutboundQueue, QueueLimits};
+    use std::sync::Arc;
+
+    fn connection(recover: Arc<Recover>) -> (Connection, crate::connection::OutboundReceiver) {
+        let (outbound, receiver) = OutboundQueue::new(QueueLimits {
+            messages: 16,
+            bytes: 1 << 20,
+            policy: crate::SlowConsumerPolicy::DropNewest,
+        });
+        let connection = Connection::new(ConnectionParts {
+            id: ConnectionId::generate(),
+            user_id: None,
+            remote_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            outbound,
+            user: None,
+            metadata: HashMap::new(),
+            request: Default::default(),
+            recover: Some(recover),
+        });
+        (connection, receiver)
+    }
+
+    fn text(n: u64) -> Utf8Bytes {
+        Utf8Bytes::from(n.to_string())
+    }
+
+    #[test]
+    fn held_messages_follow_the_replay_and_none_arrives_twice() {
+        let recover = Arc::new(Recover::session("t".into(), Some(8)));
+        let (connection, mut queue) = connection(recover.clone());
+        // Live messages 3 and 4 arrive while 1..=3 are replayed.
+        for seq in [3, 4] {
+            assert!(recover.deliver(&connection, "r", &Position::new("e", seq), || text(seq)));
+        }
+        assert!(queue.try_recv().is_none(), "held back during the replay");
+        for seq in 1..=3 {
+            assert!(recover.replaying("r", &Position::new("e", seq)));
+            connection.deliver(text(seq));
+        }
+        assert!(recover.release(&connection));
+        let got: Vec<String> = std::iter::from_fn(|| queue.try_recv())
+            .map(|text| text.as_str().to_owned())
+            .collect();
+        assert_eq!(got, ["1", "2", "3", "4"]);
+        // Live from now on; a second copy of 4 (a membership and a late delivery) is skipped.
+        assert!(!recover.deliver(&connection, "r", &Position::new("e", 4), || text(4)));
+        assert!(recover.deliver(&connection, "r", &Position::new("e", 5), || text(5)));
+        // Another epoch starts over.
+        assert!(recover.deliver(&connection, "r", &Position::new("f", 1), || text(1)));
+    }
+
+    #[test]
+    fn a_hold_that_overflows_says_so() {
+        let recover = Arc::new(Recover::session("t".into(), Some(1)));
+        let (connection, _queue) = connection(recover.clone());
+        assert!(recover.deliver(&connection, "r", &Position::new("e", 1), || text(1)));
+        assert!(!recover.deliver(&connection, "r", &Position::new("e", 2), || text(2)));
+        assert!(!recover.release(&connection));
+    }
+}

@@ -42,6 +42,7 @@ pub(super) struct Inner {
     pub(super) commands: OnceLock<ConnectionManager>,
     pub(super) subscriber: OnceLock<Subscriber>,
     pub(super) publisher: OnceLock<Publisher>,
+    pub(super) recorder: OnceLock<super::recorder::Recorder>,
     /// Dropped with the adapter, which ends the sweeping task.
     pub(super) sweeper: OnceLock<oneshot::Sender<()>>,
     pub(super) scripts: Scripts,
@@ -68,6 +69,7 @@ impl RedisAdapter {
                 commands: OnceLock::new(),
                 subscriber: OnceLock::new(),
                 publisher: OnceLock::new(),
+                recorder: OnceLock::new(),
                 sweeper: OnceLock::new(),
                 scripts: Scripts::new(),
                 history_scripts: super::history::HistoryScripts::new(),
@@ -193,7 +195,7 @@ impl Adapter for RedisAdapter {
         &'a self,
         message: Outgoing,
         limits: &'a HistoryLimits,
-    ) -> BoxFuture<'a, Result<Option<Position>, AdapterError>> {
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
         self.inner.publish_recorded(message, limits).boxed()
     }
 

@@ -14,6 +14,7 @@
 //! and a client presenting the old epoch is told of the gap.
 
 use super::adapter::Inner;
+use super::recorder::Record;
 use super::{subscriber, wire};
 use crate::adapter::{
     AdapterError, HistoryEntry, HistoryLimits, HistoryPage, HistoryQuery, Outgoing, Position,
@@ -26,7 +27,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 /// Appends, trims and publishes: `KEYS` = meta, stream; `ARGV` = epoch candidate, max
 /// messages, max bytes, max age (ms), key TTL (ms), channel, payload header, text. Returns
 /// `{epoch, seq}`.
-const APPEND: &str = r"
+pub(super) const APPEND: &str = r"
 local meta, stream = KEYS[1], KEYS[2]
 local text = ARGV[8]
 redis.call('HSETNX', meta, 'epoch', ARGV[1])
@@ -84,7 +85,7 @@ return {epoch, seq, now, entries}
 /// The history scripts, loaded once per adapter.
 #[derive(Clone)]
 pub(super) struct HistoryScripts {
-    append: redis::Script,
+    pub(super) append: redis::Script,
     read: redis::Script,
 }
 
@@ -125,31 +126,32 @@ impl Inner {
         &self,
         message: Outgoing,
         limits: &HistoryLimits,
-    ) -> Result<Option<Position>, AdapterError> {
+    ) -> Result<bool, AdapterError> {
         let Target::Room(room) = &message.target else {
-            return Ok(None);
+            return Ok(false);
         };
-        let mut commands = self.commands()?;
+        let recorder = self.recorder.get().ok_or_else(|| {
+            AdapterError::Unavailable("the Redis adapter has not started".to_owned())
+        })?;
         let (meta, stream) = self.history_keys(room);
-        let header = wire::recorded_header(&self.node, &message.except);
         let max_age = u64::try_from(limits.max_age.as_millis()).unwrap_or(u64::MAX);
-        let (epoch, seq): (String, u64) = self
-            .history_scripts
-            .append
-            .key(meta)
-            .key(stream)
-            .arg(crate::recovery::random_token(8))
-            .arg(limits.max_messages)
-            .arg(limits.max_bytes)
-            .arg(max_age)
-            .arg(key_ttl(limits))
-            .arg(subscriber::room_channel(&self.config.prefix, room))
-            .arg(header)
-            .arg(message.text.as_bytes())
-            .invoke_async(&mut commands)
-            .await
-            .map_err(unavailable)?;
-        Ok(Some(Position::new(epoch, seq)))
+        let args = vec![
+            crate::recovery::random_token(8).into_bytes(),
+            limits.max_messages.to_string().into_bytes(),
+            limits.max_bytes.to_string().into_bytes(),
+            max_age.to_string().into_bytes(),
+            key_ttl(limits).to_string().into_bytes(),
+            subscriber::room_channel(&self.config.prefix, room).into_bytes(),
+            wire::recorded_header(&self.node, &message.except).into_bytes(),
+            message.text.as_bytes().to_vec(),
+        ];
+        recorder
+            .record(Record {
+                keys: [meta, stream],
+                args,
+            })
+            .await?;
+        Ok(true)
     }
 
     pub(super) async fn history_read(

@@ -39,6 +39,7 @@ mod history;
 mod keys;
 mod operations;
 mod publisher;
+mod recorder;
 mod scripts;
 mod subscriber;
 mod sweeper;
