@@ -4,12 +4,16 @@
 //! - `hist:{room}`, a stream of the room's messages: entry id `0-{seq}`, fields `t` (the
 //!   envelope) and `ms` (Redis's time when it was added);
 //! - `hmeta:{room}`, a hash: `epoch` (the history's epoch, created with the first message or
-//!   the first join of a recoverable connection), `seq` (the newest message's sequence
-//!   number), `bytes` (the bytes of the messages kept);
+//!   the first join of a recoverable connection) and `seq` (the newest message's sequence
+//!   number);
 //! - `session:{id}:{token}`, a disconnected (or open) session's record, with a TTL.
 //!
 //! A message is appended, trimmed to the limits and published by one script, so every process
-//! receives a room's recorded messages in the order of their sequence numbers. A Redis that
+//! receives a room's recorded messages in the order of their sequence numbers. The stream is
+//! trimmed by count (`MAXLEN`, exact): at most `max_messages`, and at most `max_bytes`
+//! divided by the size of the message being added (so the byte bound holds for messages of
+//! similar sizes); messages older than `max_age` are skipped by reads (they count as evicted)
+//! and the keys expire once the room is idle. A Redis that
 //! restarts without persistence loses both keys: the next message or join creates a new epoch,
 //! and a client presenting the old epoch is told of the gap.
 
@@ -25,8 +29,9 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Appends, trims and publishes: `KEYS` = meta, stream; `ARGV` = epoch candidate, max
-/// messages, max bytes, max age (ms), key TTL (ms), channel, payload header, text. Returns
-/// `{epoch, seq}`.
+/// messages, max bytes, max age (ms, unused here: reads skip older messages), key TTL (ms),
+/// channel, payload header, text. The stream keeps at most `min(max messages, max bytes /
+/// this message's size)` entries (`XADD ... MAXLEN`, exact). Returns `{epoch, seq}`.
 pub(super) const APPEND: &str = r"
 local meta, stream = KEYS[1], KEYS[2]
 local text = ARGV[8]
@@ -35,27 +40,8 @@ local epoch = redis.call('HGET', meta, 'epoch')
 local seq = redis.call('HINCRBY', meta, 'seq', 1)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('XADD', stream, '0-' .. seq, 't', text, 'ms', now)
-local bytes = redis.call('HINCRBY', meta, 'bytes', #text)
-local count = redis.call('XLEN', stream)
-local max_n, max_b, max_age = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-while count > 0 do
-  local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
-  local fields = oldest[2]
-  local size, at = 0, now
-  for i = 1, #fields, 2 do
-    if fields[i] == 't' then size = #fields[i + 1] end
-    if fields[i] == 'ms' then at = tonumber(fields[i + 1]) end
-  end
-  if count > max_n or bytes > max_b or at < now - max_age then
-    redis.call('XDEL', stream, oldest[1])
-    bytes = bytes - size
-    count = count - 1
-  else
-    break
-  end
-end
-redis.call('HSET', meta, 'bytes', bytes)
+local keep = math.min(tonumber(ARGV[2]), math.max(1, math.floor(tonumber(ARGV[3]) / math.max(1, #text))))
+redis.call('XADD', stream, 'MAXLEN', keep, '0-' .. seq, 't', text, 'ms', now)
 redis.call('PEXPIRE', meta, ARGV[5])
 redis.call('PEXPIRE', stream, ARGV[5])
 redis.call('PUBLISH', ARGV[6], ARGV[7] .. '\n' .. epoch .. ':' .. seq .. '\n' .. text)
