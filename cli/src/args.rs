@@ -329,6 +329,7 @@ mod tests {
         let bad = ListenArgs {
             url: String::new(),
             send: vec!["T".into(), "{".into()],
+            resume: false,
         };
         assert!(bad.messages().is_err());
     }

@@ -101,7 +101,7 @@ impl Memory {
         let now = Instant::now();
         let mut rooms = lock(&self.rooms);
         rooms.appends += 1;
-        if rooms.appends % SWEEP_EVERY == 0 {
+        if rooms.appends.is_multiple_of(SWEEP_EVERY) {
             rooms
                 .rooms
                 .retain(|name, history| name == room || !history.stale(limits, now));
@@ -173,7 +173,7 @@ impl Memory {
         let now = Instant::now();
         let mut sessions = lock(&self.sessions);
         sessions.stores += 1;
-        if sessions.stores % SWEEP_EVERY == 0 {
+        if sessions.stores.is_multiple_of(SWEEP_EVERY) {
             sessions.records.retain(|_, (_, until)| *until > now);
         }
         sessions.records.insert(key.to_owned(), (record, now + ttl));
