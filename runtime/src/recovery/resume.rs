@@ -22,6 +22,8 @@ use std::time::Duration;
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 /// Between two checks that the old connection has closed.
 const TAKEOVER_POLL: Duration = Duration::from_millis(20);
+/// How many times a session not found is asked for again (every [`TAKEOVER_POLL`]).
+const TAKE_ATTEMPTS: usize = 15;
 
 /// How a connection starts, as far as recovery goes.
 pub(crate) struct Plan {
@@ -72,7 +74,7 @@ pub(crate) async fn begin(
         since,
         ..Plan::fresh(new_session())
     };
-    let Some(record) = hub.take_session(&SessionRecord::key(&id, &token)).await else {
+    let Some(record) = take(hub, &SessionRecord::key(&id, &token)).await else {
         return failed("expired", since);
     };
     if record.user.as_ref() != user {
@@ -96,6 +98,19 @@ pub(crate) async fn begin(
         failure: None,
         since,
     }
+}
+
+/// Takes the session `key`; if it is not there, asks again for a short while: its old
+/// connection may be closing at this moment, and store its session last (after leaving its
+/// rooms, so that the resumed connection's memberships are not removed with its own).
+async fn take(hub: &Hub, key: &str) -> Option<SessionRecord> {
+    for _ in 0..TAKE_ATTEMPTS {
+        if let Some(record) = hub.take_session(key).await {
+            return Some(record);
+        }
+        tokio::time::sleep(TAKEOVER_POLL).await;
+    }
+    hub.take_session(key).await
 }
 
 /// Closes the session's old connection wherever it is still open (a connection whose client
