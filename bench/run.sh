@@ -26,7 +26,8 @@
 #   LATENCY_RATES="half 50000"                  offered rates of the latency runs: `half` (half the
 #                                               hand-written peak) and/or requests/s
 #   LATENCY_PACING="tick spin"                  loadgen --pacing of the latency runs
-#   EXWS_ARGS="--read-buffer-size 1024"         extra exws_calculator flags (throughput, latency, idle)
+#   EXWS_ARGS="--read-buffer-size 1024"         extra exws_calculator flags (throughput, latency, idle,
+#                                               fanout, cross; e.g. "--history")
 #   NO_BUILD=1                                  skip the release build
 # Everything listens and connects on 127.0.0.0/8 only; every step has a time limit.
 set -euo pipefail
@@ -232,7 +233,8 @@ fanout() {
         for i in $(seq 0 $((n - 1))); do
             local server="${servers[$(( (i + repeat - 1) % n ))]}"
             if [[ "$server" == exws* ]]; then
-                start "$server" --max-connections 19900
+                # shellcheck disable=SC2086
+                start "$server" --max-connections 19900 ${EXWS_ARGS:-}
             else
                 start "$server"
             fi
@@ -265,10 +267,12 @@ cross() {
         sleep 0.1
     done
     local url="redis://127.0.0.1:$port/"
-    start_server exws --redis "$url"
+    # shellcheck disable=SC2086
+    start_server exws --redis "$url" ${EXWS_ARGS:-}
     local a_pid="$STARTED_PID" a_url="$STARTED_URL"
     EXTRA_PIDS+=("$a_pid")
-    start_server exws --redis "$url"
+    # shellcheck disable=SC2086
+    start_server exws --redis "$url" ${EXWS_ARGS:-}
     local b_pid="$STARTED_PID" b_url="$STARTED_URL"
     EXTRA_PIDS+=("$b_pid")
     log "cross-process: $CROSS_RATE msg/s from A to $CROSS_RECEIVERS receiver(s) on B"

@@ -3,3 +3,4 @@
 
 pub mod calculator;
 pub mod chat;
+pub mod recovery;

@@ -227,6 +227,12 @@ pub(crate) struct ListenArgs {
     /// `listen` ends with exit code 4.
     #[arg(long, value_name = "SECS|never", value_parser = parse_idle)]
     pub idle: Option<Idle>,
+    /// Ask the server for connection recovery, and when the connection is lost, reconnect
+    /// and resume: the messages missed meanwhile are printed (in order, before new ones), and
+    /// the `exws.session` lines say whether the session was resumed and complete. Ends on
+    /// Ctrl-C or `--idle` without a message.
+    #[arg(long)]
+    pub resume: bool,
     /// The client options (`--id` is not used: `listen` sends no request of its own).
     #[command(flatten)]
     pub options: GlobalOptions,
@@ -448,6 +454,7 @@ mod tests {
             send: vec!["T".into(), "{".into()],
             idle: None,
             options: GlobalOptions::default(),
+            resume: false,
         };
         assert!(bad.messages().is_err());
     }

@@ -228,7 +228,15 @@ pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Fail
     let messages = args
         .messages()
         .map_err(|message| Failure::new(USAGE, message))?;
-    let (client, mut events) = builder(&args.url, global)?
+    let mut builder = builder(&args.url, global)?;
+    if args.resume {
+        builder = builder.recover(true).reconnect_policy(
+            exws_client::ReconnectPolicy::default()
+                .initial_delay(std::time::Duration::from_millis(100))
+                .max_delay(std::time::Duration::from_secs(5)),
+        );
+    }
+    let (client, mut events) = builder
         .connect_with_events()
         .await
         .map_err(|error| Failure::connect(&args.url, error))?;
@@ -263,7 +271,7 @@ pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Fail
                     ));
                 }
             },
-            changed = state.wait_for(|state| !state.is_online()) => {
+            changed = state.wait_for(|state| !state.is_online()), if !args.resume => {
                 let ended = changed.map(|state| state.clone()).unwrap_or(ConnectionState::Offline);
                 // Everything received before the connection ended is already buffered.
                 while let Some(item) = events.try_recv() {

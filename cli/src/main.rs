@@ -4,8 +4,8 @@
 //! exws call   URL TYPE [DATA_JSON]   print the reply's Data as compact JSON
 //! exws send   URL TYPE [DATA_JSON]   fire and forget
 //! exws stream URL TYPE [DATA_JSON]   print each stream item's Data as a JSON line
-//! exws listen URL [--send TYPE DATA_JSON]... [--idle SECS|never]   print every incoming
-//!                                    envelope as a JSON line
+//! exws listen URL [--send TYPE DATA_JSON]... [--idle SECS|never] [--resume]   print every
+//!                                    incoming envelope as a JSON line
 //! exws codegen typescript URL_OR_FILE [--out FILE]   TypeScript declarations of a contract
 //! exws contract diff OLD NEW     the changes between two contracts; exit 1 on a breaking one
 //! exws gateway [--ws-port 8080] [--tcp-port 8081] ...   a PyStrands-compatible gateway

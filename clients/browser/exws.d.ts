@@ -112,7 +112,37 @@ export interface ExwsClientOptions {
    * exceptions, console.warn for frames.
    */
   onError?: (error: unknown, context: ExwsErrorContext) => void;
+  /**
+   * Connection recovery: ask the server for a recoverable session and resume it on every
+   * reconnection (missed room messages are replayed before new ones). Default false.
+   */
+  recover?: boolean;
 }
+
+/** A room whose missed messages could not all be given back. */
+export interface ExwsGap {
+  /** The room (a user's own channel is "\u0001user:ID"). */
+  room: string;
+  /** "evicted", "epoch_changed", "unavailable" or "expired". */
+  reason: string;
+}
+
+/** What the server said of the session when a recovering client (re)connected. */
+export interface ExwsRecovered {
+  /** The connection id (the same as before after a resume). */
+  connection: string;
+  /** Whether the session was resumed. */
+  resumed: boolean;
+  /** Whether nothing was missed: resumed, and no room has a gap. */
+  complete: boolean;
+  /** Why a resume was not possible ("expired", "other_user"), if it was not. */
+  reason?: string;
+  /** The rooms where messages may be missing: refetch them. */
+  gaps: ExwsGap[];
+}
+
+/** The Type of the session frame ("exws.session"). */
+export declare const SESSION_TYPE: "exws.session";
 
 /** Defaults of every option. */
 export declare const DEFAULT_OPTIONS: Readonly<{
@@ -125,6 +155,7 @@ export declare const DEFAULT_OPTIONS: Readonly<{
   autoConnect: true;
   WebSocket: undefined;
   onError: undefined;
+  recover: false;
 }>;
 
 /** Details of a state change. */
@@ -385,6 +416,10 @@ export declare class ExwsClient<C extends ExwsContract = ExwsAnyContract> {
   onState(fn: ExwsStateListener): () => void;
   /** Removes a listener added with onState(). */
   offState(fn: ExwsStateListener): void;
+  /** With `recover: true`: a listener of each (re)connection's session. Returns an unregister function. */
+  onRecovered(fn: (info: ExwsRecovered) => void): () => void;
+  /** Removes a listener added with onRecovered(). */
+  offRecovered(fn: (info: ExwsRecovered) => void): void;
 }
 
 /** Shorthand for `new ExwsClient(url, options)` (`connect<Contract>(url)` for a typed client). */

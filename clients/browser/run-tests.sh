@@ -19,6 +19,8 @@
 #                        built. Default: <cargo target dir>/debug/examples/streams, built here.
 #                        The examples are built with the `schema` feature: they serve their
 #                        contract (/asyncapi.json), which test/contract.test.mjs checks.
+#   EXWS_RECOVERY_BIN    the recovery example binary (connection recovery); when set, it is
+#                        not built. Default: <cargo target dir>/debug/examples/recovery.
 #   EXWS_CLI_BIN         the exws CLI (`exws codegen typescript`); when set, it is not built.
 #                        Default: <cargo target dir>/debug/exws, built here.
 #   EXWS_CHROMIUM        the Chromium (or Chrome) binary to drive; when set, nothing is
@@ -114,6 +116,10 @@ if [ -z "${EXWS_STREAMS_BIN:-}" ]; then
   examples+=(--example streams)
   export EXWS_STREAMS_BIN="$target_dir/debug/examples/streams"
 fi
+if [ -z "${EXWS_RECOVERY_BIN:-}" ]; then
+  examples+=(--example recovery)
+  export EXWS_RECOVERY_BIN="$target_dir/debug/examples/recovery"
+fi
 if [ "${#examples[@]}" -gt 0 ]; then
   log "cargo build --features schema ${examples[*]}"
   (cd "$root" && cargo build --features schema "${examples[@]}")
@@ -123,7 +129,7 @@ if [ -z "${EXWS_CLI_BIN:-}" ]; then
   (cd "$root" && cargo build -p exws-cli)
   export EXWS_CLI_BIN="$target_dir/debug/exws"
 fi
-for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN" "$EXWS_STREAMS_BIN" "$EXWS_CLI_BIN"; do
+for binary in "$EXWS_CALCULATOR_BIN" "$EXWS_CHAT_BIN" "$EXWS_STREAMS_BIN" "$EXWS_RECOVERY_BIN" "$EXWS_CLI_BIN"; do
   if [ ! -x "$binary" ]; then
     log "example binary not found at $binary"
     exit 1

@@ -36,6 +36,10 @@
 // - watchPresence(room) opens the server's built-in presence watch (servers with presence on):
 //   a PresenceState, then PresenceDiffs, applied into an ExwsPresence (one entry per user, a
 //   meta per connection); presence(room) reads the state once.
+// - Connection recovery (option `recover: true`, off by default): the client asks the server
+//   for a recoverable session, keeps the last position (Pos) it got in each room, and presents
+//   them when it reconnects; the server then replays what it missed, as ordinary envelopes,
+//   before new ones. onRecovered() reports each (re)connection: { resumed, complete, gaps }.
 
 /** The four connection states, in the order a first successful connection goes through them. */
 export const STATES = Object.freeze(["connecting", "online", "offline", "error"]);
@@ -51,7 +55,11 @@ export const DEFAULT_OPTIONS = Object.freeze({
   autoConnect: true,
   WebSocket: undefined,
   onError: undefined,
+  recover: false,
 });
+
+/** The Type of the frame in which the server tells a recovering client its session. */
+export const SESSION_TYPE = "exws.session";
 
 const WS_OPEN = 1;
 
@@ -468,6 +476,9 @@ export class ExwsClient {
   #handlers = new Map();
   #answerers = new Map();
   #stateListeners = new Set();
+  #recoveredListeners = new Set();
+  // With `recover`: { id, token, positions: Map(room -> [epoch, seq]) } once the server sent it.
+  #session = null;
   #pending = new Map();
   #streams = new Map();
   #queue = [];
@@ -554,6 +565,7 @@ export class ExwsClient {
     this.#rejectPending(() => true, "closed", "the client was closed");
     this.#failStreams(() => true, "closed", "the client was closed");
     this.#queue = [];
+    this.#session = null; // a close on purpose ends the session
     if (wasActive || this.#state !== "offline") {
       this.#setState("offline", { previous: this.#state, attempt: this.#attempt, closed: true, code, reason });
     }
@@ -767,6 +779,24 @@ export class ExwsClient {
     this.#stateListeners.delete(fn);
   }
 
+  /**
+   * With `recover: true`: registers `fn(info)`, called each time the server tells the session
+   * of a (re)connection: `info` is { connection, resumed, complete, reason, gaps }. After a
+   * reconnection, `complete` means every missed message follows (as ordinary envelopes, before
+   * new ones); otherwise `gaps` ([{ room, reason }]) names the rooms to refetch.
+   * @returns {() => void} a function that unregisters it
+   */
+  onRecovered(fn) {
+    checkHandler(fn);
+    this.#recoveredListeners.add(fn);
+    return () => this.offRecovered(fn);
+  }
+
+  /** Removes a listener added with onRecovered(). */
+  offRecovered(fn) {
+    this.#recoveredListeners.delete(fn);
+  }
+
   // -------------------------------------------------------------------------------------------
 
   #open() {
@@ -774,7 +804,7 @@ export class ExwsClient {
     const previous = this.#state;
     let socket;
     try {
-      const url = resolveUrl(typeof this.#url === "function" ? this.#url() : this.#url);
+      const url = this.#withRecovery(resolveUrl(typeof this.#url === "function" ? this.#url() : this.#url));
       const WebSocketImpl = this.#options.WebSocket || globalThis.WebSocket;
       if (typeof WebSocketImpl !== "function") {
         throw new TypeError("exws: no WebSocket implementation (pass options.WebSocket)");
@@ -805,6 +835,52 @@ export class ExwsClient {
       this.#afterConnection(opened, { code: event.code, reason: event.reason, wasClean: event.wasClean });
     };
     this.#setState("connecting", { previous, attempt: this.#attempt });
+  }
+
+  // The URL with the recovery parameters: a new session, or the resume of the one known.
+  #withRecovery(href) {
+    if (!this.#options.recover) return href;
+    const url = new URL(href);
+    const session = this.#session;
+    if (session === null) {
+      url.searchParams.set("exws_recover", "1");
+    } else {
+      url.searchParams.set("exws_recover", session.token);
+      url.searchParams.set("exws_id", session.id);
+      url.searchParams.set("exws_since", JSON.stringify(Object.fromEntries(session.positions)));
+    }
+    return url.href;
+  }
+
+  // Learns the session and the rooms' positions from an incoming envelope (with `recover`).
+  #observeRecovery(envelope, data) {
+    if (envelope.Type === SESSION_TYPE) {
+      if (data === null || typeof data !== "object" || typeof data.token !== "string") return;
+      const gaps = Array.isArray(data.gaps) ? data.gaps : [];
+      const positions = data.resumed === true && this.#session !== null ? this.#session.positions : new Map();
+      for (const gap of gaps) positions.delete(gap && gap.room);
+      this.#session = { id: String(data.connection), token: data.token, positions };
+      const info = {
+        connection: String(data.connection),
+        resumed: data.resumed === true,
+        complete: data.complete === true,
+        reason: typeof data.reason === "string" ? data.reason : undefined,
+        gaps,
+      };
+      for (const fn of [...this.#recoveredListeners]) {
+        try {
+          fn(info);
+        } catch (error) {
+          this.#report(error, { kind: "handler", type: SESSION_TYPE, envelope });
+        }
+      }
+      return;
+    }
+    const pos = envelope.Pos;
+    if (this.#session !== null && pos !== null && typeof pos === "object" && typeof pos.room === "string" &&
+        typeof pos.epoch === "string" && Number.isSafeInteger(pos.seq)) {
+      this.#session.positions.set(pos.room, [pos.epoch, pos.seq]);
+    }
   }
 
   #afterOpen() {
@@ -977,6 +1053,7 @@ export class ExwsClient {
       return;
     }
     const data = envelope.Data === undefined ? null : envelope.Data;
+    if (this.#options.recover) this.#observeRecovery(envelope, data);
     if (Number.isSafeInteger(envelope.Call) && envelope.Call > 0) {
       this.#answerCall(envelope, data);
       return;

@@ -76,6 +76,8 @@ struct Inner {
     streams: StreamTable,
     /// The server's calls waiting for this client's answers.
     calls: call::PendingCalls,
+    /// Set when the client asked for connection recovery (and for its room subscriptions).
+    recover: Option<Arc<crate::recovery::Recover>>,
 }
 
 /// Why a message could not be sent to a connection.
@@ -126,6 +128,8 @@ pub(crate) struct ConnectionParts {
     pub user: Option<Arc<dyn Any + Send + Sync>>,
     pub metadata: HashMap<String, String>,
     pub request: Arc<HandshakeRequest>,
+    /// The recovery state, for a client that asked for recovery.
+    pub recover: Option<Arc<crate::recovery::Recover>>,
 }
 
 impl Connection {
@@ -149,6 +153,7 @@ impl Connection {
                 request: parts.request,
                 streams: StreamTable::default(),
                 calls: call::PendingCalls::default(),
+                recover: parts.recover,
             }),
         }
     }
@@ -253,6 +258,39 @@ impl Connection {
         }
     }
 
+    /// Queues a recorded room message without waiting: with its position (`Pos`) for a
+    /// connection that asked for recovery, and only once; as `plain` for the others.
+    pub(crate) fn deliver_recorded(
+        &self,
+        room: &str,
+        position: &crate::adapter::Position,
+        plain: &Utf8Bytes,
+        positioned: &std::cell::OnceCell<Utf8Bytes>,
+    ) -> bool {
+        match &self.inner.recover {
+            None => self.deliver(plain.clone()),
+            Some(recover) => recover.deliver(self, room, position, || {
+                positioned
+                    .get_or_init(|| crate::history::with_position(plain, room, position))
+                    .clone()
+            }),
+        }
+    }
+
+    /// The recovery state, if the client asked for recovery.
+    pub(crate) fn recover(&self) -> Option<&Arc<crate::recovery::Recover>> {
+        self.inner.recover.as_ref()
+    }
+
+    /// Every metadata value of the connection.
+    pub(crate) fn metadata_all(&self) -> HashMap<String, String> {
+        self.inner
+            .metadata
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
+    }
+
     /// How many hub messages the `DropNewest` slow consumer policy dropped for this connection.
     pub fn dropped_messages(&self) -> u64 {
         self.inner.dropped.load(Ordering::Relaxed)
@@ -262,7 +300,13 @@ impl Connection {
     /// and queue (with this connection's limits), this connection's handshake, and the signal
     /// that fires when the slow consumer policy ends the subscription (the member is never
     /// closed for it).
-    pub(crate) fn subscription_member(&self) -> (Connection, OutboundReceiver, CancellationToken) {
+    ///
+    /// The member of a recoverable connection is recoverable too; `hold` holds its live room
+    /// messages back (up to that many) while a resume replays.
+    pub(crate) fn subscription_member(
+        &self,
+        hold: Option<usize>,
+    ) -> (Connection, OutboundReceiver, CancellationToken) {
         let (outbound, receiver) = OutboundQueue::new(self.inner.outbound.limits());
         let overflowed = CancellationToken::new();
         let parts = ConnectionParts {
@@ -273,6 +317,11 @@ impl Connection {
             user: None,
             metadata: HashMap::new(),
             request: self.inner.request.clone(),
+            recover: self
+                .inner
+                .recover
+                .as_ref()
+                .map(|_| Arc::new(crate::recovery::Recover::subscription(hold))),
         };
         let member =
             Connection::with_overflow(parts, OnOverflow::EndSubscription(overflowed.clone()));

@@ -41,6 +41,7 @@ impl FrameHarness {
             user: None,
             metadata: Default::default(),
             request: Default::default(),
+            recover: None,
         });
         let context = Context::new(connection, self.shared.app.clone(), self.shared.hub.clone());
         let collect = async {

@@ -12,6 +12,7 @@
 //! - [`chat`]: the chat example's handlers and a chat client;
 //! - [`presence`]: the chat handlers with presence on, users and metas from the handshake;
 //! - [`process`]: the examples and the CLI as OS processes;
+//! - [`recovery`]: the recovery example's handlers and a raw recovering client;
 //! - [`redis_server`]: a real `redis-server` on a free port;
 //! - [`nats_server`]: a real `nats-server` with JetStream on a free port;
 //! - [`engine`]: the distributed engines behind one interface, for the one adapter suite
@@ -36,6 +37,7 @@ pub mod ports;
 pub mod presence;
 pub mod process;
 pub mod raw;
+pub mod recovery;
 pub mod redis_server;
 pub mod server;
 pub mod timing;

@@ -38,6 +38,10 @@ struct Args {
     /// Install this many pass-through middlewares (the cost of the middleware stack).
     #[arg(long, default_value_t = 0)]
     middleware: usize,
+    /// Room history and connection recovery on (default limits and window): every room
+    /// message is recorded (in memory, or in Redis with `--redis`).
+    #[arg(long)]
+    history: bool,
 }
 
 /// A middleware that lets every message through: what the stack itself costs.
@@ -132,6 +136,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(bytes) = args.read_buffer_size {
         server = server.read_buffer_size(bytes);
+    }
+    if args.history {
+        server = server.recovery(exws::recovery::Recovery::default());
     }
     for _ in 0..args.middleware {
         server = server.middleware(exws::middleware::from_fn(pass_through));

@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::io::stdout().flush()?;
     let status = gateway.status();
     let ws_addr = gateway.ws_addr();
-    let serving = tokio::spawn(gateway.serve());
+    let serving = tokio::spawn(std::future::IntoFuture::into_future(gateway.serve()));
     while status.backends() < args.wait_backends {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use exws::auth::{Admission, HandshakeRejection};
 use exws::{handlers, message, Connection, HandshakeRequest, Server, State};
 use serde::{Deserialize, Serialize};

@@ -58,6 +58,7 @@ impl ClientBuilder {
                 connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
                 max_message_size: Self::DEFAULT_MAX_MESSAGE_SIZE,
                 reconnect: ReconnectPolicy::default(),
+                recover: false,
                 root_certificates: Vec::new(),
             },
             call_timeout: Self::DEFAULT_CALL_TIMEOUT,
@@ -104,6 +105,17 @@ impl ClientBuilder {
         } else {
             ReconnectPolicy::disabled()
         };
+        self
+    }
+
+    /// Asks the server for connection recovery (default off): when the connection is lost
+    /// and comes back (to the same server or another of its processes) within the server's
+    /// recovery window, the client gets its session back (same connection id, rooms and room
+    /// subscriptions) and every room message it missed, in order, before new ones; or a gap.
+    /// Each (re)connection is reported by [`Client::recoveries`](crate::Client::recoveries).
+    /// The server must have recovery on (`Server::recovery`).
+    pub fn recover(mut self, enabled: bool) -> Self {
+        self.connect.recover = enabled;
         self
     }
 

@@ -97,9 +97,13 @@ impl Client {
     }
 
     pub(crate) async fn open(builder: ClientBuilder) -> Result<(Client, Events), ConnectError> {
-        let shared = Arc::new(Shared::new(builder.event_capacity));
+        let shared = Arc::new(Shared::new(builder.event_capacity, builder.connect.recover));
         let events = Events::new(shared.events.subscribe());
-        let socket = connection::open(&builder.connect).await?;
+        let first = connection::ConnectConfig {
+            url: shared.recovery.url(&builder.connect.url),
+            ..builder.connect.clone()
+        };
+        let socket = connection::open(&first).await?;
         shared.go_online(1);
         let (outbound, receiver) = mpsc::channel(builder.outbound_capacity);
         let span = tracing::debug_span!("exws_client", url = %builder.connect.url);
@@ -443,6 +447,27 @@ impl Client {
             self.inner.shared.events.subscribe(),
             message_type.to_owned(),
         )
+    }
+
+    /// What the server says of the session each time a client with
+    /// [recovery](crate::ClientBuilder::recover) connects or reconnects: whether it was
+    /// resumed, and complete (every missed message follows, as ordinary envelopes, before new
+    /// ones), or which rooms have gaps (refetch them). Subscribe before the connection is
+    /// lost (or use [`ClientBuilder::connect_with_events`] for the first one).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), exws_client::ConnectError> {
+    /// let client = exws_client::Client::builder("ws://127.0.0.1:8765/").recover(true).connect().await?;
+    /// let mut recoveries = client.recoveries();
+    /// while let Some(Ok(recovered)) = recoveries.recv().await {
+    ///     if !recovered.complete {
+    ///         println!("missed messages in {:?}: reload them", recovered.gaps);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn recoveries(&self) -> Subscription<crate::Recovered> {
+        self.subscribe_as(crate::SESSION_TYPE)
     }
 
     /// The incoming envelopes of `Type` `message_type`, whole (with their `Id`).

@@ -32,6 +32,8 @@ pub(crate) struct ConnectConfig {
     pub connect_timeout: Duration,
     pub max_message_size: usize,
     pub reconnect: ReconnectPolicy,
+    /// Ask the server for connection recovery.
+    pub recover: bool,
     /// Extra trusted TLS roots (DER), beside the public ones.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub root_certificates: Vec<Vec<u8>>,
@@ -47,6 +49,8 @@ pub(crate) struct Shared {
     pub state: watch::Sender<ConnectionState>,
     /// Becomes `true` when the connection task has stopped for good.
     pub stopped: watch::Sender<bool>,
+    /// The session to resume, with connection recovery.
+    pub recovery: crate::recovery::RecoveryState,
 }
 
 /// Marks the connection task stopped when it ends, however it ends.
@@ -59,7 +63,7 @@ impl Drop for StoppedGuard<'_> {
 }
 
 impl Shared {
-    pub(crate) fn new(event_capacity: usize) -> Self {
+    pub(crate) fn new(event_capacity: usize, recover: bool) -> Self {
         let (events, _) = broadcast::channel(event_capacity.max(1));
         let (state, _) = watch::channel(ConnectionState::Connecting);
         let (stopped, _) = watch::channel(false);
@@ -70,6 +74,7 @@ impl Shared {
             events,
             state,
             stopped,
+            recovery: crate::recovery::RecoveryState::new(recover),
         }
     }
 
@@ -106,6 +111,8 @@ impl Shared {
                 return None;
             }
         };
+        self.recovery
+            .observe(&envelope.message_type, &envelope.data, text);
         let mut reply = None;
         if let Some(id) = &envelope.id {
             match self.streams.route(id, &envelope) {
@@ -271,7 +278,12 @@ async fn reconnect(
             return Err(done);
         }
         shared.set_state(ConnectionState::Connecting);
-        match while_idle(outbound, open(config)).await {
+        // With recovery, the URL presents the session to resume.
+        let config = ConnectConfig {
+            url: shared.recovery.url(&config.url),
+            ..config.clone()
+        };
+        match while_idle(outbound, open(&config)).await {
             Stopped::No(Ok(socket)) => return Ok(socket),
             Stopped::No(Err(error)) => {
                 tracing::debug!(%error, attempt, "reconnection attempt failed");
@@ -445,7 +457,7 @@ mod tests {
 
     #[test]
     fn dispatch_resolves_calls_and_broadcasts_everything() {
-        let shared = Shared::new(8);
+        let shared = Shared::new(8, false);
         let mut events = shared.events.subscribe();
         shared.go_online(1);
         let mut registration = shared
@@ -473,6 +485,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             max_message_size: 1024,
             reconnect: ReconnectPolicy::disabled(),
+            recover: false,
             root_certificates: vec![],
         };
         assert!(matches!(

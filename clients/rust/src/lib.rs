@@ -64,6 +64,7 @@ mod error;
 mod events;
 mod presence;
 mod reconnect;
+mod recovery;
 mod state;
 mod stream;
 #[cfg(feature = "tls")]
@@ -91,5 +92,6 @@ pub use exws_protocol::presence::{
 pub use exws_protocol::type_name_of;
 pub use presence::{PresenceEvent, PresenceWatcher};
 pub use reconnect::ReconnectPolicy;
+pub use recovery::{Gap, Recovered, SESSION_TYPE};
 pub use state::ConnectionState;
 pub use stream::{ItemStream, StreamOptions, STREAM_CANCEL_TYPE, STREAM_END_TYPE};

@@ -1,9 +1,13 @@
 //! The engine side of the adapter contract.
 
-use super::{AdapterError, AnswerSender, CallRequest, Inbound, Outgoing, PresenceRecord};
+use super::{
+    AdapterError, AnswerSender, CallRequest, HistoryLimits, HistoryPage, HistoryQuery, Inbound,
+    Outgoing, Position, PresenceRecord,
+};
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The transport of hub messages between processes, and the shared view of rooms and
 /// connections: the contract an engine implements to put exws on a backend.
@@ -23,7 +27,12 @@ use std::sync::Arc;
 ///   [`call`](Adapter::call);
 /// - **health**: [`name`](Adapter::name), [`reachable`](Adapter::reachable);
 /// - **presence** (a group of its own, with defaults):
-///   [`connection_meta`](Adapter::connection_meta), [`presences`](Adapter::presences).
+///   [`connection_meta`](Adapter::connection_meta), [`presences`](Adapter::presences);
+/// - **history and recovery** (optional, see the last block):
+///   [`publish_recorded`](Adapter::publish_recorded),
+///   [`history_position`](Adapter::history_position), [`history_read`](Adapter::history_read),
+///   [`session_store`](Adapter::session_store), [`session_touch`](Adapter::session_touch),
+///   [`session_take`](Adapter::session_take).
 ///
 /// A query that returns `Ok(None)` means "this engine does not know": the hub then answers
 /// from this process alone, which is the whole answer for a single process ([`InProcess`]).
@@ -173,6 +182,87 @@ pub trait Adapter: Send + Sync + 'static {
         room: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<PresenceRecord>>, AdapterError>> {
         let _ = room;
+        Box::pin(async { Ok(None) })
+    }
+
+    // ---- history and recovery ----
+    //
+    // Optional: an engine that returns `Ok(None)` / `Ok(false)` leaves them to the hub, which
+    // keeps history and sessions in this process's memory (the whole answer for one process).
+
+    /// Appends `message` (whose target is a room) to the room's history, within `limits`, and
+    /// delivers it to every process, **this one included**, through
+    /// [`Inbound::deliver_recorded`] with its position. Every process receives a room's
+    /// recorded messages in the order of their positions, and the messages one process
+    /// records in the order it recorded them. Returns `true` once the message is on its way
+    /// (an engine may record and deliver it after returning, as `publish` does), or `false`
+    /// if the engine keeps no history (the hub then records and delivers it itself, and calls
+    /// [`publish`](Adapter::publish) for the other processes).
+    fn publish_recorded<'a>(
+        &'a self,
+        message: Outgoing,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
+        let _ = (message, limits);
+        Box::pin(async { Ok(false) })
+    }
+
+    /// The room's current position (its epoch, and the sequence number of its newest
+    /// message), creating the room's epoch if it has none yet, so that a later loss of the
+    /// history is seen as a change of epoch. `Ok(None)`: no history here.
+    fn history_position<'a>(
+        &'a self,
+        room: &'a str,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Option<Position>, AdapterError>> {
+        let _ = (room, limits);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Reads the room's history (messages older than `limits.max_age` are not returned).
+    /// `Ok(None)`: no history here.
+    fn history_read<'a>(
+        &'a self,
+        room: &'a str,
+        query: HistoryQuery,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Option<HistoryPage>, AdapterError>> {
+        let _ = (room, query, limits);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Stores (or replaces) the record of a recoverable session under `key`, for `ttl`; any
+    /// process may [`take`](Adapter::session_take) it. Returns `false` if the engine stores no
+    /// sessions (the hub keeps them in this process).
+    fn session_store<'a>(
+        &'a self,
+        key: &'a str,
+        record: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
+        let _ = (key, record, ttl);
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Extends the life of the stored records `keys` to `ttl` from now (a record not stored
+    /// is not created). Returns `false` if the engine stores no sessions.
+    fn session_touch<'a>(
+        &'a self,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
+        let _ = (keys, ttl);
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Takes the record stored under `key`, atomically: of two processes taking it at once,
+    /// one gets it. `Ok(None)` if there is none (never stored, expired, taken, or the engine
+    /// stores no sessions).
+    fn session_take<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, AdapterError>> {
+        let _ = key;
         Box::pin(async { Ok(None) })
     }
 }

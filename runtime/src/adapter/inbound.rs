@@ -1,7 +1,7 @@
 //! This process as an engine sees it: where messages from other processes are delivered, and
 //! what this process holds.
 
-use super::{AnswerSender, CallRequest, GoneConnection, Target};
+use super::{AnswerSender, CallRequest, GoneConnection, Position, Target};
 use crate::{ConnectionId, UserId};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -55,4 +55,19 @@ pub trait Inbound: Send + Sync + 'static {
     fn connections_gone(&self, gone: Vec<GoneConnection>) {
         let _ = gone;
     }
+
+    // ---- history and recovery ----
+
+    /// Queues a recorded room message (see
+    /// [`Adapter::publish_recorded`](super::Adapter::publish_recorded)) on every member of
+    /// `room` on this process but those in `except`: connections that asked for recovery get
+    /// it with its `position`, and never twice; the others get `text` as it is. Returns how
+    /// many connections got it.
+    fn deliver_recorded(
+        &self,
+        room: &str,
+        except: &[ConnectionId],
+        text: &Utf8Bytes,
+        position: &Position,
+    ) -> usize;
 }

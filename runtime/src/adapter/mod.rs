@@ -22,6 +22,7 @@
 mod call;
 mod engine;
 mod error;
+mod history;
 mod in_process;
 mod inbound;
 mod message;
@@ -38,6 +39,7 @@ mod wire;
 pub use call::{AnswerSender, CallAnswer, CallOutcome, CallRequest};
 pub use engine::Adapter;
 pub use error::AdapterError;
+pub use history::{HistoryEntry, HistoryLimits, HistoryPage, HistoryQuery, Position};
 pub use in_process::InProcess;
 pub use inbound::Inbound;
 pub use message::{Outgoing, Target};

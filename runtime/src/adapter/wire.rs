@@ -27,6 +27,14 @@ struct Header<'a> {
     /// subscriptions back in publishing order (0: none).
     #[serde(rename = "s", default, skip_serializing_if = "is_zero")]
     seq: u64,
+    /// A recorded room message: a line `epoch:seq` follows the header (every process, the
+    /// publisher included, delivers it).
+    #[serde(rename = "r", default, skip_serializing_if = "is_false")]
+    recorded: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 fn is_zero(seq: &u64) -> bool {
@@ -85,6 +93,9 @@ pub(crate) struct Payload<'a> {
     pub call: Option<CallHeader>,
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub answer: Option<AnswerHeader>,
+    /// The position of a recorded room message.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub position: Option<crate::adapter::Position>,
     pub text: &'a str,
 }
 
@@ -96,6 +107,23 @@ pub(crate) enum Kind {
     Call(CallHeader),
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Answer(AnswerHeader),
+}
+
+/// The header line of a recorded room message (the history script adds the position line and
+/// the text).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn recorded_header(node: &str, except: &[ConnectionId]) -> String {
+    let header = Header {
+        node,
+        except: except.to_vec(),
+        to: None,
+        call: None,
+        answer: None,
+        seq: 0,
+        recorded: true,
+    };
+    // A header of strings always serializes.
+    serde_json::to_string(&header).unwrap_or_default()
 }
 
 pub(crate) fn encode(
@@ -128,6 +156,7 @@ pub(crate) fn encode_kind(
         to: to.cloned(),
         call,
         answer,
+        recorded: false,
     };
     // A header of strings and numbers always serializes.
     let mut out = serde_json::to_vec(&header).unwrap_or_default();
@@ -140,6 +169,15 @@ pub(crate) fn decode(payload: &[u8]) -> Option<Payload<'_>> {
     let text = std::str::from_utf8(payload).ok()?;
     let (header, body) = text.split_once('\n')?;
     let header: Header<'_> = serde_json::from_str(header).ok()?;
+    let (position, body) = match header.recorded {
+        false => (None, body),
+        true => {
+            let (position, body) = body.split_once('\n')?;
+            let (epoch, seq) = position.rsplit_once(':')?;
+            let position = crate::adapter::Position::new(epoch, seq.parse().ok()?);
+            (Some(position), body)
+        }
+    };
     Some(Payload {
         node: header.node,
         seq: header.seq,
@@ -147,6 +185,7 @@ pub(crate) fn decode(payload: &[u8]) -> Option<Payload<'_>> {
         to: header.to,
         call: header.call,
         answer: header.answer,
+        position,
         text: body,
     })
 }
@@ -196,6 +235,19 @@ mod tests {
         let payload = decode(&bytes).expect("decodes");
         assert_eq!(payload.answer, Some(answer));
         assert_eq!(payload.text, "");
+    }
+
+    #[test]
+    fn a_recorded_payload_carries_its_position() {
+        let mut bytes = recorded_header("n1", &[]).into_bytes();
+        bytes.extend_from_slice(b"\nab12:42\n{\"Type\":\"X\"}");
+        let payload = decode(&bytes).expect("decodes");
+        assert_eq!(
+            payload.position,
+            Some(crate::adapter::Position::new("ab12", 42))
+        );
+        assert_eq!(payload.text, "{\"Type\":\"X\"}");
+        assert!(decode(b"{\"n\":\"n\",\"r\":true}\nno position").is_none());
     }
 
     #[test]

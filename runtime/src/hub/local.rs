@@ -279,7 +279,15 @@ impl LocalHub {
         except: &[ConnectionId],
         text: &Utf8Bytes,
     ) -> usize {
-        self.receivers(target, except)
+        let receivers = self.receivers(target, except);
+        if let (Target::Connection(_), crate::recovery::TAKEOVER) = (target, text.as_str()) {
+            // Its session was resumed on another connection: this one closes.
+            for connection in &receivers {
+                connection.close_because(crate::session::DisconnectReason::Resumed);
+            }
+            return receivers.len();
+        }
+        receivers
             .iter()
             .filter(|connection| connection.deliver(text.clone()))
             .count()
@@ -320,6 +328,42 @@ impl LocalHub {
             }
         });
         called
+    }
+}
+
+impl LocalHub {
+    /// Queues a recorded room message on the members of `room` here (see
+    /// [`Inbound::deliver_recorded`]).
+    pub(crate) fn deliver_recorded(
+        &self,
+        room: &str,
+        except: &[ConnectionId],
+        text: &Utf8Bytes,
+        position: &crate::adapter::Position,
+    ) -> usize {
+        let receivers: Vec<Connection> = {
+            let state = self.read();
+            state
+                .rooms
+                .get(room)
+                .into_iter()
+                .flatten()
+                .filter(|id| {
+                    !except.contains(id)
+                        && !except
+                            .iter()
+                            .any(|left_out| left_out.as_str() == id.owner())
+                })
+                .filter_map(|id| state.connections.get(id))
+                .map(|member| member.connection.clone())
+                .collect()
+        };
+        // The envelope with its position is made once, for the first receiver that wants it.
+        let positioned = std::cell::OnceCell::new();
+        receivers
+            .iter()
+            .filter(|connection| connection.deliver_recorded(room, position, text, &positioned))
+            .count()
     }
 }
 
@@ -378,5 +422,15 @@ impl Inbound for LocalHub {
 
     fn memberships(&self) -> Vec<(String, Vec<ConnectionId>)> {
         LocalHub::memberships(self)
+    }
+
+    fn deliver_recorded(
+        &self,
+        room: &str,
+        except: &[ConnectionId],
+        text: &Utf8Bytes,
+        position: &crate::adapter::Position,
+    ) -> usize {
+        LocalHub::deliver_recorded(self, room, except, text, position)
     }
 }

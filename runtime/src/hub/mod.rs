@@ -1,8 +1,10 @@
 //! The hub: rooms, broadcasts and direct messages, from handlers or from anywhere.
 
+mod history;
 mod local;
 mod presence;
 mod recipients;
+mod sessions;
 mod subscription;
 
 pub(crate) use presence::serve_watch;
@@ -15,7 +17,8 @@ use crate::auth::UserId;
 use crate::connection::{Connection, ConnectionId};
 use crate::context::Context;
 use crate::extract::{FromContext, Rejection};
-use local::{user_room, JoinRefused, LocalHub};
+pub(crate) use local::user_room;
+use local::{JoinRefused, LocalHub};
 use std::sync::Arc;
 
 /// Rooms, broadcasts and direct messages.
@@ -53,6 +56,12 @@ struct HubInner {
     max_rooms_per_connection: usize,
     presence: presence::Tracker,
     max_call_recipients: usize,
+    /// Room history, when on: its limits.
+    history: Option<crate::history::HistoryLimits>,
+    /// Connection recovery, when on: its window.
+    recovery: Option<std::time::Duration>,
+    /// History and sessions kept here when the adapter keeps none.
+    memory: crate::history::Memory,
 }
 
 /// Why a hub operation failed.
@@ -87,6 +96,9 @@ pub enum HubError {
     /// Presence watches need [`Server::presence`](crate::Server::presence).
     #[error("presence watches are off on this server: turn them on with Server::presence")]
     PresenceOff,
+    /// Room history is off on this server.
+    #[error("room history is off: turn it on with `Server::history` or `Server::recovery`")]
+    HistoryOff,
     /// The adapter's backend is unavailable; local delivery happened, remote did not.
     #[error(transparent)]
     Adapter(#[from] AdapterError),
@@ -98,6 +110,8 @@ impl Hub {
         max_rooms_per_connection: usize,
         presence: Option<PresenceConfig>,
         max_call_recipients: usize,
+        history: Option<crate::history::HistoryLimits>,
+        recovery: Option<std::time::Duration>,
     ) -> Self {
         Hub {
             inner: Arc::new(HubInner {
@@ -106,6 +120,9 @@ impl Hub {
                 max_rooms_per_connection,
                 presence: presence::Tracker::new(presence),
                 max_call_recipients,
+                history,
+                recovery,
+                memory: crate::history::Memory::default(),
             }),
         }
     }
@@ -121,7 +138,11 @@ impl Hub {
             local: self.inner.local.clone(),
             hub: Arc::downgrade(&self.inner),
         };
-        self.inner.adapter.start(Arc::new(inbound)).await
+        self.inner.adapter.start(Arc::new(inbound)).await?;
+        if let Some(window) = self.inner.recovery {
+            sessions::keep_alive(self, window);
+        }
+        Ok(())
     }
 
     /// Whether the built-in `PresenceWatch` is on ([`Server::presence`](crate::Server::presence)).
@@ -151,6 +172,7 @@ impl Hub {
                 {
                     tracing::warn!(%error, %id, "the adapter could not record a user's connection");
                 }
+                self.joined_recoverable(connection, &room).await;
             }
         }
     }
@@ -225,6 +247,12 @@ impl Hub {
         if joined.newly {
             self.presence_joined(room, id).await;
         }
+        if let Some(connection) = self.inner.local.connection(id) {
+            if connection.recover().is_some() {
+                self.joined_recoverable(&connection, room).await;
+                self.save_session_of(&connection).await;
+            }
+        }
         match recorded {
             Ok(Some(everywhere)) => Ok(everywhere),
             Ok(None) => Ok(joined.members_here),
@@ -248,6 +276,12 @@ impl Hub {
         let Some(last_here) = self.inner.local.leave(id, room) else {
             return Ok(false);
         };
+        if let Some(connection) = self.inner.local.connection(id) {
+            if let Some(recover) = connection.recover() {
+                recover.left(room);
+                self.save_session_of(&connection).await;
+            }
+        }
         if let Err(error) = self.inner.adapter.room_left(room, id, last_here).await {
             // The leave happened here; the backend learns it when it comes back (a restored
             // process writes its memberships again).
@@ -255,6 +289,27 @@ impl Hub {
         }
         self.presence_left(room, id).await;
         Ok(true)
+    }
+
+    /// Closes the connection `id` wherever it is open, because its session was resumed on a
+    /// new connection. Returns whether it is still open somewhere (closing).
+    pub(crate) async fn close_resumed(&self, id: &ConnectionId) -> bool {
+        if let Some(connection) = self.inner.local.connection(id) {
+            connection.close_because(crate::session::DisconnectReason::Resumed);
+            return true;
+        }
+        let takeover = crate::adapter::Outgoing {
+            target: Target::Connection(id.clone()),
+            except: Vec::new(),
+            text: crate::recovery::TAKEOVER.into(),
+        };
+        match self.inner.adapter.publish(takeover).await {
+            Ok(reached) => reached,
+            Err(error) => {
+                tracing::warn!(%error, %id, "could not reach a resumed session's old connection");
+                false
+            }
+        }
     }
 
     /// The rooms the connection `id` (of this process) is in, sorted.

@@ -42,6 +42,14 @@ impl<'a> Recipients<'a> {
         }
     }
 
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub(crate) fn hub(&self) -> &'a Hub {
+        self.hub
+    }
+
     /// Leaves the connection `id` out (e.g. the sender).
     pub fn except(mut self, id: &ConnectionId) -> Self {
         self.except.push(id.clone());
@@ -64,7 +72,8 @@ impl<'a> Recipients<'a> {
     /// consumer policy; the sender never waits for them.
     ///
     /// Errors: [`HubError::UnknownConnection`] for a direct message to a connection that no
-    /// process holds, [`HubError::UnknownUser`] for a message to a user with no connection. A room or broadcast reaches this process's receivers even when the
+    /// process holds, [`HubError::UnknownUser`] for a message to a user with no connection
+    /// (unless [room history](crate::history) is on: the user's history keeps it). A room or broadcast reaches this process's receivers even when the
     /// adapter's backend is down (then [`HubError::Adapter`] says the others missed it).
     ///
     /// # Cancel safety
@@ -89,6 +98,13 @@ impl<'a> Recipients<'a> {
     pub async fn send_text(self, text: impl Into<Utf8Bytes>) -> Result<(), HubError> {
         let text: Utf8Bytes = text.into();
         let local = self.hub.local();
+        if let (Target::Room(room), Some(_)) = (&self.target, self.hub.history_limits()) {
+            // Recorded in the room's history, with a position (a user with no open
+            // connection gets it too: a recovering client of that user finds it there).
+            let room = room.clone();
+            self.hub.send_recorded(&room, self.except, text).await?;
+            return Ok(());
+        }
         let delivered_here = local.deliver(&self.target, &self.except, &text);
         if let Target::Connection(id) = &self.target {
             if delivered_here > 0 || local.connection(id).is_some() {

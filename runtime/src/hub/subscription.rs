@@ -41,6 +41,9 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 pub struct RoomSubscription {
     hub: Hub,
     member: Connection,
+    /// The connection subscribing, when it is recoverable (its session lists the
+    /// subscription).
+    parent: Option<Connection>,
     receiver: OutboundReceiver,
     /// Completes when the slow consumer policy ends the subscription: the subscription's own
     /// signal (the connection stays open).
@@ -88,7 +91,23 @@ impl Hub {
         room: &str,
     ) -> Result<RoomSubscription, HubError> {
         super::check_room(room)?;
-        self.subscribe_to(connection, room).await
+        let subscription = self.subscription(connection, room, None).await?;
+        if connection.recover().is_some() {
+            if let Some((id, message_type)) = crate::recovery::current_request() {
+                let record = crate::recovery::SubscriptionRecord {
+                    room: room.to_owned(),
+                    id,
+                    message_type,
+                    member: Some(subscription.member.id().clone()),
+                    start: subscription
+                        .member
+                        .recover()
+                        .and_then(|recover| recover.joined_at(room)),
+                };
+                self.session_subscribed(connection, record).await;
+            }
+        }
+        Ok(subscription)
     }
 
     /// [`subscribe`](Hub::subscribe) to any room, the hub's own included (its name is not
@@ -98,12 +117,42 @@ impl Hub {
         connection: &Connection,
         room: &str,
     ) -> Result<RoomSubscription, HubError> {
-        let (member, receiver, overflowed) = connection.subscription_member();
+        self.subscription(connection, room, None).await
+    }
+
+    /// A resumed subscription of `connection` to `room`: it replays from `start`, and holds
+    /// its live messages back (up to `hold`) until its replay is done.
+    pub(crate) async fn subscription_from(
+        &self,
+        connection: &Connection,
+        room: &str,
+        start: crate::adapter::Position,
+        hold: usize,
+    ) -> Result<RoomSubscription, HubError> {
+        super::check_room(room)?;
+        self.subscription(connection, room, Some((start, hold)))
+            .await
+    }
+
+    /// A subscription of `connection` to `room`, joined (resumed: from a start position, with
+    /// a hold).
+    async fn subscription(
+        &self,
+        connection: &Connection,
+        room: &str,
+        resumed: Option<(crate::adapter::Position, usize)>,
+    ) -> Result<RoomSubscription, HubError> {
+        let hold = resumed.as_ref().map(|(_, hold)| *hold);
+        let (member, receiver, overflowed) = connection.subscription_member(hold);
+        if let (Some(recover), Some((start, _))) = (member.recover(), resumed) {
+            recover.joined(room, start);
+        }
         self.register(&member).await;
         let overflowed = Box::pin(overflowed.cancelled_owned());
         let subscription = RoomSubscription {
             hub: self.clone(),
             member,
+            parent: connection.recover().map(|_| connection.clone()),
             receiver,
             overflowed,
             room: room.to_owned(),
@@ -118,6 +167,11 @@ impl RoomSubscription {
     /// The room subscribed to.
     pub fn room(&self) -> &str {
         &self.room
+    }
+
+    /// The member of the hub that stands for the subscription.
+    pub(crate) fn member(&self) -> &Connection {
+        &self.member
     }
 }
 
@@ -154,10 +208,21 @@ impl Drop for RoomSubscription {
     fn drop(&mut self) {
         self.member.stop_queueing();
         let id = self.member.id().clone();
+        // Cancelled while its connection is open: out of the session too. (Ended by the
+        // connection's close: the session keeps it.)
+        let parent = self.parent.take().filter(|parent| !parent.is_closed());
+        if let Some(recover) = parent.as_ref().and_then(|parent| parent.recover()) {
+            recover.remove_subscription(&id);
+        }
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 let hub = self.hub.clone();
-                runtime.spawn(async move { hub.unregister(&id).await });
+                runtime.spawn(async move {
+                    hub.unregister(&id).await;
+                    if let Some(parent) = parent {
+                        hub.save_session_of(&parent).await;
+                    }
+                });
             }
             Err(_) => self.hub.forget_here(&id),
         }

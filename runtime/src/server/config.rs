@@ -65,6 +65,10 @@ pub(crate) struct Config {
     pub allowed_origins: Option<Vec<String>>,
     pub max_rooms_per_connection: usize,
     pub max_call_recipients: usize,
+    /// Room history, when on ([`Server::history`](crate::Server::history)).
+    pub history: Option<crate::history::HistoryLimits>,
+    /// The recovery window, when recovery is on.
+    pub recovery: Option<Duration>,
     pub outbound_queue_bytes: usize,
     pub slow_consumer: SlowConsumerPolicy,
     pub heartbeat: Option<Heartbeat>,
@@ -107,6 +111,8 @@ impl Default for Config {
             allowed_origins: None,
             max_rooms_per_connection: 128,
             max_call_recipients: 10_000,
+            history: None,
+            recovery: None,
             outbound_queue_bytes: 512 * 1024,
             slow_consumer: SlowConsumerPolicy::Disconnect,
             heartbeat: Some(Heartbeat {

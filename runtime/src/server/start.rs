@@ -135,6 +135,8 @@ impl Server {
             config.max_rooms_per_connection,
             config.presence.clone(),
             config.max_call_recipients,
+            config.history,
+            config.recovery,
         );
         let routes = Routes::new(
             config.serve_health,

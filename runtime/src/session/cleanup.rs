@@ -75,7 +75,21 @@ fn spawn((context, shared): (Context, Arc<Shared>)) -> Option<JoinHandle<()>> {
                 "a disconnect hook ran past the handler grace period and was cancelled"
             );
         }
+        // A recoverable session: its record as it is (before its rooms are left), kept for
+        // the recovery window unless it closed for good.
+        let keeps = connection
+            .recover()
+            .and_then(|_| crate::recovery::keeps_session(&reason));
+        let record = match keeps {
+            Some(true) => shared.hub.session_record(&connection),
+            _ => None,
+        };
         shared.hub.unregister(connection.id()).await;
+        match (keeps, record) {
+            (Some(true), Some(record)) => shared.hub.store_record(&connection, record).await,
+            (Some(false), _) => shared.hub.discard_session(&connection).await,
+            _ => {}
+        }
         tracing::debug!(id = %connection.id(), %reason, "connection closed");
     }))
 }

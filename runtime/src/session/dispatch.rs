@@ -229,6 +229,20 @@ fn claimed(text: &str, shared: &Shared) -> bool {
 /// Calls one handler, turning a panic (while decoding, extracting or running) into
 /// `handler_panic`.
 async fn run(handler: &Handler, call: Call<'_>) -> Outcome {
+    if let (Some(_), Some(id)) = (call.context.connection().recover(), call.reply_to.id()) {
+        // A recoverable connection's handler: a room subscription it opens is recorded in
+        // the session with this request's `Id`.
+        let request = (id.to_owned(), call.message_type.to_owned());
+        return Box::pin(crate::recovery::with_request(
+            request,
+            run_handler(handler, call),
+        ))
+        .await;
+    }
+    run_handler(handler, call).await
+}
+
+async fn run_handler(handler: &Handler, call: Call<'_>) -> Outcome {
     match std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(call))) {
         Err(panic) => panicked(handler, panic),
         Ok(Err(rejection)) => Outcome::rejected(rejection),

@@ -81,6 +81,9 @@ pub(super) struct Session<S> {
     /// per round of serving, not per frame.
     frames_in: u64,
     messages_out: u64,
+    /// A recovering connection's start: its session frame and replay, before the connect
+    /// hooks.
+    restored: Option<Box<crate::recovery::Restored>>,
 }
 
 impl<S> Session<S>
@@ -92,6 +95,7 @@ where
         queue: OutboundReceiver,
         context: Context,
         shared: Arc<Shared>,
+        restored: Option<Box<crate::recovery::Restored>>,
     ) -> Self {
         let max_in_flight = match shared.config.processing {
             Processing::Sequential => 1,
@@ -116,6 +120,7 @@ where
             writable: true,
             frames_in: 0,
             messages_out: 0,
+            restored,
         }
     }
 
@@ -127,7 +132,13 @@ where
         let hooks = {
             let context = self.context.clone();
             let shared = self.shared.clone();
-            Box::pin(async move { shared.hooks.connected(&context).await })
+            let restored = self.restored.take();
+            Box::pin(async move {
+                if let Some(restored) = restored {
+                    restored.replay(&shared.hub, context.connection()).await;
+                }
+                shared.hooks.connected(&context).await
+            })
         };
         self.starting = true;
         self.in_flight.push(hooks);

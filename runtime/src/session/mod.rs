@@ -23,7 +23,7 @@ pub(crate) use http_answer::HttpAnswer;
 
 use crate::auth::Admission;
 use crate::connection::Connection;
-use crate::connection::{ConnectionId, ConnectionParts, OutboundQueue, QueueLimits};
+use crate::connection::{ConnectionParts, OutboundQueue, QueueLimits};
 use crate::context::Context;
 use crate::handshake::HandshakeRequest;
 use crate::handshake::TlsInfo;
@@ -156,36 +156,78 @@ pub(crate) async fn serve_websocket<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = &shared.config;
-    let remote_addr = request.remote_addr();
     let (outbound, queue) = OutboundQueue::new(QueueLimits {
         messages: config.outbound_queue,
         bytes: config.outbound_queue_bytes,
         policy: config.slow_consumer,
     });
+    // Boxed: idle connections pay for every byte of this future.
+    let (context, cleanup, restored) = Box::pin(open(admission, request, outbound, &shared)).await;
+    // Boxed: the socket and its state are one allocation, not part of the future's size.
+    let mut session = Box::new(Session::new(
+        websocket,
+        queue,
+        context,
+        shared.clone(),
+        restored,
+    ));
+    session.run(&shutdown).await;
+    // Cold paths, boxed: a future's size is what every idle connection holds.
+    Box::pin(cleanup.finish()).await;
+    Box::pin(session.linger()).await;
+    drop(slot);
+}
+
+/// Opens the connection of an admitted client (with the session it resumes, when it asked
+/// for recovery) and registers it with the hub. Returns its context, the guard of its end
+/// (taken before it is registered anywhere), and what a resumed session still has to replay.
+async fn open(
+    admission: Admission,
+    request: HandshakeRequest,
+    outbound: OutboundQueue,
+    shared: &Arc<Shared>,
+) -> (Context, Cleanup, Option<Box<crate::recovery::Restored>>) {
+    let config = &shared.config;
+    let remote_addr = request.remote_addr();
+    // Live messages a resumed session may hold back while it replays.
+    let hold = config.outbound_queue.saturating_mul(4);
+    let plan = crate::recovery::begin(
+        crate::recovery::requested(&request),
+        &shared.hub,
+        admission.user_id.as_ref(),
+        hold,
+    )
+    .await;
     let connection = Connection::new(ConnectionParts {
-        id: ConnectionId::generate(),
+        id: plan.id.clone(),
         user_id: admission.user_id,
         remote_addr,
         outbound,
         user: admission.user,
         metadata: admission.metadata,
         request: Arc::new(request),
+        recover: plan.recover.clone(),
     });
     let context = Context::new(connection.clone(), shared.app.clone(), shared.hub.clone());
     // From here on, whatever ends the session (even its future being dropped), the cleanup
     // runs once.
     let cleanup = Cleanup::new(context.clone(), shared.clone());
-    Box::pin(shared.hub.register(&connection)).await;
+    shared.hub.register(&connection).await;
     tracing::debug!(id = %connection.id(), %remote_addr, "connection opened");
     crate::metrics::connection_opened();
-
-    // Boxed: the socket and its state are one allocation, not part of the future's size.
-    let mut session = Box::new(Session::new(websocket, queue, context, shared.clone()));
-    session.run(&shutdown).await;
-    // Cold paths, boxed: a future's size is what every idle connection holds.
-    Box::pin(cleanup.finish()).await;
-    Box::pin(session.linger()).await;
-    drop(slot);
+    let restored = match plan.recover.is_some() {
+        true => crate::recovery::restore(
+            &shared.hub,
+            &connection,
+            Box::new(plan),
+            config.max_streams,
+            hold,
+        )
+        .await
+        .map(Box::new),
+        false => None,
+    };
+    (context, cleanup, restored)
 }
 
 /// A place among the server's `max_connections`, held from accept to close.

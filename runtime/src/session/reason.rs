@@ -47,6 +47,10 @@ pub enum DisconnectReason {
     /// or the shutdown timeout ran out while the connection was still closing. The hub
     /// forgets the connection and the disconnect hooks run all the same.
     Aborted,
+    /// The client resumed this connection's session on a new connection
+    /// ([connection recovery](crate::recovery)): this one is closed (1000, reason
+    /// `session resumed`), and its session lives on in the new one.
+    Resumed,
     /// The application closed the connection with
     /// [`Connection::close`](crate::Connection::close) or
     /// [`Connection::close_with`](crate::Connection::close_with).
@@ -72,6 +76,7 @@ impl DisconnectReason {
             DisconnectReason::RateLimited => "rate_limited",
             DisconnectReason::ClosedByApplication { .. } => "closed_by_application",
             DisconnectReason::Aborted => "aborted",
+            DisconnectReason::Resumed => "resumed",
         }
     }
 
@@ -85,6 +90,7 @@ impl DisconnectReason {
             DisconnectReason::HeartbeatTimeout => (CloseCode::POLICY, "heartbeat timeout"),
             DisconnectReason::SlowConsumer => (CloseCode::POLICY, "slow consumer"),
             DisconnectReason::RateLimited => (CloseCode::POLICY, "rate limit exceeded"),
+            DisconnectReason::Resumed => (CloseCode::NORMAL, "session resumed"),
             DisconnectReason::ClosedByApplication { code, reason } => {
                 return Some(CloseFrame {
                     code: WireCloseCode::from(code.0),
@@ -122,6 +128,7 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::SlowConsumer => f.write_str("slow consumer"),
             DisconnectReason::RateLimited => f.write_str("rate limit exceeded"),
             DisconnectReason::Aborted => f.write_str("session aborted before its close"),
+            DisconnectReason::Resumed => f.write_str("session resumed on another connection"),
             DisconnectReason::ClosedByApplication { code, reason } => {
                 write!(f, "closed by the application ({code} {reason:?})")
             }

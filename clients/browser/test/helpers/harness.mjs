@@ -30,6 +30,55 @@ export const streamsBin = path.resolve(
   process.env.EXWS_STREAMS_BIN || "../../target/debug/examples/streams",
 );
 
+/** The recovery example binary: $EXWS_RECOVERY_BIN, or the repo's debug build. */
+export const recoveryBin = path.resolve(
+  clientDir,
+  process.env.EXWS_RECOVERY_BIN || "../../target/debug/examples/recovery",
+);
+
+/**
+ * A TCP proxy on 127.0.0.1 to `port`, whose connections a test cuts (the sockets are destroyed:
+ * no close frame) and which refuses new ones until accept().
+ */
+export async function startProxy(port) {
+  const sockets = new Set();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(port, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `ws://127.0.0.1:${server.address().port}`,
+    cut() {
+      refusing = true;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
+    accept() {
+      refusing = false;
+    },
+    close: () => new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
 export const chromiumPath = process.env.EXWS_CHROMIUM || "/usr/bin/chromium";
 
 /** Rejects when `promise` has not settled within `ms`. */

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use exws::{handlers, message, Connection, Server};
 use serde::{Deserialize, Serialize};
 use std::future::Future;

@@ -8,13 +8,15 @@ use super::publisher::{Health, Publisher};
 use super::scripts::Scripts;
 use super::subscriber::Subscriber;
 use crate::adapter::{
-    Adapter, AdapterError, AnswerSender, CallRequest, Inbound, Outgoing, PresenceRecord,
+    Adapter, AdapterError, AnswerSender, CallRequest, HistoryLimits, HistoryPage, HistoryQuery,
+    Inbound, Outgoing, Position, PresenceRecord,
 };
 use crate::{ConnectionId, UserId};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use redis::aio::ConnectionManager;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Carries hub messages between the processes connected to the same Redis (feature `redis`).
@@ -42,9 +44,11 @@ pub(super) struct Inner {
     pub(super) commands: OnceLock<ConnectionManager>,
     pub(super) subscriber: OnceLock<Subscriber>,
     pub(super) publisher: OnceLock<Publisher>,
+    pub(super) recorder: OnceLock<super::recorder::Recorder>,
     /// Dropped with the adapter, which ends the sweeping task.
     pub(super) sweeper: OnceLock<oneshot::Sender<()>>,
     pub(super) scripts: Scripts,
+    pub(super) history_scripts: super::history::HistoryScripts,
     pub(super) health: Arc<Health>,
     /// This process, once started (for reports of gone connections).
     pub(super) inbound: OnceLock<Arc<dyn Inbound>>,
@@ -71,8 +75,10 @@ impl RedisAdapter {
                 commands: OnceLock::new(),
                 subscriber: OnceLock::new(),
                 publisher: OnceLock::new(),
+                recorder: OnceLock::new(),
                 sweeper: OnceLock::new(),
                 scripts: Scripts::new(),
+                history_scripts: super::history::HistoryScripts::new(),
                 health: Health::new(),
                 inbound: OnceLock::new(),
                 routes: Arc::new(Routes::default()),
@@ -214,6 +220,57 @@ impl Adapter for RedisAdapter {
         answers: AnswerSender,
     ) -> BoxFuture<'_, Result<bool, AdapterError>> {
         self.inner.call(call, answers).boxed()
+    }
+
+    // ---- history and recovery ----
+
+    fn publish_recorded<'a>(
+        &'a self,
+        message: Outgoing,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
+        self.inner.publish_recorded(message, limits).boxed()
+    }
+
+    fn history_position<'a>(
+        &'a self,
+        room: &'a str,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Option<Position>, AdapterError>> {
+        self.inner.history_position(room, limits).boxed()
+    }
+
+    fn history_read<'a>(
+        &'a self,
+        room: &'a str,
+        query: HistoryQuery,
+        limits: &'a HistoryLimits,
+    ) -> BoxFuture<'a, Result<Option<HistoryPage>, AdapterError>> {
+        self.inner.history_read(room, query, limits).boxed()
+    }
+
+    fn session_store<'a>(
+        &'a self,
+        key: &'a str,
+        record: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
+        self.inner.session_store(key, record, ttl).boxed()
+    }
+
+    fn session_touch<'a>(
+        &'a self,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, AdapterError>> {
+        self.inner.session_touch(keys, ttl).boxed()
+    }
+
+    fn session_take<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, AdapterError>> {
+        self.inner.session_take(key).boxed()
     }
 }
 

@@ -41,6 +41,12 @@ impl Inner {
             self.health.clone(),
         );
         let _ = self.publisher.set(publisher.clone());
+        let _ = self.recorder.set(super::recorder::Recorder::start(
+            commands.clone(),
+            self.history_scripts.append.clone(),
+            self.config.publish_queue,
+            self.health.clone(),
+        ));
         let subscriber = Subscriber::start(SubscriberConfig {
             client: self.client.clone(),
             commands: commands.clone(),

@@ -11,6 +11,8 @@
 //!   member lists);
 //! - `{prefix}:connrooms:{id}`, a set of the rooms a connection is in (for cleaning up after a
 //!   process that is gone);
+//! - room history (`hist:{room}` streams, `hmeta:{room}` hashes) and session records
+//!   (`session:{id}:{token}`), see [`history`](self) for connection recovery;
 //! - the pub/sub channels `{prefix}:msg:all` (broadcasts), `{prefix}:msg:room:{room}` (room
 //!   messages; a process subscribes only while it has members in the room) and
 //!   `{prefix}:msg:node:{node}` (direct messages to that process's connections).
@@ -47,10 +49,12 @@ mod adapter;
 mod calls;
 mod config;
 mod connect;
+mod history;
 mod keys;
 mod operations;
 mod presence;
 mod publisher;
+mod recorder;
 mod scripts;
 mod subscriber;
 mod sweeper;

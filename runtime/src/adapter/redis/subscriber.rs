@@ -275,6 +275,15 @@ fn deliver(config: &SubscriberConfig, target: Option<Target>, payload: &[u8]) {
         tracing::debug!("ignored a malformed message on a Redis channel");
         return;
     };
+    if let (Some(Target::Room(room)), Some(position)) = (&target, &payload.position) {
+        // A recorded room message reaches every process, its publisher included, in the
+        // order of its positions.
+        let text = Utf8Bytes::from(payload.text.to_owned());
+        config
+            .inbound
+            .deliver_recorded(room, &payload.except, &text, position);
+        return;
+    }
     if payload.node == config.node {
         return;
     }

@@ -3,7 +3,9 @@
 
 use super::super::local::LocalHub;
 use super::super::{Hub, HubInner};
-use crate::adapter::{AnswerSender, CallRequest, GoneConnection, Inbound, PresenceRecord, Target};
+use crate::adapter::{
+    AnswerSender, CallRequest, GoneConnection, Inbound, Position, PresenceRecord, Target,
+};
 use crate::{ConnectionId, UserId};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
@@ -29,6 +31,16 @@ impl Inbound for HubInbound {
 
     fn call(&self, call: CallRequest, answers: AnswerSender) -> usize {
         self.local.call(call, answers)
+    }
+
+    fn deliver_recorded(
+        &self,
+        room: &str,
+        except: &[ConnectionId],
+        text: &Utf8Bytes,
+        position: &Position,
+    ) -> usize {
+        self.local.deliver_recorded(room, except, text, position)
     }
 
     fn connections(&self) -> Vec<ConnectionId> {

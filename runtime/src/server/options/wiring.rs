@@ -96,4 +96,29 @@ impl Server {
         self.config.presence = Some(config);
         self
     }
+
+    /// Turns room history on: every message sent to a room or a user gets a position in the
+    /// room's one order, and the room keeps its recent messages within `limits` (read them
+    /// with [`Recipients::history`](crate::Recipients::history)). Off by default; the history
+    /// lives where the adapter keeps it (this process's memory, or Redis). See
+    /// [`history`](crate::history).
+    pub fn history(mut self, limits: crate::history::HistoryLimits) -> Self {
+        self.config.history = Some(limits);
+        self
+    }
+
+    /// Turns connection recovery on (with its window) or off ([`Recovery::off`]): a client
+    /// that asks for it at its handshake and comes back within the window, to this process or
+    /// another, gets its session and every room message it missed, or an explicit gap. Off by
+    /// default. Turns room history on too, with the recovery's limits unless
+    /// [`history`](Server::history) set others. See [`recovery`](crate::recovery).
+    ///
+    /// [`Recovery::off`]: crate::recovery::Recovery::off
+    pub fn recovery(mut self, recovery: crate::recovery::Recovery) -> Self {
+        self.config.recovery = recovery.window;
+        if recovery.window.is_some() && self.config.history.is_none() {
+            self.config.history = Some(recovery.history);
+        }
+        self
+    }
 }
