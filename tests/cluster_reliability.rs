@@ -23,6 +23,7 @@ engine_tests!(
     a_join_racing_its_connections_close_leaves_nothing_in_the_backend,
     a_send_refused_while_the_backend_is_unreachable_is_never_delivered_later,
     the_publish_queue_is_bounded_in_bytes,
+    the_publish_queue_is_bounded_in_messages,
 );
 
 /// How long state may take to settle in the backend.
@@ -405,23 +406,25 @@ async fn the_publish_queue_is_bounded_in_bytes(engine: Engine) {
     assert!(server.shutdown().await.is_ok());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_publish_queue_is_bounded_in_messages() {
+async fn the_publish_queue_is_bounded_in_messages(engine: Engine) {
     const QUEUE: usize = 4;
-    let mut redis = RedisServer::start();
+    let mut backend = engine.start();
     let prefix = unique_prefix("publish-messages");
-    let bound = bind(&redis, &prefix, |config| {
-        config
-            .publish_queue(QUEUE)
-            .command_timeout(Duration::from_secs(5))
-    })
+    let bound = bind(
+        &backend,
+        &Settings {
+            publish_queue: Some(QUEUE),
+            command_timeout: Some(Duration::from_secs(5)),
+            ..Settings::prefix(&prefix)
+        },
+    )
     .await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
 
-    // A frozen Redis answers nothing: what is published waits in the queue, or in the one
-    // pipeline the publisher has sent (it took what was queued then, at most the queue).
-    redis.pause();
+    // A frozen backend answers nothing: what is published waits in the queue, or in the one
+    // batch the publisher has sent (it took what was queued then, at most the queue).
+    backend.pause();
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let sending = {
         let (hub, sent) = (hub.clone(), sent.clone());
@@ -443,7 +446,7 @@ async fn the_publish_queue_is_bounded_in_messages() {
         || accepted() > 2 * QUEUE,
     )
     .await;
-    redis.resume();
+    backend.resume();
     within("the remaining sends", sending)
         .await
         .expect("no panic");

@@ -29,7 +29,7 @@ Examples:
 /// {"Type", "Data", "Id"} per WebSocket text frame.
 #[derive(Debug, Parser)]
 #[command(name = "exws", version, after_help = format!("{EXIT_CODES}\n\n{AFTER_HELP}"))]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The client options, given before the command (`exws --header ... call ...`); the same
     /// options after the command add to these.
     #[command(flatten)]
@@ -42,7 +42,7 @@ pub struct Cli {
 /// The options of the client commands (`call`, `send`, `stream`, `listen`, and `--timeout` of
 /// `codegen` and `contract`), accepted before the command name or after it.
 #[derive(Debug, Args, Default, Clone)]
-pub struct GlobalOptions {
+pub(crate) struct GlobalOptions {
     /// Extra header for the WebSocket upgrade request, as 'Name: value' (repeatable).
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
@@ -69,7 +69,7 @@ impl GlobalOptions {
 
     /// These options (given before the command) with `after` (given after it): lists add up,
     /// single values given after the command win.
-    pub fn merged(&self, after: &GlobalOptions) -> GlobalOptions {
+    pub(crate) fn merged(&self, after: &GlobalOptions) -> GlobalOptions {
         GlobalOptions {
             headers: self.headers.iter().chain(&after.headers).cloned().collect(),
             timeout: after.timeout.or(self.timeout),
@@ -84,7 +84,7 @@ impl GlobalOptions {
     }
 
     /// The names of the options given, for refusing them where they do not apply.
-    pub fn given(&self) -> Vec<&'static str> {
+    pub(crate) fn given(&self) -> Vec<&'static str> {
         let mut given = Vec::new();
         if !self.headers.is_empty() {
             given.push("--header");
@@ -106,11 +106,11 @@ impl GlobalOptions {
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `listen --idle` when not given.
-pub const DEFAULT_LISTEN_IDLE: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_LISTEN_IDLE: Duration = Duration::from_secs(300);
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Send a request and print the `Data` of its reply as compact JSON; exit 4 when no reply
     /// comes within --timeout (10 s by default). A `Type` answered with a stream is reported:
     /// its first item is printed, the stream cancelled, exit 5.
@@ -240,7 +240,7 @@ pub(crate) struct ListenArgs {
 
 /// `listen --idle`: a limit, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Idle {
+pub(crate) enum Idle {
     /// End after this long without a message.
     After(Duration),
     /// Wait until the server closes or Ctrl-C.
@@ -249,7 +249,7 @@ pub enum Idle {
 
 impl ListenArgs {
     /// The longest wait for the next message; `None` when told to wait forever.
-    pub fn idle_limit(&self) -> Option<Duration> {
+    pub(crate) fn idle_limit(&self) -> Option<Duration> {
         match self.idle.unwrap_or(Idle::After(DEFAULT_LISTEN_IDLE)) {
             Idle::After(limit) => Some(limit),
             Idle::Never => None,

@@ -223,7 +223,7 @@ async fn cancel(items: ItemStream<Envelope>) {
 
 /// `exws listen`: prints every incoming envelope as a JSON line until the server closes,
 /// Ctrl-C, or `--idle` without a message.
-pub async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Failure> {
+pub(crate) async fn listen(global: &GlobalOptions, args: ListenArgs) -> Result<(), Failure> {
     let idle = args.idle_limit();
     let messages = args
         .messages()

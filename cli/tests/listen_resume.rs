@@ -39,7 +39,7 @@ async fn listen_resume_prints_the_missed_messages_after_a_cut() {
     let bound = within(server.bind("127.0.0.1:0")).await.expect("bind");
     let hub = bound.hub();
     let proxy = Proxy::start(bound.local_addr()).await;
-    let _serving = tokio::spawn(bound.serve());
+    let _serving = tokio::spawn(std::future::IntoFuture::into_future(bound.serve()));
     let mut child = exws([
         "listen",
         "--resume",

@@ -31,6 +31,7 @@ pub struct Settings {
     pub command_timeout: Option<Duration>,
     pub reconnect_backoff: Option<(Duration, Duration)>,
     pub publish_queue_bytes: Option<usize>,
+    pub publish_queue: Option<usize>,
     pub sweep_interval: Option<Duration>,
 }
 
@@ -142,6 +143,9 @@ impl Backend {
                 if let Some(bytes) = settings.publish_queue_bytes {
                     config = config.publish_queue_bytes(bytes);
                 }
+                if let Some(messages) = settings.publish_queue {
+                    config = config.publish_queue(messages);
+                }
                 if let Some(interval) = settings.sweep_interval {
                     config = config.sweep_interval(interval);
                 }
@@ -161,6 +165,9 @@ impl Backend {
                 }
                 if let Some(bytes) = settings.publish_queue_bytes {
                     config = config.publish_queue_bytes(bytes);
+                }
+                if let Some(messages) = settings.publish_queue {
+                    config = config.publish_queue(messages);
                 }
                 if let Some(interval) = settings.sweep_interval {
                     config = config.sweep_interval(interval);

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-pub mod proxy;
+pub(crate) mod proxy;
 
 use exws::auth::{Admission, HandshakeRejection};
 use exws::{handlers, message, Connection, HandshakeRequest, Server, State};

@@ -466,8 +466,8 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn recoveries(&self) -> Subscription<crate::Recovered> {
-        self.subscribe_as(crate::SESSION_TYPE)
+    pub fn recoveries(&self) -> Subscription<crate::recovery::Recovered> {
+        self.subscribe_as(crate::recovery::SESSION_TYPE)
     }
 
     /// The incoming envelopes of `Type` `message_type`, whole (with their `Id`).

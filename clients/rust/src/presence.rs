@@ -2,7 +2,10 @@
 //! `Server::presence`): [`Client::watch_presence`] follows it, [`Client::presence`] reads it
 //! once.
 
-use crate::{Client, Envelope, ItemStream, StreamError};
+use crate::client::Client;
+use crate::envelope::Envelope;
+use crate::error::StreamError;
+use crate::stream::ItemStream;
 use exws_protocol::presence::{
     PresenceChange, PresenceDiff, PresenceEntry, PresenceState, PresenceWatch, Presences,
     PRESENCE_DIFF, PRESENCE_STATE, PRESENCE_WATCH,

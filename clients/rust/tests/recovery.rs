@@ -68,7 +68,7 @@ async fn a_cut_connection_resumes_with_every_missed_message_in_order() {
         .expect("bind");
     let hub = bound.hub();
     let server_addr = bound.local_addr();
-    let _serving = tokio::spawn(bound.serve());
+    let _serving = tokio::spawn(std::future::IntoFuture::into_future(bound.serve()));
     let proxy = Proxy::start(server_addr).await;
     let (client, mut events) = within(
         Client::builder(proxy.url())
@@ -161,7 +161,7 @@ async fn a_resume_past_the_history_is_reported_with_its_gap() {
     let bound = within(server.bind("127.0.0.1:0")).await.expect("bind");
     let hub = bound.hub();
     let server_addr = bound.local_addr();
-    let _serving = tokio::spawn(bound.serve());
+    let _serving = tokio::spawn(std::future::IntoFuture::into_future(bound.serve()));
     let proxy = Proxy::start(server_addr).await;
     let client = within(
         Client::builder(proxy.url())

@@ -2,7 +2,7 @@
 //! callee's answer on its way back to the asking process.
 
 use super::Target;
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;

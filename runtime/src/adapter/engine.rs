@@ -4,7 +4,8 @@ use super::{
     AdapterError, AnswerSender, CallRequest, HistoryLimits, HistoryPage, HistoryQuery, Inbound,
     Outgoing, Position, PresenceRecord,
 };
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;

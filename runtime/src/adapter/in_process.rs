@@ -1,7 +1,8 @@
 //! The default adapter: one process, nothing to tell anyone.
 
 use super::{Adapter, AdapterError, Inbound, Outgoing, PresenceRecord};
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use futures_util::future::{self, BoxFuture};
 use futures_util::FutureExt;
 use std::sync::Arc;

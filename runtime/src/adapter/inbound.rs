@@ -2,7 +2,8 @@
 //! what this process holds.
 
 use super::{AnswerSender, CallRequest, GoneConnection, Position, Target};
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// This process's side of an [`Adapter`](super::Adapter): the sink for messages from other

@@ -1,7 +1,8 @@
 //! What engines and the hub say to each other about presence: a connection's presence in a
 //! room, and connections an engine removed for a process that is gone.
 
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 
 /// One connection as a room's presence sees it: its user and its presence meta.
 #[derive(Debug, Clone, PartialEq)]

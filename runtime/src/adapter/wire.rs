@@ -2,7 +2,7 @@
 //! JSON header, then the body (the envelope of a message; the `Data` of a call; the answer of
 //! a callee).
 
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 
 use super::{Hub, HubError, Recipients};
 use crate::adapter::{HistoryLimits, HistoryPage, HistoryQuery, Outgoing, Position, Target};
-use crate::{Connection, ConnectionId};
+use crate::connection::{Connection, ConnectionId};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 impl Hub {

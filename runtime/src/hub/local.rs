@@ -1,7 +1,8 @@
 //! This process's connections and room memberships.
 
 use crate::adapter::{AnswerSender, CallAnswer, CallRequest, Inbound, Target};
-use crate::{Connection, ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::{Connection, ConnectionId};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;

@@ -2,8 +2,9 @@
 
 use super::{Hub, HubError};
 use crate::adapter::{CallAnswer, CallOutcome, CallRequest, Outgoing, Target};
+use crate::auth::UserId;
+use crate::connection::{CallError, ConnectionId};
 use crate::protocol::{encode, message_type_name};
-use crate::{CallError, ConnectionId, UserId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashSet;

@@ -2,8 +2,8 @@
 //! this process's memory), kept alive while their connections are open.
 
 use super::Hub;
+use crate::connection::Connection;
 use crate::recovery::{SessionRecord, SubscriptionRecord};
-use crate::Connection;
 use std::time::Duration;
 
 impl Hub {

@@ -43,7 +43,7 @@ pub(crate) const TAKEOVER: &str = "\u{0}exws.takeover";
 
 /// What a connection's close does with its session: `Some(true)` keeps it for the window,
 /// `Some(false)` forgets it, `None` leaves it alone (a resume took it).
-pub(crate) fn keeps_session(reason: &crate::DisconnectReason) -> Option<bool> {
+pub(crate) fn keeps_session(reason: &crate::session::DisconnectReason) -> Option<bool> {
     use crate::DisconnectReason as Reason;
     match reason {
         Reason::Resumed => None,

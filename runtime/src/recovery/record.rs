@@ -2,7 +2,8 @@
 
 use super::state::SubscriptionRecord;
 use crate::adapter::Position;
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 

@@ -2,7 +2,8 @@
 //! `exws_recover=<token>&exws_id=<connection id>&exws_since=<positions>` (resume).
 
 use crate::adapter::Position;
-use crate::{ConnectionId, HandshakeRequest};
+use crate::connection::ConnectionId;
+use crate::handshake::HandshakeRequest;
 use std::collections::HashMap;
 
 /// The most rooms a resume may present positions for (more are ignored: their rooms replay

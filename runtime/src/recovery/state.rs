@@ -4,7 +4,7 @@
 //! room subscriptions.
 
 use crate::adapter::Position;
-use crate::{Connection, ConnectionId};
+use crate::connection::{Connection, ConnectionId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -212,7 +212,7 @@ mod tests {
         let (outbound, receiver) = OutboundQueue::new(QueueLimits {
             messages: 16,
             bytes: 1 << 20,
-            policy: crate::SlowConsumerPolicy::DropNewest,
+            policy: crate::server::SlowConsumerPolicy::DropNewest,
         });
         let connection = Connection::new(ConnectionParts {
             id: ConnectionId::generate(),

@@ -84,7 +84,7 @@ pub(crate) struct Config {
     /// Who answers plain HTTP `POST` requests (the gateway's publish); `None`: 405.
     pub post_handler: Option<super::extension::PostHandler>,
     /// Presence diffs and the built-in `PresenceWatch` ([`Server::presence`](crate::Server::presence)).
-    pub presence: Option<crate::PresenceConfig>,
+    pub presence: Option<crate::hub::PresenceConfig>,
     /// Serve `GET /health` ([`Server::serve_health`](crate::Server::serve_health)).
     pub serve_health: bool,
     /// Serve `GET /metrics` ([`Server::serve_metrics`](crate::Server::serve_metrics)).

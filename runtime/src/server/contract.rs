@@ -3,7 +3,7 @@
 
 use super::{BoundServer, Config, Endpoint, Server, StaticFile};
 use crate::contract::{self, Ask, ContractError, Push, ASYNCAPI_PATH};
-use crate::HandlerInfo;
+use crate::handler::HandlerInfo;
 use serde_json::Value;
 use std::borrow::Cow;
 

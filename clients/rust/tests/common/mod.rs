@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-pub mod proxy;
+pub(crate) mod proxy;
 
 use exws::{handlers, message, Connection, Server};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 /// A proxy on a free port of 127.0.0.1 to `upstream`.
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub addr: SocketAddr,
     refusing: Arc<AtomicBool>,
     pipes: Arc<Mutex<Vec<JoinHandle<()>>>>,
@@ -16,7 +16,7 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub async fn start(upstream: SocketAddr) -> Proxy {
+    pub(crate) async fn start(upstream: SocketAddr) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("the proxy binds");
@@ -50,13 +50,13 @@ impl Proxy {
     }
 
     /// `ws://IP:PORT` of the proxy.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("ws://{}", self.addr)
     }
 
     /// Cuts every open connection (both sockets dropped, no close frame) and refuses new ones
     /// until [`accept`](Proxy::accept).
-    pub fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.refusing.store(true, Ordering::SeqCst);
         for pipe in self
             .pipes
@@ -69,7 +69,7 @@ impl Proxy {
     }
 
     /// Accepts connections again.
-    pub fn accept(&self) {
+    pub(crate) fn accept(&self) {
         self.refusing.store(false, Ordering::SeqCst);
     }
 }

@@ -4,7 +4,7 @@
 use super::jetstream::JetStream;
 use super::subjects::Subjects;
 use crate::adapter::AdapterError;
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use async_nats::{Client, RequestErrorKind};
 use bytes::Bytes;
 use std::time::Duration;

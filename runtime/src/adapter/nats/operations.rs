@@ -5,7 +5,8 @@ use super::adapter::Inner;
 use super::gone;
 use crate::adapter::wire;
 use crate::adapter::{AdapterError, Outgoing, Target};
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 

@@ -1,7 +1,7 @@
 //! The names of the adapter's subjects and of its stream, all under the deployment's prefix,
 //! and the encoding of a name as one subject token.
 
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 
 /// `raw` as one subject token: itself when it is only ASCII letters, digits, `-` and `_`;
 /// otherwise `~` and its bytes in hex (a room `a.b`, a user's room, a subscription id).

@@ -13,7 +13,7 @@ use super::gone;
 use super::jetstream::JetStream;
 use super::subjects::Subjects;
 use crate::adapter::{AdapterError, Inbound};
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use async_nats::Client;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

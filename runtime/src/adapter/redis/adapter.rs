@@ -11,7 +11,8 @@ use crate::adapter::{
     Adapter, AdapterError, AnswerSender, CallRequest, HistoryLimits, HistoryPage, HistoryQuery,
     Inbound, Outgoing, Position, PresenceRecord,
 };
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use redis::aio::ConnectionManager;

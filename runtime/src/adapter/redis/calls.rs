@@ -10,7 +10,7 @@ use super::publisher::Publisher;
 use super::subscriber::{self, SubscriberConfig};
 use crate::adapter::wire::{self, AnswerHeader, AnswerKind, CallHeader, Kind};
 use crate::adapter::{AdapterError, AnswerSender, CallAnswer, CallOutcome, CallRequest, Target};
-use crate::ConnectionId;
+use crate::connection::ConnectionId;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::HashMap;

@@ -5,7 +5,8 @@ use super::adapter::Inner;
 use super::keys;
 use super::operations::unavailable;
 use crate::adapter::{AdapterError, GoneConnection, PresenceRecord};
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 
 impl Inner {
     pub(super) async fn connection_meta(

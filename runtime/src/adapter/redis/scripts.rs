@@ -6,7 +6,8 @@
 //! `connmeta` (connection id → presence meta).
 
 use crate::adapter::{GoneConnection, PresenceRecord};
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use redis::aio::ConnectionManager;
 
 /// Lua shared by both scripts: `forget(conns, prefix, id)` removes connection `id` from every

@@ -1,6 +1,6 @@
 //! The presence settings of a server: each connection's meta, and who may watch a room.
 
-use crate::Connection;
+use crate::connection::Connection;
 use std::sync::Arc;
 
 type MetaFn = dyn Fn(&Connection) -> serde_json::Value + Send + Sync;

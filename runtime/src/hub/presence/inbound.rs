@@ -6,7 +6,8 @@ use super::super::{Hub, HubInner};
 use crate::adapter::{
     AnswerSender, CallRequest, GoneConnection, Inbound, Position, PresenceRecord, Target,
 };
-use crate::{ConnectionId, UserId};
+use crate::auth::UserId;
+use crate::connection::ConnectionId;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use tokio_tungstenite::tungstenite::Utf8Bytes;

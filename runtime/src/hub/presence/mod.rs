@@ -19,7 +19,7 @@ pub(crate) use watch::serve_watch;
 
 use super::{Hub, HubError, Recipients};
 use crate::adapter::{PresenceRecord, Target};
-use crate::{Connection, ConnectionId};
+use crate::connection::{Connection, ConnectionId};
 use exws_protocol::presence::{
     PresenceDiff, PresenceEntry, PresenceKey, PresenceMeta, PRESENCE_DIFF,
 };
@@ -273,7 +273,7 @@ mod tests {
     fn record(connection: &str, user: Option<&str>, meta: serde_json::Value) -> PresenceRecord {
         PresenceRecord {
             connection: ConnectionId::from(connection),
-            user: user.map(crate::UserId::from),
+            user: user.map(crate::auth::UserId::from),
             meta,
         }
     }

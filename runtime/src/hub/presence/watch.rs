@@ -1,10 +1,11 @@
 //! Watching a room's presence: its state, then its diffs, as one stream.
 
 use super::{watchers_room, Hub, HubError};
+use crate::connection::{Connection, ConnectionId};
+use crate::context::Context;
 use crate::hub::{RoomEnvelope, RoomSubscription};
 use crate::protocol::{encode, ErrorCode, ReplyTo};
 use crate::stream::{IntoStreamItem, Raw, StreamItem};
-use crate::{Connection, ConnectionId, Context};
 use exws_protocol::presence::{PresenceState, PresenceWatch, PRESENCE_STATE, PRESENCE_WATCH};
 use futures_util::{Stream, StreamExt};
 use std::pin::Pin;

@@ -92,7 +92,7 @@ impl Server {
     ///
     /// With presence on, no handler may observe `PresenceWatch` ([`bind`](Server::bind)
     /// fails).
-    pub fn presence(mut self, config: crate::PresenceConfig) -> Self {
+    pub fn presence(mut self, config: crate::hub::PresenceConfig) -> Self {
         self.config.presence = Some(config);
         self
     }
