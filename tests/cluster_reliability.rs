@@ -67,10 +67,29 @@ async fn who_am_i(_request: WhoAmI, connection: Connection) -> Me {
 #[derive(Deserialize)]
 struct JoinWhenClosed {
     room: String,
+    /// The test run the join belongs to (each engine's instance of a test runs at once).
+    run: usize,
 }
 
-/// Joins made by [`join_when_closed`] that have returned (joined or refused).
-static LATE_JOINS_DONE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Joins made by [`join_when_closed`] that have returned (joined or refused), by test run.
+static LATE_JOINS_DONE: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// A new test run's number for [`LATE_JOINS_DONE`].
+fn new_run() -> usize {
+    let mut done = LATE_JOINS_DONE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    done.push(0);
+    done.len() - 1
+}
+
+/// How many late joins of test run `run` have returned.
+fn late_joins_done(run: usize) -> usize {
+    let done = LATE_JOINS_DONE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    done.get(run).copied().unwrap_or(0)
+}
 
 /// Joins `room` from another task as soon as the connection starts closing: a join racing the
 /// close's cleanup. Counts the join in [`LATE_JOINS_DONE`] once it returned.
@@ -79,7 +98,12 @@ async fn join_when_closed(request: JoinWhenClosed, connection: Connection, hub: 
     tokio::spawn(async move {
         connection.closed().await;
         let _ = hub.join(connection.id(), &request.room).await;
-        LATE_JOINS_DONE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut done = LATE_JOINS_DONE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = done.get_mut(request.run) {
+            *count += 1;
+        }
     });
 }
 
@@ -251,13 +275,15 @@ async fn a_join_racing_its_connections_close_leaves_nothing_in_the_backend(engin
     let bound = bind(&backend, &Settings::prefix(&prefix)).await;
     let hub = bound.hub();
     let server = TestServer::serve(bound);
+    let run = new_run();
     let mut ids = Vec::new();
     for round in 0..40 {
         let (mut client, id) = connect_as(&server, "racer").await;
         client
-            .send_json(
-                &json!({"Type": "JoinWhenClosed", "Data": {"room": format!("race-{}", round % 4)}}),
-            )
+            .send_json(&json!({
+                "Type": "JoinWhenClosed",
+                "Data": {"room": format!("race-{}", round % 4), "run": run},
+            }))
             .await;
         client.close().await;
         ids.push(id);
@@ -268,7 +294,7 @@ async fn a_join_racing_its_connections_close_leaves_nothing_in_the_backend(engin
     .await;
     // Every late join has returned (joined, taken back or refused): nothing more comes.
     wait_for("every late join to return", || {
-        LATE_JOINS_DONE.load(std::sync::atomic::Ordering::SeqCst) == ids.len()
+        late_joins_done(run) == ids.len()
     })
     .await;
     for room in 0..4 {
