@@ -45,6 +45,30 @@ impl Settings {
     }
 }
 
+/// `config` (a `RedisAdapterConfig` or a `NatsAdapterConfig`: the engines' configs share these
+/// setters) with what `settings` set.
+macro_rules! apply_settings {
+    ($config:expr, $settings:expr) => {{
+        let (mut config, settings) = ($config, $settings);
+        if let Some(timeout) = settings.command_timeout {
+            config = config.command_timeout(timeout);
+        }
+        if let Some((min, max)) = settings.reconnect_backoff {
+            config = config.reconnect_backoff(min, max);
+        }
+        if let Some(bytes) = settings.publish_queue_bytes {
+            config = config.publish_queue_bytes(bytes);
+        }
+        if let Some(messages) = settings.publish_queue {
+            config = config.publish_queue(messages);
+        }
+        if let Some(interval) = settings.sweep_interval {
+            config = config.sweep_interval(interval);
+        }
+        config
+    }};
+}
+
 /// A real server of an engine, started for one test.
 pub enum Backend {
     #[cfg(feature = "redis")]
@@ -133,22 +157,8 @@ impl Backend {
             #[cfg(feature = "redis")]
             Backend::Redis(redis) => {
                 use exws::adapter::{RedisAdapter, RedisAdapterConfig};
-                let mut config = RedisAdapterConfig::new(redis.url()).prefix(prefix_of(settings));
-                if let Some(timeout) = settings.command_timeout {
-                    config = config.command_timeout(timeout);
-                }
-                if let Some((min, max)) = settings.reconnect_backoff {
-                    config = config.reconnect_backoff(min, max);
-                }
-                if let Some(bytes) = settings.publish_queue_bytes {
-                    config = config.publish_queue_bytes(bytes);
-                }
-                if let Some(messages) = settings.publish_queue {
-                    config = config.publish_queue(messages);
-                }
-                if let Some(interval) = settings.sweep_interval {
-                    config = config.sweep_interval(interval);
-                }
+                let config = RedisAdapterConfig::new(redis.url()).prefix(prefix_of(settings));
+                let config = apply_settings!(config, settings);
                 let adapter = RedisAdapter::with_config(config).expect("a valid Redis URL");
                 let node = adapter.node_id().to_owned();
                 (server.adapter(adapter), node)
@@ -156,22 +166,8 @@ impl Backend {
             #[cfg(feature = "nats")]
             Backend::Nats(nats) => {
                 use exws::adapter::{NatsAdapter, NatsAdapterConfig};
-                let mut config = NatsAdapterConfig::new(nats.url()).prefix(prefix_of(settings));
-                if let Some(timeout) = settings.command_timeout {
-                    config = config.command_timeout(timeout);
-                }
-                if let Some((min, max)) = settings.reconnect_backoff {
-                    config = config.reconnect_backoff(min, max);
-                }
-                if let Some(bytes) = settings.publish_queue_bytes {
-                    config = config.publish_queue_bytes(bytes);
-                }
-                if let Some(messages) = settings.publish_queue {
-                    config = config.publish_queue(messages);
-                }
-                if let Some(interval) = settings.sweep_interval {
-                    config = config.sweep_interval(interval);
-                }
+                let config = NatsAdapterConfig::new(nats.url()).prefix(prefix_of(settings));
+                let config = apply_settings!(config, settings);
                 let adapter = NatsAdapter::with_config(config).expect("valid NATS settings");
                 let node = adapter.node_id().to_owned();
                 (server.adapter(adapter), node)

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+// The Rust client's test proxy, one copy for both crates' tests.
+#[path = "../../../clients/rust/tests/common/proxy.rs"]
 pub(crate) mod proxy;
 
 use exws::auth::{Admission, HandshakeRejection};

@@ -1,6 +1,6 @@
 //! This process's connections and room memberships.
 
-use crate::adapter::{AnswerSender, CallAnswer, CallRequest, Inbound, Target};
+use crate::adapter::{AnswerSender, CallAnswer, CallRequest, Target};
 use crate::auth::UserId;
 use crate::connection::{Connection, ConnectionId};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -225,6 +225,13 @@ impl LocalHub {
             .collect()
     }
 
+    /// Every connection of this process with its user, if it has one.
+    pub(crate) fn connections_with_users(&self) -> Vec<(ConnectionId, Option<UserId>)> {
+        let ids = self.connection_ids();
+        let users = self.user_ids(&ids);
+        ids.into_iter().zip(users).collect()
+    }
+
     /// Every room with members here, with its members.
     pub(crate) fn memberships(&self) -> Vec<(String, Vec<ConnectionId>)> {
         self.read()
@@ -334,7 +341,7 @@ impl LocalHub {
 
 impl LocalHub {
     /// Queues a recorded room message on the members of `room` here (see
-    /// [`Inbound::deliver_recorded`]).
+    /// [`Inbound::deliver_recorded`](crate::adapter::Inbound::deliver_recorded)).
     pub(crate) fn deliver_recorded(
         &self,
         room: &str,
@@ -394,44 +401,5 @@ impl State {
         {
             self.connections.shrink_to(self.connections.len() * 2);
         }
-    }
-}
-
-/// What an adapter sees of this process.
-impl Inbound for LocalHub {
-    fn deliver(&self, target: &Target, except: &[ConnectionId], text: &Utf8Bytes) -> usize {
-        LocalHub::deliver(self, target, except, text)
-    }
-
-    fn call(&self, call: CallRequest, answers: AnswerSender) -> usize {
-        LocalHub::call(self, call, answers)
-    }
-
-    fn connections(&self) -> Vec<ConnectionId> {
-        self.connection_ids()
-    }
-
-    fn connections_with_users(&self) -> Vec<(ConnectionId, Option<UserId>)> {
-        let ids = self.connection_ids();
-        let users = self.user_ids(&ids);
-        ids.into_iter().zip(users).collect()
-    }
-
-    fn has_members(&self, room: &str) -> bool {
-        self.has_room(room)
-    }
-
-    fn memberships(&self) -> Vec<(String, Vec<ConnectionId>)> {
-        LocalHub::memberships(self)
-    }
-
-    fn deliver_recorded(
-        &self,
-        room: &str,
-        except: &[ConnectionId],
-        text: &Utf8Bytes,
-        position: &crate::adapter::Position,
-    ) -> usize {
-        LocalHub::deliver_recorded(self, room, except, text, position)
     }
 }

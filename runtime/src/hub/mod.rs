@@ -234,7 +234,7 @@ impl Hub {
             .adapter
             .room_joined(room, id, joined.first_here)
             .await;
-        if self.inner.local.connection(id).is_none() {
+        let Some(connection) = self.inner.local.connection(id) else {
             // The connection closed while the adapter recorded the join (a join from another
             // task racing the close): its cleanup may have run before the join landed, so
             // take the join back.
@@ -243,15 +243,13 @@ impl Hub {
                 tracing::warn!(%error, room, "the adapter could not take back a join");
             }
             return Err(HubError::UnknownConnection(id.clone()));
-        }
+        };
         if joined.newly {
             self.presence_joined(room, id).await;
         }
-        if let Some(connection) = self.inner.local.connection(id) {
-            if connection.recover().is_some() {
-                self.joined_recoverable(&connection, room).await;
-                self.save_session_of(&connection).await;
-            }
+        if connection.recover().is_some() {
+            self.joined_recoverable(&connection, room).await;
+            self.save_session_of(&connection).await;
         }
         match recorded {
             Ok(Some(everywhere)) => Ok(everywhere),
@@ -276,7 +274,12 @@ impl Hub {
         let Some(last_here) = self.inner.local.leave(id, room) else {
             return Ok(false);
         };
-        if let Some(connection) = self.inner.local.connection(id) {
+        // Only a recoverable connection's session records its rooms (none without recovery).
+        let recoverable = self
+            .inner
+            .recovery
+            .and_then(|_| self.inner.local.connection(id));
+        if let Some(connection) = recoverable {
             if let Some(recover) = connection.recover() {
                 recover.left(room);
                 self.save_session_of(&connection).await;

@@ -45,7 +45,7 @@ impl Inbound for HubInbound {
     }
 
     fn connections(&self) -> Vec<ConnectionId> {
-        Inbound::connections(&*self.local)
+        self.local.connection_ids()
     }
 
     fn connections_with_users(&self) -> Vec<(ConnectionId, Option<UserId>)> {
